@@ -1,0 +1,3 @@
+from breakglass_aws.cli.app import main
+
+main()

@@ -1,0 +1,223 @@
+"""AWS access: the one client factory, retry configuration, call logging, and the one place
+where botocore errors become user-facing errors.
+
+boto3 and botocore are imported lazily so that `breakglass --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from breakglass_aws.errors import (
+    AwsAccessError,
+    AwsFailure,
+    BreakglassError,
+    ConfigError,
+    UsageError,
+)
+from breakglass_aws.permissions import iam_action
+
+if TYPE_CHECKING:
+    from boto3 import Session
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_sts import STSClient
+
+__all__ = ["ClientFactory", "Hook", "aws_errors", "translate_error"]
+
+log = logging.getLogger(__name__)
+
+Hook = tuple[str, Callable[..., Any]]
+ORGANIZATIONS_REGION = "us-east-1"
+DEFAULT_REGION = "us-east-1"
+EXTRA_RETRY_CODES = frozenset({"ConcurrentModificationException", "PolicyChangesInProgressException"})
+LOGGED_PARAMS = ("TargetId", "PolicyId", "ParentId", "ChildId", "RoleArn", "RoleName", "UserName")
+
+
+@dataclass
+class ClientFactory:
+    """Builds (and caches) boto3 clients from one session. Injected everywhere; tests pass hooks."""
+
+    profile: str | None = None
+    region: str | None = None
+    retry_mode: str = "standard"
+    max_attempts: int = 5
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    hooks: Sequence[Hook] = ()
+    _session: Session | None = field(default=None, init=False, repr=False)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def session(self) -> Session:
+        if self._session is None:
+            import boto3
+            from botocore.exceptions import ProfileNotFound
+
+            try:
+                self._session = boto3.Session(profile_name=self.profile)
+            except ProfileNotFound as err:
+                raise ConfigError(
+                    f"AWS profile {self.profile!r} not found", "list profiles with: aws configure list-profiles"
+                ) from err
+        return self._session
+
+    def region_name(self) -> str:
+        return self.region or self.session().region_name or DEFAULT_REGION
+
+    @overload
+    def client(self, service: Literal["organizations"], region: str | None = None) -> OrganizationsClient: ...
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    @overload
+    def client(self, service: str, region: str | None = None) -> Any: ...
+    def client(self, service: str, region: str | None = None) -> Any:
+        where = region or (ORGANIZATIONS_REGION if service == "organizations" else self.region_name())
+        key = (service, where)
+        if key not in self._clients:
+            self._clients[key] = self._build(service, where)
+        return self._clients[key]
+
+    def _build(self, service: str, region: str) -> Any:
+        from botocore.config import Config
+
+        config = Config(
+            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},  # type: ignore[arg-type]
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            user_agent_extra="breakglass-aws",
+        )
+        client = self.session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
+        events = client.meta.events
+        events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
+        events.register("before-call", _log_call)
+        for event_name, handler in self.hooks:
+            events.register(event_name, handler)
+        return client
+
+
+class _RetryExtraCodes:
+    """Adds ConcurrentModificationException and PolicyChangesInProgressException to botocore's
+    own retry loop (standard mode only retries throttling and transient codes)."""
+
+    def __init__(self, max_attempts: int) -> None:
+        self.max_attempts = max_attempts
+
+    def __call__(self, response: Any = None, attempts: int = 1, **_: Any) -> float | None:
+        if response is None or attempts >= self.max_attempts:
+            return None
+        code = response[1].get("Error", {}).get("Code") if isinstance(response[1], dict) else None
+        if code not in EXTRA_RETRY_CODES:
+            return None
+        return float(min(20.0, random.random() * 2 ** (attempts - 1)))  # noqa: S311 - jitter
+
+
+def _log_call(model: Any = None, params: Any = None, **_: Any) -> None:
+    if model is None or not log.isEnabledFor(logging.INFO):
+        return
+    body = params.get("body") if isinstance(params, dict) else None
+    shown = {k: body[k] for k in LOGGED_PARAMS if isinstance(body, dict) and k in body}
+    detail = " ".join(f"{k}={v}" for k, v in shown.items())
+    log.info("aws %s:%s %s", model.service_model.service_name, model.name, detail)
+
+
+_ACCESS_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_CREDENTIAL_CODES = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+}
+_NOT_FOUND_CODES = {
+    "TargetNotFoundException",
+    "AccountNotFoundException",
+    "OrganizationalUnitNotFoundException",
+    "RootNotFoundException",
+    "ParentNotFoundException",
+    "PolicyNotFoundException",
+    "ChildNotFoundException",
+}
+_THROTTLE_CODES = {
+    "TooManyRequestsException",
+    "Throttling",
+    "ThrottlingException",
+    "ConcurrentModificationException",
+    "PolicyChangesInProgressException",
+}
+
+
+def translate_error(err: BaseException) -> BreakglassError:
+    """Turn any botocore error into the tool's error with an exit code and remediation."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(err, BreakglassError):
+        return err
+    if isinstance(err, ClientError):
+        return _translate_client_error(err)
+    if isinstance(err, NoCredentialsError | PartialCredentialsError):
+        return AwsAccessError(
+            "no AWS credentials found", "set AWS_PROFILE / --profile, or export the break-glass credentials"
+        )
+    if isinstance(err, NoRegionError):
+        return ConfigError("no AWS region configured", "pass --region or set region in the config file")
+    if isinstance(err, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return AwsFailure(f"cannot reach AWS: {err}", "check network access and AWS_ENDPOINT_URL; retry")
+    if isinstance(err, BotoCoreError):
+        return AwsFailure(f"AWS client error: {err}", "retry; run with -v to see each AWS call")
+    return BreakglassError(f"unexpected error: {type(err).__name__}", "this is a bug; please report it")
+
+
+def _translate_client_error(err: Any) -> BreakglassError:
+    error = err.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    message = str(error.get("Message", "")).strip()
+    operation = str(getattr(err, "operation_name", "") or "")
+    action = iam_action(operation)
+    attempts = err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    if code in _ACCESS_CODES:
+        return AwsAccessError(f"access denied calling {action}", f"grant {action} to the identity running breakglass")
+    if code in _CREDENTIAL_CODES:
+        return AwsAccessError(
+            f"AWS credentials are invalid or expired ({code})",
+            "refresh the credentials (aws sso login, or the vault) and retry",
+        )
+    if code == "AWSOrganizationsNotInUseException":
+        return ConfigError(
+            "these credentials are not in an AWS organization",
+            "use credentials of the organization's management account",
+        )
+    if code in _NOT_FOUND_CODES:
+        return UsageError(f"{message or code}", "check the id with: aws organizations list-roots / list-accounts")
+    if code in _THROTTLE_CODES:
+        return AwsFailure(
+            f"{action} still failing with {code} after {attempts + 1} attempts",
+            "wait a minute and rerun the same command; it resumes where it stopped",
+        )
+    return AwsFailure(f"{action} failed: {code}: {message}", "rerun the same command; it resumes where it stopped")
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Translate botocore errors raised inside the block; let the tool's own errors through."""
+    try:
+        yield
+    except BreakglassError:
+        raise
+    except Exception as err:
+        if type(err).__module__.startswith(("botocore", "boto3")):
+            raise translate_error(err) from err
+        raise

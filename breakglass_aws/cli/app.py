@@ -1,0 +1,91 @@
+"""The `breakglass` command: a thin layer that parses, confirms, calls the library, renders."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from breakglass_aws.cli import incidents, scp
+from breakglass_aws.cli.group import RootGroup
+from breakglass_aws.cli.state import CliOverrides, CliState
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="breakglass",
+    help="Emergency access to AWS that always puts the controls back, with proof.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(scp.app, name="scp")
+incidents.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from breakglass_aws import __version__
+
+        typer.echo(f"breakglass {__version__}")
+        raise typer.Exit(0)
+
+
+def _configure_logging(verbosity: int, quiet: bool) -> None:
+    from breakglass_aws.redact import RedactingFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("breakglass_aws")
+    root.handlers = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
+    level = logging.ERROR if quiet else logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity >= 2:
+        level = logging.DEBUG
+    root.setLevel(level)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[str | None, typer.Option(help="AWS profile to use.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region (validated before any call).")] = None,
+    output: Annotated[str | None, typer.Option(help="Output format: text or json.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default: $XDG_CONFIG_HOME/breakglass/config.toml).")
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v shows each AWS call; -vv debug.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Global options may also be given after the subcommand, as with the aws CLI."""
+    from breakglass_aws.errors import UsageError
+    from breakglass_aws.validate import validate_region
+
+    overrides = ctx.obj if isinstance(ctx.obj, CliOverrides) else CliOverrides()
+    ctx.obj = CliState(
+        profile=profile,
+        region=region,
+        output=output,
+        config=config,
+        verbosity=verbose,
+        quiet=quiet,
+        overrides=overrides,
+    )
+    if output is not None and output not in ("text", "json"):
+        raise UsageError(f"invalid --output {output!r}", "use --output text or --output json")
+    if region is not None:
+        validate_region(region)
+    _configure_logging(verbose, quiet)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,79 @@
+"""The root command group: global options accepted anywhere, errors mapped to exit codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+__all__ = ["GLOBAL_FLAGS", "GLOBAL_OPTIONS", "RootGroup", "hoist_global_options"]
+
+GLOBAL_OPTIONS = {"--profile", "--region", "--output", "--config"}
+GLOBAL_FLAGS = {"-v", "--verbose", "-q", "--quiet", "-vv", "-vvv"}
+
+log = logging.getLogger("breakglass_aws")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options found after the subcommand to the front, as the aws CLI allows."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and "=" not in arg and i + 1 < len(args):
+            front += [arg, args[i + 1]]
+            i += 2
+            continue
+        if name in GLOBAL_OPTIONS or arg in GLOBAL_FLAGS:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class RootGroup(TyperGroup):
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
+
+    def invoke(self, ctx: Any) -> Any:
+        from breakglass_aws.errors import BreakglassError
+
+        try:
+            return super().invoke(ctx)
+        except BreakglassError as err:
+            _report(ctx, err)
+            raise typer.Exit(err.exit_code) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as err:  # a bug: one line, no locals; the traceback only with -vv
+            from breakglass_aws.errors import BreakglassError as Base
+
+            log.debug("unexpected error", exc_info=True)
+            _report(
+                ctx,
+                Base(f"unexpected error: {type(err).__name__}: {err}", "this is a bug; rerun with -vv and report it"),
+            )
+            raise typer.Exit(1) from None
+
+
+def _report(ctx: Any, err: Any) -> None:
+    import json
+
+    from breakglass_aws.redact import redact
+
+    obj = ctx.obj
+    loaded = getattr(obj, "_settings", None)
+    as_json = getattr(obj, "output", None) == "json" or getattr(loaded, "output", None) == "json"
+    if as_json:
+        typer.echo(redact(json.dumps(err.to_dict())))
+        return
+    hint = f" (hint: {err.remediation})" if err.remediation else ""
+    typer.echo(redact(f"error: {err.message}{hint}"), err=True)

@@ -1,0 +1,151 @@
+"""`breakglass list|show|restore|journal verify`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.state import state
+
+if TYPE_CHECKING:
+    from breakglass_aws.models import Incident, JournalEntry
+
+journal_app = typer.Typer(help="Inspect and verify the hash-chained journal.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_command)
+    app.command("show")(show_command)
+    app.command("restore")(restore_command)
+    app.add_typer(journal_app, name="journal")
+
+
+def list_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many incidents, newest first.")] = 20,
+) -> None:
+    """Open and recent incidents, newest first, with the time left before automatic restore."""
+    from breakglass_aws.incident import list_incidents
+
+    st = state(ctx)
+    rt = st.runtime()
+    found = list_incidents(rt, limit)
+    now = rt.clock()
+    emit(st, [_summary(i, now) for i in found], lambda: _list_text(found, now))
+
+
+def show_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argument(help="Incident id.")]) -> None:
+    """One incident and its timeline from the journal."""
+    from breakglass_aws.incident import get_incident
+
+    st = state(ctx)
+    incident, entries = get_incident(st.runtime(), incident_id.strip())
+    data = {**incident.public(), "journal": [e.model_dump() for e in entries]}
+    emit(st, data, lambda: _show_text(incident, entries))
+
+
+def restore_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str | None, typer.Argument(help="One incident to restore.")] = None,
+    expired: Annotated[bool, typer.Option(help="Restore every active incident past its expiry.")] = False,
+) -> None:
+    """Restore one incident, or with --expired every expired one (what cron or a scheduler runs)."""
+    from breakglass_aws.cli.scp import restore_text
+    from breakglass_aws.errors import UsageError
+    from breakglass_aws.restore import restore_expired, restore_incident
+
+    st = state(ctx)
+    if bool(incident_id) == expired:
+        raise UsageError("give either an INCIDENT_ID or --expired", "e.g. breakglass restore --expired")
+    rt = st.runtime()
+    results = [restore_incident(rt, incident_id.strip())] if incident_id else restore_expired(rt)
+    lines = [
+        line
+        for r in results
+        for line in (
+            restore_text(r) if not r.error or r.targets else [f"{r.incident_id}: FAILED ({r.status.value}): {r.error}"]
+        )
+    ]
+    emit(st, [r.model_dump(mode="json") for r in results], lambda: lines or ["no expired incident to restore"])
+    codes = [r.exit_code for r in results if r.exit_code]
+    if codes:
+        raise typer.Exit(8 if len(set(codes)) > 1 or len(results) > 1 else codes[0])
+
+
+@journal_app.command("verify")
+def verify_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argument(help="Incident id.")]) -> None:
+    """Check the hash chain of an incident's journal; exit 4 when it was tampered with."""
+    from breakglass_aws.errors import GuardRailError
+    from breakglass_aws.incident import journal_problems
+
+    st = state(ctx)
+    problems = journal_problems(st.runtime(), incident_id.strip())
+    emit(
+        st,
+        {"incident_id": incident_id, "intact": not problems, "problems": list(problems)},
+        lambda: [f"journal of {incident_id}: intact"] if not problems else [],
+    )
+    if problems:
+        raise GuardRailError(
+            f"journal of {incident_id} was tampered with: {'; '.join(problems)}",
+            "treat the incident record as untrusted; compare with CloudTrail",
+        )
+
+
+def _summary(incident: Incident, now: object) -> dict[str, object]:
+    from breakglass_aws.validate import format_duration
+
+    data = incident.public()
+    left = incident.expires_at - now if incident.closed_at is None else None  # type: ignore[operator]
+    return {
+        "incident_id": incident.incident_id,
+        "status": incident.status.value,
+        "mode": incident.mode.value,
+        "targets": incident.targets,
+        "reason": incident.reason,
+        "ticket": incident.ticket,
+        "requester": incident.requester.name,
+        "created_at": data["created_at"],
+        "expires_at": data["expires_at"],
+        "time_left": format_duration(left) if left is not None else None,
+        "status_reason": incident.status_reason,
+    }
+
+
+def _list_text(found: list[Incident], now: object) -> list[str]:
+    if not found:
+        return ["no incidents"]
+    lines = [f"{'INCIDENT':26} {'STATUS':16} {'MODE':5} {'TARGETS':28} {'LEFT':>8}  REASON"]
+    for incident in found:
+        row = _summary(incident, now)
+        left = row["time_left"] or "-"
+        if isinstance(left, str) and left.startswith("-"):
+            left = "EXPIRED"
+        lines.append(
+            f"{incident.incident_id:26} {incident.status.value:16} {incident.mode.value:5} "
+            f"{','.join(incident.targets)[:28]:28} {left:>8}  {incident.reason[:60]}"
+        )
+    return lines
+
+
+def _show_text(incident: Incident, entries: list[JournalEntry]) -> list[str]:
+    data = incident.public()
+    lines = [
+        f"incident {incident.incident_id} ({incident.mode.value}) {incident.status.value}",
+        f"  requester: {incident.requester.name} ({incident.requester.arn})",
+        f"  reason: {incident.reason}" + (f"  ticket: {incident.ticket}" if incident.ticket else ""),
+        f"  targets: {', '.join(incident.targets)}",
+        f"  opened {data['created_at']}, expires {data['expires_at']}"
+        + (f", closed {data['closed_at']}" if data["closed_at"] else ""),
+    ]
+    if incident.status_reason:
+        lines.append(f"  status: {incident.status_reason}")
+    lines.append("  timeline:")
+    for e in entries:
+        step = e.data.get("step")
+        what = f"{step['action']} {step['policy_id']} {step['target']}" if isinstance(step, dict) else ""
+        extra = "" if "ok" not in e.data else (" ok" if e.data["ok"] else f" FAILED: {e.data.get('error')}")
+        lines.append(f"    {e.seq:3} {e.at} {e.kind:18} {what}{extra}")
+    return lines

@@ -1,0 +1,146 @@
+"""`breakglass scp detach|restore`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from breakglass_aws.cli.render import confirm, emit
+from breakglass_aws.cli.state import state
+
+if TYPE_CHECKING:
+    from breakglass_aws.models import Incident
+    from breakglass_aws.restore import RestoreResult
+    from breakglass_aws.scp import DetachPlan
+
+app = typer.Typer(
+    help="SCP mode: detach blocking Service Control Policies, then restore them exactly.", no_args_is_help=True
+)
+
+
+@app.command()
+def detach(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Option(help="Account id, OU id (ou-...) or root id (r-...).")],
+    reason: Annotated[str, typer.Option(help="Why the glass is broken (required).")] = "",
+    ticket: Annotated[str | None, typer.Option(help="Ticket or incident reference.")] = None,
+    policy: Annotated[list[str] | None, typer.Option(help="Detach only this SCP (repeatable).")] = None,
+    ttl: Annotated[
+        str | None, typer.Option(help="Time until automatic restore, e.g. 1h (default from config).")
+    ] = None,
+    allow_root: Annotated[bool, typer.Option(help="Allow the organization root as target.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show the plan and stop; change nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
+    from breakglass_aws.incident import check_ttl, open_scp_incident, plan_scp_detach
+    from breakglass_aws.runtime import whoami
+    from breakglass_aws.validate import parse_duration, validate_reason, validate_target, validate_ticket
+
+    st = state(ctx)
+    why = validate_reason(reason)
+    ref = validate_ticket(ticket)
+    wanted = parse_duration(ttl, what="--ttl") if ttl else None
+    validate_target(target)
+    rt = st.runtime()
+    lifetime = check_ttl(rt, wanted)
+    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root)
+    requester = whoami(rt)
+    if dry_run or not st.json:
+        emit(st, _plan_json(plan, dry_run=True), lambda: _plan_text(plan, lifetime.total_seconds()))
+    if dry_run:
+        return
+    confirm(st, f"Detach {len(plan.snapshot.detach)} SCP(s) from {target}?", yes)
+    incident = open_scp_incident(rt, plan, requester, why, ref, lifetime)
+    emit(st, _opened_json(incident, plan), lambda: _opened_text(incident))
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The incident to restore.")],
+    accept_drift: Annotated[bool, typer.Option(help="Close even if a detached policy was deleted meanwhile.")] = False,
+) -> None:
+    """Re-attach exactly what the incident detached, remove FullAWSAccess if it was added, verify."""
+    from breakglass_aws.restore import restore_incident
+
+    st = state(ctx)
+    result = restore_incident(st.runtime(), incident_id.strip(), accept_drift)
+    emit(st, result.model_dump(mode="json"), lambda: restore_text(result))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _plan_json(plan: DetachPlan, dry_run: bool) -> dict[str, object]:
+    return {
+        "dry_run": dry_run,
+        "target": plan.snapshot.target,
+        "attached": [p.id for p in plan.snapshot.original],
+        "detach": plan.snapshot.detach,
+        "attach_full_access_first": plan.snapshot.attach_full_access,
+        "steps": [s.describe() for s in plan.steps],
+        "blast_radius": plan.blast_radius,
+        "inherited_denies": [d.model_dump() for d in plan.inherited_denies],
+    }
+
+
+def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
+    snap = plan.snapshot
+    names = {p.id: f"{p.id} ({p.name})" if p.name else p.id for p in snap.original}
+    lines = [f"Plan for {snap.target} ({snap.kind}):", f"  attached now: {', '.join(names.values())}"]
+    lines += [f"  {n}. {s.describe()}" for n, s in enumerate(plan.steps, 1)]
+    radius = plan.blast_radius
+    shown = ", ".join(radius[:10]) + (f", ... (+{len(radius) - 10})" if len(radius) > 10 else "")
+    lines.append(f"  accounts whose effective policies change: {len(radius)}: {shown}")
+    if plan.inherited_denies:
+        lines.append("  WARNING: Deny SCPs inherited from above stay in force (a detach here does not lift them):")
+        lines += [
+            f"    {d.policy_id} ({d.name}) on {d.attached_to}: {d.deny_statements} Deny statement(s)"
+            for d in plan.inherited_denies
+        ]
+    lines.append(f"  automatic restore after {int(ttl_seconds // 60)} minute(s)")
+    return lines
+
+
+def _opened_json(incident: Incident, plan: DetachPlan) -> dict[str, object]:
+    data = incident.public()
+    return {
+        "incident_id": incident.incident_id,
+        "status": incident.status.value,
+        "target": plan.snapshot.target,
+        "detached": plan.snapshot.detach,
+        "attached_full_access": plan.snapshot.attach_full_access,
+        "expires_at": data["expires_at"],
+        "blast_radius": plan.blast_radius,
+    }
+
+
+def _opened_text(incident: Incident) -> list[str]:
+    expires = incident.public()["expires_at"]
+    detached = ", ".join(incident.scp[0].detach)
+    return [
+        f"incident {incident.incident_id} active: {detached} detached from {incident.targets[0]}",
+        f"expires {expires}; restore now with: breakglass scp restore {incident.incident_id}",
+    ]
+
+
+def restore_text(result: RestoreResult) -> list[str]:
+    if result.noop:
+        return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
+    lines = []
+    for t in result.targets:
+        lines.append(
+            f"{t.target}: re-attached {', '.join(t.reattached) or 'nothing (already attached)'}"
+            + ("; removed FullAWSAccess" if t.removed_full_access else "")
+        )
+        lines.append(
+            f"  now attached: {', '.join(t.final)}  "
+            f"({'matches the snapshot' if t.matches_snapshot else 'DIFFERS from the snapshot'})"
+        )
+        lines += [f"  drift: {d}" for d in t.drift]
+    lines.append(f"{result.incident_id} {result.status.value}")
+    if result.error:
+        lines.append(f"needs attention: {result.error}")
+        lines.append(f"fix it, then: breakglass scp restore {result.incident_id} [--accept-drift]")
+    return lines

@@ -1,0 +1,51 @@
+"""The one apply gate: journal a step's intent, perform it, journal its outcome.
+
+Every mutating AWS call goes through here, so crash safety lives in exactly one place. A dry run
+stops before the gate. Secrets never enter: steps are typed records without credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from breakglass_aws.aws import translate_error
+from breakglass_aws.errors import BreakglassError
+from breakglass_aws.journal.base import Store
+
+__all__ = ["StepFailed", "apply_steps"]
+
+StepT = TypeVar("StepT", bound=BaseModel)
+
+
+class StepFailed(Exception):
+    """A step failed; `error` is the translated error, `done` the steps completed before it."""
+
+    def __init__(self, step: BaseModel, error: BreakglassError, done: int) -> None:
+        super().__init__(error.message)
+        self.step = step
+        self.error = error
+        self.done = done
+
+
+def apply_steps(
+    store: Store,
+    incident_id: str,
+    steps: Sequence[StepT],
+    perform: Callable[[StepT], None],
+    on_done: Callable[[StepT], None] | None = None,
+) -> None:
+    for done, step in enumerate(steps):
+        record = step.model_dump(mode="json")
+        store.append(incident_id, "intent", {"step": record})
+        try:
+            perform(step)
+        except Exception as exc:  # any failure is journaled, translated and re-raised
+            error = translate_error(exc)
+            store.append(incident_id, "outcome", {"step": record, "ok": False, "error": error.message})
+            raise StepFailed(step, error, done) from exc
+        store.append(incident_id, "outcome", {"step": record, "ok": True})
+        if on_done is not None:
+            on_done(step)

@@ -1,0 +1,143 @@
+"""The incident lifecycle for SCP mode: plan, open (through the apply gate), list, show, verify."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
+from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.journal.base import Store, TargetLocked
+from breakglass_aws.journal.chain import ChainProblem, verify_chain
+from breakglass_aws.models import Incident, IncidentStatus, JournalEntry, Mode, Requester, new_incident_id
+from breakglass_aws.runtime import Runtime
+from breakglass_aws.scp import DetachPlan, build_detach_plan, perform_step
+from breakglass_aws.validate import (
+    TargetKind,
+    format_duration,
+    validate_incident_id,
+    validate_policy_id,
+    validate_target,
+)
+
+__all__ = [
+    "check_ttl",
+    "get_incident",
+    "journal_problems",
+    "list_incidents",
+    "open_scp_incident",
+    "plan_scp_detach",
+]
+
+
+def check_ttl(rt: Runtime, ttl: timedelta | None) -> timedelta:
+    chosen = ttl or rt.default_ttl
+    if chosen > rt.max_ttl:
+        raise UsageError(
+            f"--ttl {format_duration(chosen)} is above the configured maximum {format_duration(rt.max_ttl)}",
+            "use a shorter --ttl, or raise max_ttl in the config file",
+        )
+    return chosen
+
+
+def validate_detach_target(rt: Runtime, target: str, policies: list[str], allow_root: bool) -> TargetKind:
+    """Everything about the target that can be judged without AWS, the lock included."""
+    kind = validate_target(target)
+    for policy_id in policies:
+        validate_policy_id(policy_id)
+    if kind is TargetKind.ROOT and not allow_root:
+        raise GuardRailError(
+            f"{target} is the organization root: detaching there changes every account",
+            "pass --allow-root if that is really what the emergency needs",
+        )
+    holder = rt.store.lock_holder(target)
+    if holder:
+        raise TargetLocked(target, holder)
+    return kind
+
+
+def plan_scp_detach(rt: Runtime, target: str, policies: list[str], allow_root: bool = False) -> DetachPlan:
+    kind = validate_detach_target(rt, target, policies, allow_root)
+    with aws_errors():
+        return build_detach_plan(rt.factory.client("organizations"), target, kind, policies or None)
+
+
+def open_scp_incident(
+    rt: Runtime, plan: DetachPlan, requester: Requester, reason: str, ticket: str | None, ttl: timedelta
+) -> Incident:
+    """Record the incident and its snapshot, then detach through the gate."""
+    now = rt.clock()
+    incident = Incident(
+        incident_id=new_incident_id(now),
+        mode=Mode.SCP,
+        status=IncidentStatus.ACTIVE,
+        requester=requester,
+        reason=reason,
+        ticket=ticket,
+        targets=[plan.snapshot.target],
+        created_at=now,
+        expires_at=now + ttl,
+        scp=[plan.snapshot],
+    )
+    rt.store.create_incident(incident)
+    rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
+    org = rt.factory.client("organizations")
+    try:
+        apply_steps(
+            rt.store,
+            incident.incident_id,
+            plan.steps,
+            lambda s: perform_step(org, s),
+            lambda s: rt.progress(f"done: {s.describe()}"),
+        )
+    except StepFailed as failed:
+        _record_failed_open(rt.store, incident, failed)
+    rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
+    return incident
+
+
+def _record_failed_open(store: Store, incident: Incident, failed: StepFailed) -> None:
+    if failed.done == 0 and _rejected_by_aws(failed):
+        incident.status = IncidentStatus.FAILED
+        incident.status_reason = failed.error.message
+        store.save_incident(incident)
+        store.append(incident.incident_id, "failed", {"reason": failed.error.message})
+        store.release_locks(incident.incident_id)
+        raise failed.error
+    incident.status = IncidentStatus.NEEDS_ATTENTION
+    incident.status_reason = f"detach stopped after {failed.done} step(s): {failed.error.message}"
+    store.save_incident(incident)
+    store.append(incident.incident_id, "needs-attention", {"reason": incident.status_reason})
+    raise PartialApplyError(f"{incident.incident_id}: {incident.status_reason}", incident.incident_id) from failed
+
+
+def _rejected_by_aws(failed: StepFailed) -> bool:
+    """AWS answered with an error, so the step did not happen (a timeout proves nothing)."""
+    cause = failed.__cause__
+    return cause is not None and hasattr(cause, "response") and "Error" in getattr(cause, "response", {})
+
+
+def get_incident(rt: Runtime, incident_id: str) -> tuple[Incident, list[JournalEntry]]:
+    validate_incident_id(incident_id)
+    return rt.store.get_incident(incident_id), rt.store.entries(incident_id)
+
+
+def list_incidents(rt: Runtime, limit: int = 50) -> list[Incident]:
+    if limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}", "use e.g. --limit 20")
+    return rt.store.list_incidents(limit)
+
+
+def journal_problems(rt: Runtime, incident_id: str) -> list[ChainProblem]:
+    """Chain breaks, plus any difference between the stored incident and its 'opened' entry."""
+    incident, entries = get_incident(rt, incident_id)
+    problems = verify_chain(entries)
+    opened = next((e for e in entries if e.kind == "opened"), None)
+    if opened is None:
+        problems.append(ChainProblem("the 'opened' entry is missing"))
+        return problems
+    recorded = opened.data.get("incident", {})
+    for key in ("requester", "reason", "ticket", "targets", "created_at", "scp", "mode"):
+        if recorded.get(key) != incident.public().get(key):
+            problems.append(ChainProblem(f"incident field {key!r} differs from the journal"))
+    return problems

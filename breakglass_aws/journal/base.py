@@ -1,0 +1,49 @@
+"""The store interface every backend implements (embedded SQLite now, DynamoDB for teams)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from breakglass_aws.errors import GuardRailError, UsageError
+from breakglass_aws.models import Incident, JournalEntry
+
+__all__ = ["IncidentNotFound", "Store", "TargetLocked"]
+
+
+class TargetLocked(GuardRailError):
+    def __init__(self, target: str, holder: str) -> None:
+        super().__init__(
+            f"target {target} already has an open incident {holder}",
+            f"work inside {holder} (breakglass show {holder}) or restore it first: breakglass scp restore {holder}",
+        )
+        self.target = target
+        self.holder = holder
+
+
+class IncidentNotFound(UsageError):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(f"no incident {incident_id} in the journal", "list incidents with: breakglass list")
+
+
+class Store(Protocol):
+    """Incidents, their hash-chained journals and per-target locks."""
+
+    def create_incident(self, incident: Incident) -> None:
+        """Store a new incident and lock its targets atomically; raise TargetLocked on conflict."""
+
+    def get_incident(self, incident_id: str) -> Incident: ...
+
+    def save_incident(self, incident: Incident) -> None: ...
+
+    def list_incidents(self, limit: int = 50) -> list[Incident]: ...
+
+    def release_locks(self, incident_id: str) -> None: ...
+
+    def lock_holder(self, target: str) -> str | None: ...
+
+    def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
+        """Durably append an entry (committed before this returns)."""
+
+    def entries(self, incident_id: str) -> list[JournalEntry]: ...
+
+    def close(self) -> None: ...

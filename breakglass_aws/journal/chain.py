@@ -1,0 +1,44 @@
+"""Hash chaining of journal entries: each entry's hash covers its content and its predecessor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from breakglass_aws.models import JournalEntry
+
+__all__ = ["GENESIS", "ChainProblem", "entry_hash", "verify_chain"]
+
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(incident_id: str, seq: int, at: str, kind: str, data: dict[str, Any], prev: str) -> str:
+    body = {"incident_id": incident_id, "seq": seq, "at": at, "kind": kind, "data": data, "prev": prev}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+class ChainProblem(str):
+    """A human-readable description of where the chain breaks."""
+
+
+def verify_chain(entries: Iterable[JournalEntry]) -> list[ChainProblem]:
+    problems: list[ChainProblem] = []
+    prev = GENESIS
+    expected_seq = 1
+    for entry in entries:
+        if entry.seq != expected_seq:
+            problems.append(ChainProblem(f"entry {entry.seq}: expected sequence {expected_seq}"))
+        if entry.prev_hash != prev:
+            problems.append(ChainProblem(f"entry {entry.seq}: link to previous entry broken"))
+        recomputed = entry_hash(entry.incident_id, entry.seq, entry.at, entry.kind, entry.data, entry.prev_hash)
+        if recomputed != entry.hash:
+            problems.append(ChainProblem(f"entry {entry.seq} ({entry.kind}): content changed"))
+        prev = entry.hash
+        expected_seq = entry.seq + 1
+    return problems

@@ -1,0 +1,141 @@
+"""The embedded store: one SQLite file under the user's state directory (created 0700)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from breakglass_aws.clock import Clock, isoformat, utcnow
+from breakglass_aws.errors import ConfigError
+from breakglass_aws.journal.base import IncidentNotFound, TargetLocked
+from breakglass_aws.journal.chain import GENESIS, entry_hash
+from breakglass_aws.models import Incident, JournalEntry
+
+__all__ = ["SqliteStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    incident_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    incident_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (incident_id, seq)
+);
+CREATE TABLE IF NOT EXISTS locks (
+    target TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL
+);
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: Path, clock: Clock = utcnow) -> None:
+        self.path = path
+        self.clock = clock
+        self._db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise ConfigError(
+                f"cannot open the journal at {path}: {err}", "check the store setting and permissions"
+            ) from err
+        return db
+
+    def _tx(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def create_incident(self, incident: Incident) -> None:
+        db = self._tx()
+        try:
+            for target in incident.targets:
+                row = db.execute("SELECT incident_id FROM locks WHERE target=?", (target,)).fetchone()
+                if row:
+                    raise TargetLocked(target, row[0])
+                db.execute("INSERT INTO locks VALUES (?, ?)", (target, incident.incident_id))
+            db.execute(
+                "INSERT INTO incidents VALUES (?, ?, ?)",
+                (incident.incident_id, isoformat(incident.created_at), incident.model_dump_json()),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def get_incident(self, incident_id: str) -> Incident:
+        row = self._db.execute("SELECT body FROM incidents WHERE incident_id=?", (incident_id,)).fetchone()
+        if row is None:
+            raise IncidentNotFound(incident_id)
+        return Incident.model_validate_json(row[0])
+
+    def save_incident(self, incident: Incident) -> None:
+        self._db.execute(
+            "UPDATE incidents SET body=? WHERE incident_id=?", (incident.model_dump_json(), incident.incident_id)
+        )
+
+    def list_incidents(self, limit: int = 50) -> list[Incident]:
+        rows = self._db.execute(
+            "SELECT body FROM incidents ORDER BY created_at DESC, incident_id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Incident.model_validate_json(r[0]) for r in rows]
+
+    def release_locks(self, incident_id: str) -> None:
+        self._db.execute("DELETE FROM locks WHERE incident_id=?", (incident_id,))
+
+    def lock_holder(self, target: str) -> str | None:
+        row = self._db.execute("SELECT incident_id FROM locks WHERE target=?", (target,)).fetchone()
+        return str(row[0]) if row else None
+
+    def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
+        db = self._tx()
+        try:
+            last = db.execute(
+                "SELECT seq, hash FROM journal WHERE incident_id=? ORDER BY seq DESC LIMIT 1", (incident_id,)
+            ).fetchone()
+            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            at = isoformat(self.clock())
+            digest = entry_hash(incident_id, seq, at, kind, data, prev)
+            db.execute(
+                "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (incident_id, seq, at, kind, json.dumps(data, sort_keys=True), prev, digest),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return JournalEntry(incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest)
+
+    def entries(self, incident_id: str) -> list[JournalEntry]:
+        rows = self._db.execute(
+            "SELECT seq, at, kind, data, prev_hash, hash FROM journal WHERE incident_id=? ORDER BY seq",
+            (incident_id,),
+        ).fetchall()
+        return [
+            JournalEntry(
+                incident_id=incident_id, seq=r[0], at=r[1], kind=r[2], data=json.loads(r[3]), prev_hash=r[4], hash=r[5]
+            )
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,124 @@
+"""Typed records: incidents, their SCP snapshots, plan steps and journal entries."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from breakglass_aws.clock import isoformat
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "FULL_AWS_ACCESS",
+    "Incident",
+    "IncidentStatus",
+    "JournalEntry",
+    "Mode",
+    "PolicyRef",
+    "Requester",
+    "ScpStep",
+    "ScpTargetSnapshot",
+    "new_incident_id",
+]
+
+FULL_AWS_ACCESS = "p-FullAWSAccess"
+
+
+class Mode(StrEnum):
+    SCP = "scp"
+    ROLE = "role"
+
+
+class IncidentStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs-attention"
+
+
+ACTIVE_STATUSES = frozenset({IncidentStatus.ACTIVE, IncidentStatus.CLOSING, IncidentStatus.NEEDS_ATTENTION})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Requester(_Model):
+    arn: str
+    account: str
+    user_id: str
+    name: str
+
+
+class PolicyRef(_Model):
+    id: str
+    name: str = ""
+    aws_managed: bool = False
+    content_sha256: str | None = None
+
+
+class ScpTargetSnapshot(_Model):
+    """What a target held before the incident, and what the incident changes."""
+
+    target: str
+    kind: str
+    original: list[PolicyRef]
+    detach: list[str]
+    attach_full_access: bool
+
+    def original_ids(self) -> set[str]:
+        return {p.id for p in self.original}
+
+
+class ScpStep(_Model):
+    action: Literal["attach", "detach"]
+    policy_id: str
+    target: str
+
+    def describe(self) -> str:
+        arrow = "to" if self.action == "attach" else "from"
+        return f"{self.action} {self.policy_id} {arrow} {self.target}"
+
+
+class Incident(_Model):
+    incident_id: str
+    mode: Mode
+    status: IncidentStatus
+    requester: Requester
+    reason: str
+    ticket: str | None = None
+    targets: list[str]
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None = None
+    status_reason: str | None = None
+    scp: list[ScpTargetSnapshot] = Field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape shown to users and scripts."""
+        data = self.model_dump(mode="json")
+        data["created_at"] = isoformat(self.created_at)
+        data["expires_at"] = isoformat(self.expires_at)
+        data["closed_at"] = isoformat(self.closed_at) if self.closed_at else None
+        return data
+
+
+class JournalEntry(_Model):
+    incident_id: str
+    seq: int
+    at: str
+    kind: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def new_incident_id(now: datetime) -> str:
+    return f"bg-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"

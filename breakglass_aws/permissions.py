@@ -1,0 +1,44 @@
+"""The IAM actions each AWS operation of the tool needs: one place, used for error messages
+and checked against the Terraform operator policy."""
+
+from __future__ import annotations
+
+__all__ = ["OPERATION_ACTIONS", "SCP_DETACH_ACTIONS", "SCP_RESTORE_ACTIONS", "iam_action"]
+
+OPERATION_ACTIONS: dict[str, str] = {
+    "GetCallerIdentity": "sts:GetCallerIdentity",
+    "AssumeRole": "sts:AssumeRole",
+    "DescribeOrganization": "organizations:DescribeOrganization",
+    "ListPoliciesForTarget": "organizations:ListPoliciesForTarget",
+    "ListParents": "organizations:ListParents",
+    "ListRoots": "organizations:ListRoots",
+    "ListChildren": "organizations:ListChildren",
+    "ListAccountsForParent": "organizations:ListAccountsForParent",
+    "ListOrganizationalUnitsForParent": "organizations:ListOrganizationalUnitsForParent",
+    "DescribePolicy": "organizations:DescribePolicy",
+    "AttachPolicy": "organizations:AttachPolicy",
+    "DetachPolicy": "organizations:DetachPolicy",
+}
+
+SCP_DETACH_ACTIONS = frozenset(
+    OPERATION_ACTIONS[op]
+    for op in (
+        "GetCallerIdentity",
+        "DescribeOrganization",
+        "ListPoliciesForTarget",
+        "ListParents",
+        "ListAccountsForParent",
+        "ListOrganizationalUnitsForParent",
+        "DescribePolicy",
+        "AttachPolicy",
+        "DetachPolicy",
+    )
+)
+SCP_RESTORE_ACTIONS = frozenset(
+    OPERATION_ACTIONS[op] for op in ("ListPoliciesForTarget", "DescribePolicy", "AttachPolicy", "DetachPolicy")
+)
+
+
+def iam_action(operation: str) -> str:
+    """The IAM action behind an API operation name, e.g. DetachPolicy -> organizations:DetachPolicy."""
+    return OPERATION_ACTIONS.get(operation, operation)

@@ -1,0 +1,147 @@
+"""Restore SCP incidents: re-attach first, remove FullAWSAccess last, verify against the snapshot.
+
+State-based and idempotent: it compares what AWS holds now with the snapshot, so a rerun after a
+crash at any point finishes the job, and a second run on a closed incident is a no-op.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
+from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, ScpTargetSnapshot
+from breakglass_aws.runtime import Runtime
+from breakglass_aws.scp import attached_scps, build_restore_plan, perform_step
+from breakglass_aws.validate import validate_incident_id
+
+__all__ = ["RestoreResult", "TargetRestore", "restore_expired", "restore_incident"]
+
+
+class TargetRestore(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str
+    reattached: list[str]
+    removed_full_access: bool
+    drift: list[str]
+    unrecoverable: list[str]
+    final: list[str]
+    matches_snapshot: bool
+
+
+class RestoreResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    incident_id: str
+    status: IncidentStatus
+    noop: bool = False
+    targets: list[TargetRestore] = []
+    error: str | None = None
+    exit_code: int = 0
+
+
+def restore_incident(rt: Runtime, incident_id: str, accept_drift: bool = False) -> RestoreResult:
+    validate_incident_id(incident_id)
+    incident = rt.store.get_incident(incident_id)
+    if incident.mode is not Mode.SCP:
+        raise UsageError(
+            f"{incident_id} is a {incident.mode} incident", f"close it with: breakglass close {incident_id}"
+        )
+    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):
+        return RestoreResult(incident_id=incident_id, status=incident.status, noop=True)
+    if incident.status not in ACTIVE_STATUSES:
+        raise UsageError(
+            f"{incident_id} is {incident.status}: nothing was detached", "see: breakglass show " + incident_id
+        )
+    _set_status(rt, incident, IncidentStatus.CLOSING, "restore started")
+    targets = [_restore_target(rt, incident, snap) for snap in incident.scp]
+    return _finish(rt, incident, targets, accept_drift)
+
+
+def _restore_target(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> TargetRestore:
+    org = rt.factory.client("organizations")
+    with aws_errors():
+        plan = build_restore_plan(org, snap)
+    rt.store.append(incident.incident_id, "restore-plan", plan.model_dump(mode="json"))
+    try:
+        apply_steps(
+            rt.store,
+            incident.incident_id,
+            plan.steps,
+            lambda s: perform_step(org, s),
+            lambda s: rt.progress(f"done: {s.describe()}"),
+        )
+    except StepFailed as failed:
+        _mark_attention(rt, incident, f"restore of {snap.target} stopped: {failed.error.message}")
+        if failed.done == 0:
+            raise failed.error from failed
+        raise PartialApplyError(f"{incident.incident_id}: {incident.status_reason}", incident.incident_id) from failed
+    with aws_errors():
+        final = sorted(p.id for p in attached_scps(org, snap.target))
+    if final != plan.expected:
+        plan.drift.append(f"verification: {snap.target} holds {final}, expected {plan.expected}")
+        plan.unrecoverable.append("verification")
+    return TargetRestore(
+        target=snap.target,
+        reattached=[s.policy_id for s in plan.steps if s.action == "attach"],
+        removed_full_access=any(s.action == "detach" for s in plan.steps),
+        drift=plan.drift,
+        unrecoverable=plan.unrecoverable,
+        final=final,
+        matches_snapshot=set(final) == snap.original_ids(),
+    )
+
+
+def _finish(rt: Runtime, incident: Incident, targets: list[TargetRestore], accept_drift: bool) -> RestoreResult:
+    drift = [d for t in targets for d in t.drift]
+    if drift:
+        rt.store.append(incident.incident_id, "drift", {"drift": drift})
+    lost = [u for t in targets for u in t.unrecoverable]
+    if lost and not accept_drift:
+        reason = "; ".join(d for t in targets for d in t.drift if t.unrecoverable)
+        _mark_attention(rt, incident, reason)
+        return RestoreResult(
+            incident_id=incident.incident_id,
+            status=incident.status,
+            targets=targets,
+            error=reason,
+            exit_code=PartialApplyError.exit_code,
+        )
+    incident.closed_at = rt.clock()
+    _set_status(rt, incident, IncidentStatus.CLOSED, "drift accepted" if lost else "restored")
+    rt.store.release_locks(incident.incident_id)
+    return RestoreResult(incident_id=incident.incident_id, status=incident.status, targets=targets)
+
+
+def _set_status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:
+    incident.status = status
+    incident.status_reason = reason
+    rt.store.save_incident(incident)
+    rt.store.append(incident.incident_id, f"status:{status.value}", {"reason": reason})
+
+
+def _mark_attention(rt: Runtime, incident: Incident, reason: str) -> None:
+    _set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, reason)
+
+
+def restore_expired(rt: Runtime) -> list[RestoreResult]:
+    """Restore every SCP incident past its expiry; one failure never stops the others."""
+    now = rt.clock()
+    due = [
+        i
+        for i in rt.store.list_incidents(limit=100_000)
+        if i.mode is Mode.SCP and i.status in ACTIVE_STATUSES and i.expires_at <= now
+    ]
+    results = []
+    for incident in sorted(due, key=lambda i: i.expires_at):
+        rt.progress(f"restoring {incident.incident_id} (expired {incident.expires_at:%Y-%m-%d %H:%M}Z)")
+        try:
+            results.append(restore_incident(rt, incident.incident_id))
+        except BreakglassError as err:
+            current = rt.store.get_incident(incident.incident_id)
+            results.append(
+                RestoreResult(
+                    incident_id=incident.incident_id, status=current.status, error=err.message, exit_code=err.exit_code
+                )
+            )
+    return results

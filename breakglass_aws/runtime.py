@@ -1,0 +1,45 @@
+"""What every lifecycle operation runs with: the client factory, the store, the clock, limits."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from breakglass_aws.aws import ClientFactory, aws_errors
+from breakglass_aws.clock import Clock, utcnow
+from breakglass_aws.journal.base import Store
+from breakglass_aws.models import Requester
+
+__all__ = ["Runtime", "whoami"]
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+@dataclass
+class Runtime:
+    factory: ClientFactory
+    store: Store
+    clock: Clock = utcnow
+    default_ttl: timedelta = timedelta(hours=1)
+    max_ttl: timedelta = timedelta(hours=24)
+    requester_name: str | None = None
+    progress: Callable[[str], None] = field(default=_silent)
+
+
+def whoami(rt: Runtime) -> Requester:
+    """sts:GetCallerIdentity first: bad credentials fail early, and we record who is acting."""
+    with aws_errors():
+        ident = rt.factory.client("sts").get_caller_identity()
+    name = rt.requester_name or _local_user() or ident["Arn"].rsplit("/", 1)[-1]
+    return Requester(arn=ident["Arn"], account=ident["Account"], user_id=ident["UserId"], name=name)
+
+
+def _local_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

@@ -1,0 +1,250 @@
+"""SCP mode, the AWS side: read what a target holds, build the detach and restore plans,
+perform one step. Never writes the journal; the apply gate does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import BaseModel, ConfigDict
+
+from breakglass_aws.errors import GuardRailError, UsageError
+from breakglass_aws.models import FULL_AWS_ACCESS, PolicyRef, ScpStep, ScpTargetSnapshot
+from breakglass_aws.validate import TargetKind
+
+if TYPE_CHECKING:
+    from mypy_boto3_organizations import OrganizationsClient
+
+__all__ = [
+    "DetachPlan",
+    "InheritedDeny",
+    "RestorePlan",
+    "attached_scps",
+    "build_detach_plan",
+    "build_restore_plan",
+    "describe_policy",
+    "detach_steps",
+    "perform_step",
+]
+
+SCP: Final = "SERVICE_CONTROL_POLICY"
+
+
+class InheritedDeny(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy_id: str
+    name: str
+    attached_to: str
+    deny_statements: int
+
+
+class DetachPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    snapshot: ScpTargetSnapshot
+    steps: list[ScpStep]
+    blast_radius: list[str]
+    inherited_denies: list[InheritedDeny]
+    management_account: str
+
+
+class RestorePlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str
+    steps: list[ScpStep]
+    drift: list[str]
+    unrecoverable: list[str]
+    expected: list[str]
+
+
+def attached_scps(org: OrganizationsClient, target: str) -> list[PolicyRef]:
+    pages = org.get_paginator("list_policies_for_target").paginate(TargetId=target, Filter=SCP)
+    return [
+        PolicyRef(id=p["Id"], name=p.get("Name", ""), aws_managed=bool(p.get("AwsManaged")))
+        for page in pages
+        for p in page["Policies"]
+    ]
+
+
+def describe_policy(org: OrganizationsClient, policy_id: str) -> str | None:
+    """The policy document, or None when the policy no longer exists."""
+    try:
+        answer = org.describe_policy(PolicyId=policy_id)
+    except org.exceptions.PolicyNotFoundException:
+        return None
+    return str(answer["Policy"].get("Content", ""))
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _parents(org: OrganizationsClient, child: str) -> Iterator[str]:
+    current = child
+    while not current.startswith("r-"):
+        parents = org.list_parents(ChildId=current)["Parents"]
+        if not parents:
+            return
+        current = parents[0]["Id"]
+        yield current
+
+
+def _deny_count(content: str | None) -> int:
+    try:
+        document = json.loads(content or "{}")
+    except json.JSONDecodeError:
+        return 0
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    return sum(1 for s in statements if isinstance(s, dict) and s.get("Effect") == "Deny")
+
+
+def inherited_denies(org: OrganizationsClient, target: str) -> list[InheritedDeny]:
+    found: list[InheritedDeny] = []
+    for parent in _parents(org, target):
+        for policy in attached_scps(org, parent):
+            if policy.id == FULL_AWS_ACCESS:
+                continue
+            denies = _deny_count(describe_policy(org, policy.id))
+            if denies:
+                found.append(
+                    InheritedDeny(policy_id=policy.id, name=policy.name, attached_to=parent, deny_statements=denies)
+                )
+    return found
+
+
+def _accounts_under(org: OrganizationsClient, parent: str) -> list[str]:
+    accounts = [
+        a["Id"]
+        for page in org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent)
+        for a in page["Accounts"]
+    ]
+    for page in org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
+        for ou in page["OrganizationalUnits"]:
+            accounts.extend(_accounts_under(org, ou["Id"]))
+    return accounts
+
+
+def blast_radius(org: OrganizationsClient, target: str, kind: TargetKind, management: str) -> list[str]:
+    if kind is TargetKind.ACCOUNT:
+        return [target]
+    return sorted(a for a in _accounts_under(org, target) if a != management)
+
+
+def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str) -> list[str]:
+    ids = [p.id for p in current]
+    if only:
+        if FULL_AWS_ACCESS in only:
+            raise UsageError(
+                "refusing to detach p-FullAWSAccess: it is what keeps the target usable",
+                "name only the blocking policies with --policy",
+            )
+        missing = [p for p in only if p not in ids]
+        if missing:
+            raise UsageError(
+                f"{', '.join(missing)} not attached to {target}",
+                f"attached now: {', '.join(ids) or 'none'}",
+            )
+        return list(dict.fromkeys(only))
+    chosen = [p for p in ids if p != FULL_AWS_ACCESS]
+    if not chosen:
+        raise GuardRailError(
+            f"nothing to detach: {target} holds only FullAWSAccess",
+            "a blocking Deny is inherited from a parent; target that OU or the root instead",
+        )
+    return chosen
+
+
+def build_detach_plan(
+    org: OrganizationsClient, target: str, kind: TargetKind, only: list[str] | None = None
+) -> DetachPlan:
+    """Read-only: what the target holds, what the incident will change, and its blast radius."""
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    if kind is TargetKind.ACCOUNT and target == management:
+        raise GuardRailError(
+            f"{target} is the organization's management account: SCPs never apply to it",
+            "whatever blocks you there is not an SCP; use the break-glass role (breakglass role assume)",
+        )
+    current = attached_scps(org, target)
+    detach = _choose_detach(current, only, target)
+    for policy in current:
+        if policy.id in detach:
+            content = describe_policy(org, policy.id)
+            policy.content_sha256 = content_hash(content) if content is not None else None
+    remaining = [p.id for p in current if p.id not in detach]
+    snapshot = ScpTargetSnapshot(
+        target=target, kind=kind.value, original=current, detach=detach, attach_full_access=not remaining
+    )
+    return DetachPlan(
+        snapshot=snapshot,
+        steps=detach_steps(snapshot),
+        blast_radius=blast_radius(org, target, kind, management),
+        inherited_denies=inherited_denies(org, target),
+        management_account=management,
+    )
+
+
+def detach_steps(snapshot: ScpTargetSnapshot) -> list[ScpStep]:
+    """FullAWSAccess first when needed, then the detaches: the target never holds zero SCPs."""
+    steps = []
+    if snapshot.attach_full_access:
+        steps.append(ScpStep(action="attach", policy_id=FULL_AWS_ACCESS, target=snapshot.target))
+    steps += [ScpStep(action="detach", policy_id=p, target=snapshot.target) for p in snapshot.detach]
+    return steps
+
+
+def _reattach(
+    org: OrganizationsClient, snapshot: ScpTargetSnapshot, current: set[str]
+) -> tuple[list[str], list[str], list[str]]:
+    attach, drift, lost = [], [], []
+    by_id = {p.id: p for p in snapshot.original}
+    for policy_id in snapshot.detach:
+        if policy_id in current:
+            continue
+        content = describe_policy(org, policy_id)
+        if content is None:
+            lost.append(policy_id)
+            drift.append(f"{policy_id} was deleted while detached; it cannot be re-attached")
+            continue
+        if by_id[policy_id].content_sha256 not in (None, content_hash(content)):
+            drift.append(f"{policy_id} was edited while detached; re-attached as it is now")
+        attach.append(policy_id)
+    return attach, drift, lost
+
+
+def build_restore_plan(org: OrganizationsClient, snapshot: ScpTargetSnapshot) -> RestorePlan:
+    """Compare what the target holds now with the snapshot; re-attach first, FullAWSAccess last."""
+    current = {p.id for p in attached_scps(org, snapshot.target)}
+    attach, drift, lost = _reattach(org, snapshot, current)
+    steps = [ScpStep(action="attach", policy_id=p, target=snapshot.target) for p in attach]
+    original = snapshot.original_ids()
+    after = current | set(attach)
+    if snapshot.attach_full_access and FULL_AWS_ACCESS in after and after - {FULL_AWS_ACCESS}:
+        steps.append(ScpStep(action="detach", policy_id=FULL_AWS_ACCESS, target=snapshot.target))
+        after.discard(FULL_AWS_ACCESS)
+    elif snapshot.attach_full_access and FULL_AWS_ACCESS in after:
+        drift.append("FullAWSAccess kept attached: removing it would leave the target with no SCP")
+    handled = {FULL_AWS_ACCESS} if snapshot.attach_full_access else set()
+    for extra in sorted(after - original - handled):
+        drift.append(f"{extra} was attached by hand during the incident; left attached")
+    for gone in sorted(original - after - set(snapshot.detach)):
+        drift.append(f"{gone} was detached by hand during the incident; not re-attached")
+    return RestorePlan(target=snapshot.target, steps=steps, drift=drift, unrecoverable=lost, expected=sorted(after))
+
+
+def perform_step(org: OrganizationsClient, step: ScpStep) -> None:
+    """One attach or detach; already-done counts as done (a lost response, a rerun)."""
+    try:
+        if step.action == "attach":
+            org.attach_policy(PolicyId=step.policy_id, TargetId=step.target)
+        else:
+            org.detach_policy(PolicyId=step.policy_id, TargetId=step.target)
+    except (org.exceptions.DuplicatePolicyAttachmentException, org.exceptions.PolicyNotAttachedException):
+        return
+
+
+def is_error_code(err: Any, *codes: str) -> bool:
+    response = getattr(err, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") in codes

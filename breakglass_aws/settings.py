@@ -1,0 +1,148 @@
+"""Settings: command-line flag > environment (BREAKGLASS_*) > TOML file > default.
+
+An unknown key anywhere (file or BREAKGLASS_* variable) is an error: in a security tool a typo
+must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from breakglass_aws.errors import ConfigError, UsageError
+from breakglass_aws.validate import parse_duration, validate_region
+
+__all__ = ["Settings", "default_config_path", "default_state_dir", "load_settings"]
+
+ENV_PREFIX = "BREAKGLASS_"
+META_ENV = {"BREAKGLASS_CONFIG"}
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_config_path() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "breakglass" / "config.toml"
+
+
+def default_state_dir() -> Path:
+    return _xdg("XDG_STATE_HOME", ".local/state") / "breakglass"
+
+
+class Settings(BaseModel):
+    """Every setting the tool reads. Field names are the TOML keys and the env suffixes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: str | None = None
+    region: str | None = None
+    output: Literal["text", "json"] = "text"
+    store: str | None = Field(default=None, description="SQLite file path (default: state dir)")
+    default_ttl: str = "1h"
+    max_ttl: str = "24h"
+    retry_mode: Literal["standard", "adaptive"] = "standard"
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    read_timeout: float = Field(default=30.0, gt=0, le=600)
+    requester_name: str | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                validate_region(value)
+            except UsageError as err:
+                raise ValueError(err.message) from err
+        return value
+
+    @field_validator("default_ttl", "max_ttl")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except UsageError as err:
+            raise ValueError(err.message) from err
+        return value
+
+    @property
+    def default_ttl_delta(self) -> timedelta:
+        return parse_duration(self.default_ttl)
+
+    @property
+    def max_ttl_delta(self) -> timedelta:
+        return parse_duration(self.max_ttl)
+
+    def store_path(self) -> Path:
+        if self.store:
+            return Path(self.store.removeprefix("sqlite://").removeprefix("sqlite:")).expanduser()
+        return default_state_dir() / "journal.sqlite3"
+
+
+def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist", "check the --config path")
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}", "fix the file's syntax") from err
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}", "check its permissions") from err
+
+
+def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    fields = set(Settings.model_fields)
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key in META_ENV:
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in fields:
+            raise ConfigError(
+                f"unknown environment variable {key}",
+                f"known settings: {', '.join(sorted(fields))}",
+            )
+        values[name] = value
+    return values
+
+
+def _describe(err: ValidationError, source: str) -> ConfigError:
+    first = err.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "?"
+    if first["type"] == "extra_forbidden":
+        known = ", ".join(sorted(Settings.model_fields))
+        return ConfigError(f"{source}: unknown key {key!r}", f"known keys: {known}")
+    return ConfigError(f"{source}: invalid value for {key!r}: {first['msg']}", "fix that setting")
+
+
+def load_settings(
+    config_path: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge default < file < environment < flags and validate the result."""
+    env = os.environ if environ is None else environ
+    explicit = config_path is not None or "BREAKGLASS_CONFIG" in env
+    path = config_path or Path(env.get("BREAKGLASS_CONFIG") or default_config_path())
+    file_values = _read_file(path, explicit)
+    try:
+        Settings(**file_values)
+    except ValidationError as err:
+        raise _describe(err, str(path)) from None
+    env_values = _read_env(env)
+    merged = {**file_values, **env_values, **{k: v for k, v in (flags or {}).items() if v is not None}}
+    try:
+        return Settings(**merged)
+    except ValidationError as err:
+        raise _describe(err, "settings") from None

@@ -1,0 +1,163 @@
+"""Shared fixtures: isolated environment, a network guard, moto, a seeded organization."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from breakglass_aws.aws import ClientFactory
+from breakglass_aws.journal import SqliteStore
+from breakglass_aws.runtime import Runtime
+
+FAKE_SECRET = "fakeSecretKeyForTests0000000000000000000"
+DENY_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]}
+
+
+def _is_loopback(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # unix socket path
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that would reach beyond loopback (real AWS above all)."""
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise AssertionError(f"test tried to reach {address}: only loopback is allowed")
+        return real_connect(self, address)
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in ("localhost", "127.0.0.1", "::1") and not name.startswith("127."):
+            raise AssertionError(f"test tried to resolve {name}: only loopback is allowed")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for key in list(os.environ):
+        if key.startswith(("BREAKGLASS_", "AWS_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFORTESTS0000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config-none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials-none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("USER", "oncall")
+    return tmp_path
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@dataclass
+class Org:
+    """A seeded organization: root -> ou (prod) -> account, plus helpers to read state."""
+
+    client: Any
+    root: str
+    ou: str
+    account: str
+    management: str
+    policies: list[str] = field(default_factory=list)
+
+    def scps(self, target: str) -> set[str]:
+        pages = self.client.get_paginator("list_policies_for_target").paginate(
+            TargetId=target, Filter="SERVICE_CONTROL_POLICY"
+        )
+        return {p["Id"] for page in pages for p in page["Policies"]}
+
+    def snapshot(self) -> dict[str, set[str]]:
+        return {t: self.scps(t) for t in (self.root, self.ou, self.account)}
+
+    def new_policy(self, name: str, doc: dict[str, Any] | None = None) -> str:
+        answer = self.client.create_policy(
+            Content=json.dumps(doc or DENY_DOC), Description=name, Name=name, Type="SERVICE_CONTROL_POLICY"
+        )
+        policy_id: str = answer["Policy"]["PolicySummary"]["Id"]
+        self.policies.append(policy_id)
+        return policy_id
+
+    def attach(self, policy_id: str, target: str) -> None:
+        self.client.attach_policy(PolicyId=policy_id, TargetId=target)
+
+    def detach(self, policy_id: str, target: str) -> None:
+        self.client.detach_policy(PolicyId=policy_id, TargetId=target)
+
+
+def seed_org(client: Any) -> Org:
+    client.create_organization(FeatureSet="ALL")
+    management = client.describe_organization()["Organization"]["MasterAccountId"]
+    root = client.list_roots()["Roots"][0]["Id"]
+    ou = client.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]["Id"]
+    account = client.create_account(Email="app@example.com", AccountName="app")["CreateAccountStatus"]["AccountId"]
+    client.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou)
+    return Org(client=client, root=root, ou=ou, account=account, management=management)
+
+
+@pytest.fixture
+def org(aws: None) -> Org:
+    import boto3
+
+    return seed_org(boto3.client("organizations", region_name="us-east-1"))
+
+
+class CallCounter:
+    """Counts AWS calls by operation name, seen through a botocore before-call hook."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def mutations(self) -> list[str]:
+        return [c for c in self.calls if c in MUTATING]
+
+
+MUTATING = {"AttachPolicy", "DetachPolicy"}
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path) -> Callable[..., Runtime]:
+    def build(hooks: list[tuple[str, Callable[..., Any]]] | None = None, **kwargs: Any) -> Runtime:
+        factory = ClientFactory(max_attempts=kwargs.pop("max_attempts", 3), hooks=hooks or [])
+        store = SqliteStore(tmp_path / "state" / "breakglass" / "journal.sqlite3", kwargs.get("clock") or _now)
+        return Runtime(factory=factory, store=store, **kwargs)
+
+    return build
+
+
+def _now() -> Any:
+    from breakglass_aws.clock import utcnow
+
+    return utcnow()
