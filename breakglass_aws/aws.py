@@ -49,6 +49,7 @@ class ClientFactory:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     hooks: Sequence[Hook] = ()
+    botocore_session: Any = None  # share one across factories to reuse loaded service models
     _session: Session | None = field(default=None, init=False, repr=False)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
 
@@ -58,7 +59,7 @@ class ClientFactory:
             from botocore.exceptions import ProfileNotFound
 
             try:
-                self._session = boto3.Session(profile_name=self.profile)
+                self._session = boto3.Session(profile_name=self.profile, botocore_session=self.botocore_session)
             except ProfileNotFound as err:
                 raise ConfigError(
                     f"AWS profile {self.profile!r} not found", "list profiles with: aws configure list-profiles"
@@ -95,7 +96,7 @@ class ClientFactory:
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
         events.register("before-call", _log_call)
         for event_name, handler in self.hooks:
-            events.register(event_name, handler)
+            events.register_first(event_name, handler)
         return client
 
 

@@ -128,7 +128,8 @@ def seed_org(client: Any) -> Org:
 def org(aws: None) -> Org:
     import boto3
 
-    return seed_org(boto3.client("organizations", region_name="us-east-1"))
+    session = boto3.Session(botocore_session=_shared_botocore())
+    return seed_org(session.client("organizations", region_name="us-east-1"))
 
 
 class CallCounter:
@@ -150,14 +151,56 @@ MUTATING = {"AttachPolicy", "DetachPolicy"}
 @pytest.fixture
 def make_runtime(tmp_path: Path) -> Callable[..., Runtime]:
     def build(hooks: list[tuple[str, Callable[..., Any]]] | None = None, **kwargs: Any) -> Runtime:
-        factory = ClientFactory(max_attempts=kwargs.pop("max_attempts", 3), hooks=hooks or [])
+        factory = ClientFactory(
+            max_attempts=kwargs.pop("max_attempts", 3), hooks=hooks or [], botocore_session=_shared_botocore()
+        )
         store = SqliteStore(tmp_path / "state" / "breakglass" / "journal.sqlite3", kwargs.get("clock") or _now)
         return Runtime(factory=factory, store=store, **kwargs)
 
     return build
 
 
+_BOTOCORE: list[Any] = []
+
+
+def _shared_botocore() -> Any:
+    """One botocore session for the whole test run: service models are parsed once."""
+    import botocore.session
+
+    if not _BOTOCORE:
+        _BOTOCORE.append(botocore.session.get_session())
+    return _BOTOCORE[0]
+
+
 def _now() -> Any:
     from breakglass_aws.clock import utcnow
 
     return utcnow()
+
+
+@dataclass
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliRun]:
+    """Run the command in-process through Typer's runner, with optional hooks and clock."""
+    from typer.testing import CliRunner
+
+    from breakglass_aws.cli.app import app
+    from breakglass_aws.cli.state import CliOverrides
+
+    def run(*args: str, hooks: Any = None, clock: Any = None, input: str | None = None) -> CliRun:
+        overrides = CliOverrides(hooks=hooks or [], clock=clock, botocore_session=_shared_botocore())
+        result = CliRunner().invoke(app, list(args), obj=overrides, input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliRun(result.exit_code, result.stdout, result.stderr)
+
+    return run

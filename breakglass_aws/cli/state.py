@@ -23,6 +23,7 @@ class CliOverrides:
 
     hooks: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
     clock: Callable[[], datetime] | None = None
+    botocore_session: Any = None
 
 
 @dataclass
@@ -70,6 +71,7 @@ class CliState:
             connect_timeout=s.connect_timeout,
             read_timeout=s.read_timeout,
             hooks=list(self.overrides.hooks),
+            botocore_session=self.overrides.botocore_session,
         )
         return Runtime(
             factory=factory,

@@ -1,0 +1,100 @@
+"""A crash before or after every mutating AWS call of detach and restore; a fresh restore finishes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from breakglass_aws.incident import journal_problems, open_scp_incident, plan_scp_detach
+from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
+from breakglass_aws.restore import restore_incident
+from breakglass_aws.runtime import whoami
+
+MUTATIONS_EACH_WAY = 4  # 3 custom SCPs, FullAWSAccess not attached: attach + 3 detaches; 3 attaches + detach
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing in the tool may catch it."""
+
+
+def crash_on_mutation(k: int):
+    seen = 0
+
+    def hook(model=None, **_):
+        nonlocal seen
+        if model.name in ("AttachPolicy", "DetachPolicy"):
+            seen += 1
+            if seen == k:
+                raise Crash(f"crash at mutation {k}")
+
+    return hook
+
+
+@pytest.fixture
+def locked_out(org):
+    for n in range(3):
+        org.attach(org.new_policy(f"Deny{n}"), org.account)
+    org.detach(FULL_AWS_ACCESS, org.account)
+    return org
+
+
+def detach(rt, target):
+    plan = plan_scp_detach(rt, target, [])
+    return open_scp_incident(rt, plan, whoami(rt), "INC-7 outage", None, timedelta(hours=1))
+
+
+def only_incident(rt):
+    (incident,) = rt.store.list_incidents()
+    return incident
+
+
+@pytest.mark.parametrize("event", ["before-call.organizations", "after-call.organizations"])
+@pytest.mark.parametrize("k", range(1, MUTATIONS_EACH_WAY + 1))
+def test_crash_during_detach_then_restore_completes(locked_out, make_runtime, event, k):
+    before = locked_out.snapshot()
+    crashing = make_runtime(hooks=[(event, crash_on_mutation(k))])
+    with pytest.raises(Crash):
+        detach(crashing, locked_out.account)
+    assert locked_out.scps(locked_out.account), "never zero SCPs, even mid-crash"
+    fresh = make_runtime()
+    incident = only_incident(fresh)
+    result = restore_incident(fresh, incident.incident_id)
+    assert result.status is IncidentStatus.CLOSED
+    assert locked_out.snapshot() == before
+    assert journal_problems(fresh, incident.incident_id) == []
+    assert restore_incident(fresh, incident.incident_id).noop
+
+
+@pytest.mark.parametrize("event", ["before-call.organizations", "after-call.organizations"])
+@pytest.mark.parametrize("k", range(1, MUTATIONS_EACH_WAY + 1))
+def test_crash_during_restore_then_restore_completes(locked_out, make_runtime, event, k):
+    before = locked_out.snapshot()
+    incident = detach(make_runtime(), locked_out.account)
+    crashing = make_runtime(hooks=[(event, crash_on_mutation(k))])
+    with pytest.raises(Crash):
+        restore_incident(crashing, incident.incident_id)
+    assert locked_out.scps(locked_out.account), "never zero SCPs, even mid-crash"
+    fresh = make_runtime()
+    assert fresh.store.get_incident(incident.incident_id).status is IncidentStatus.CLOSING
+    result = restore_incident(fresh, incident.incident_id)
+    assert result.status is IncidentStatus.CLOSED
+    assert locked_out.snapshot() == before
+    assert journal_problems(fresh, incident.incident_id) == []
+
+
+def test_journal_records_intent_before_and_outcome_after(locked_out, make_runtime):
+    rt = make_runtime()
+    incident = detach(rt, locked_out.account)
+    kinds = [(e.kind, e.data.get("step", {}).get("action")) for e in rt.store.entries(incident.incident_id)]
+    steps = [k for k in kinds if k[0] in ("intent", "outcome")]
+    assert steps == [("intent", "attach"), ("outcome", "attach")] + [("intent", "detach"), ("outcome", "detach")] * 3
+
+
+def test_crash_leaves_an_intent_without_outcome(locked_out, make_runtime):
+    crashing = make_runtime(hooks=[("before-call.organizations", crash_on_mutation(2))])
+    with pytest.raises(Crash):
+        detach(crashing, locked_out.account)
+    entries = make_runtime().store.entries(only_incident(crashing).incident_id)
+    assert entries[-1].kind == "intent"
+    assert entries[-1].data["step"]["action"] == "detach"
