@@ -162,6 +162,7 @@ def translate_error(err: BaseException) -> BreakglassError:
         NoCredentialsError,
         NoRegionError,
         PartialCredentialsError,
+        ProfileNotFound,
         ReadTimeoutError,
     )
 
@@ -173,6 +174,8 @@ def translate_error(err: BaseException) -> BreakglassError:
         return AwsAccessError(
             "no AWS credentials found", "set AWS_PROFILE / --profile, or export the break-glass credentials"
         )
+    if isinstance(err, ProfileNotFound):
+        return ConfigError(f"AWS profile not found: {err}", "list profiles with: aws configure list-profiles")
     if isinstance(err, NoRegionError):
         return ConfigError("no AWS region configured", "pass --region or set region in the config file")
     if isinstance(err, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):

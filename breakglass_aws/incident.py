@@ -9,7 +9,15 @@ from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.journal.base import Store, TargetLocked
 from breakglass_aws.journal.chain import ChainProblem, verify_chain
-from breakglass_aws.models import Incident, IncidentStatus, JournalEntry, Mode, Requester, new_incident_id
+from breakglass_aws.models import (
+    FULL_AWS_ACCESS,
+    Incident,
+    IncidentStatus,
+    JournalEntry,
+    Mode,
+    Requester,
+    new_incident_id,
+)
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp import DetachPlan, build_detach_plan, perform_step
 from breakglass_aws.validate import (
@@ -27,6 +35,7 @@ __all__ = [
     "list_incidents",
     "open_scp_incident",
     "plan_scp_detach",
+    "validate_detach_target",
 ]
 
 
@@ -45,6 +54,11 @@ def validate_detach_target(rt: Runtime, target: str, policies: list[str], allow_
     kind = validate_target(target)
     for policy_id in policies:
         validate_policy_id(policy_id)
+    if FULL_AWS_ACCESS in policies:
+        raise UsageError(
+            "refusing to detach p-FullAWSAccess: it is what keeps the target usable",
+            "name only the blocking policies with --policy",
+        )
     if kind is TargetKind.ROOT and not allow_root:
         raise GuardRailError(
             f"{target} is the organization root: detaching there changes every account",

@@ -136,11 +136,6 @@ def blast_radius(org: OrganizationsClient, target: str, kind: TargetKind, manage
 def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str) -> list[str]:
     ids = [p.id for p in current]
     if only:
-        if FULL_AWS_ACCESS in only:
-            raise UsageError(
-                "refusing to detach p-FullAWSAccess: it is what keeps the target usable",
-                "name only the blocking policies with --policy",
-            )
         missing = [p for p in only if p not in ids]
         if missing:
             raise UsageError(

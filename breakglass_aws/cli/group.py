@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import typer
@@ -40,6 +41,20 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 class RootGroup(TyperGroup):
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Usage errors as one line with a hint (no boxes, no traceback), exit code 2."""
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+            code = result if isinstance(result, int) else 0
+        except typer.Abort:
+            typer.echo("error: aborted: nothing was changed", err=True)
+            code = 3
+        except typer.TyperException as err:
+            code = _usage_error(err)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(list(args)))
 
@@ -62,6 +77,17 @@ class RootGroup(TyperGroup):
                 Base(f"unexpected error: {type(err).__name__}: {err}", "this is a bug; rerun with -vv and report it"),
             )
             raise typer.Exit(1) from None
+
+
+def _usage_error(err: Any) -> int:
+    ctx = getattr(err, "ctx", None)
+    if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return 0
+    message = err.format_message() if hasattr(err, "format_message") else str(err)
+    where = f"{ctx.command_path} --help" if ctx is not None else "breakglass --help"
+    typer.echo(f"error: {' '.join(str(message).split())} (hint: see {where})", err=True)
+    return int(getattr(err, "exit_code", 2))
 
 
 def _report(ctx: Any, err: Any) -> None:

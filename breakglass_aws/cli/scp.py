@@ -34,7 +34,7 @@ def detach(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
-    from breakglass_aws.incident import check_ttl, open_scp_incident, plan_scp_detach
+    from breakglass_aws.incident import check_ttl, open_scp_incident, plan_scp_detach, validate_detach_target
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import parse_duration, validate_reason, validate_target, validate_ticket
 
@@ -45,8 +45,9 @@ def detach(
     validate_target(target)
     rt = st.runtime()
     lifetime = check_ttl(rt, wanted)
-    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root)
+    validate_detach_target(rt, target.strip(), policy or [], allow_root)
     requester = whoami(rt)
+    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root)
     if dry_run or not st.json:
         emit(st, _plan_json(plan, dry_run=True), lambda: _plan_text(plan, lifetime.total_seconds()))
     if dry_run:

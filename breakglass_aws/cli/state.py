@@ -71,7 +71,7 @@ class CliState:
             connect_timeout=s.connect_timeout,
             read_timeout=s.read_timeout,
             hooks=list(self.overrides.hooks),
-            botocore_session=self.overrides.botocore_session,
+            botocore_session=None if s.profile else self.overrides.botocore_session,
         )
         return Runtime(
             factory=factory,
