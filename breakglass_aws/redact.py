@@ -14,7 +14,8 @@ _PATTERNS = [
         r"(\"?\s*[:=]\s*\"?)([^\s\",}]+)"
     ),
     re.compile(r"(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),  # secret access keys
-    re.compile(r"(?<![A-Za-z0-9/+=])((?:FwoG|IQo|Fwo)[A-Za-z0-9/+=]{60,})"),  # session tokens
+    re.compile(r"(?:FwoG|FQoG|IQo[A-Za-z])[A-Za-z0-9/+=]{60,}"),  # session tokens
+    re.compile(r"[A-Za-z0-9/+=]{100,}"),  # any long base64 blob
 ]
 MASK = "[REDACTED]"
 

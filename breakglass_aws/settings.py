@@ -24,13 +24,13 @@ ENV_PREFIX = "BREAKGLASS_"
 META_ENV = {"BREAKGLASS_CONFIG"}
 
 
-def _xdg(var: str, fallback: str) -> Path:
-    value = os.environ.get(var)
+def _xdg(var: str, fallback: str, environ: Mapping[str, str] | None = None) -> Path:
+    value = (os.environ if environ is None else environ).get(var)
     return Path(value) if value else Path.home() / fallback
 
 
-def default_config_path() -> Path:
-    return _xdg("XDG_CONFIG_HOME", ".config") / "breakglass" / "config.toml"
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config", environ) / "breakglass" / "config.toml"
 
 
 def default_state_dir() -> Path:
@@ -134,7 +134,7 @@ def load_settings(
     """Merge default < file < environment < flags and validate the result."""
     env = os.environ if environ is None else environ
     explicit = config_path is not None or "BREAKGLASS_CONFIG" in env
-    path = config_path or Path(env.get("BREAKGLASS_CONFIG") or default_config_path())
+    path = config_path or Path(env.get("BREAKGLASS_CONFIG") or default_config_path(env))
     file_values = _read_file(path, explicit)
     try:
         Settings(**file_values)

@@ -1,0 +1,191 @@
+"""Test and benchmark helpers shipped with the library: a moto server on loopback, started and
+stopped by PID, and a fault proxy in front of it (delay, hang, throttle, fail by operation).
+
+Nothing here is imported by the tool itself.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FaultProxy", "MotoServer", "free_port", "operation_of"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class MotoServer:
+    """`python -m moto.server` on 127.0.0.1, in its own process; stop() kills it by PID."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> MotoServer:
+        cmd = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):  # noqa: S310 - loopback
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto server did not start on {self.url}")
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+            pass
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+def operation_of(headers: Any, body: bytes) -> str:
+    """The API operation of a request: JSON protocols name it in X-Amz-Target, query ones in Action."""
+    target = headers.get("X-Amz-Target") or ""
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    for part in body.decode(errors="replace").split("&"):
+        if part.startswith("Action="):
+            return part[len("Action=") :]
+    return ""
+
+
+Rule = Callable[[str], str | None]  # operation -> None (forward) | "hang" | "throttle" | "503" | "delay:SECONDS"
+
+
+class FaultProxy:
+    """An HTTP proxy on 127.0.0.1 that forwards to `upstream` unless a rule says otherwise."""
+
+    def __init__(self, upstream: str, rule: Rule | None = None, max_rps: float | None = None) -> None:
+        self.upstream = upstream.removeprefix("http://")
+        self.rule: Rule = rule or (lambda _op: None)
+        self.max_rps = max_rps
+        self.seen: list[str] = []
+        self.throttled = 0
+        self.released = threading.Event()
+        self._lock = threading.Lock()
+        self._window: list[float] = []
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def over_rate(self) -> bool:
+        if self.max_rps is None:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            self._window = [t for t in self._window if now - t < 1.0]
+            if len(self._window) >= self.max_rps:
+                self.throttled += 1
+                return True
+            self._window.append(now)
+        return False
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:
+                return None
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                operation = operation_of(self.headers, body)
+                with proxy._lock:
+                    proxy.seen.append(operation)
+                action = "throttle" if proxy.over_rate() else proxy.rule(operation)
+                if action == "hang":
+                    proxy.released.wait()
+                    self.close_connection = True
+                    return
+                if action and action.startswith("delay:"):
+                    proxy.released.wait(float(action.split(":", 1)[1]))
+                if action in ("throttle", "503"):
+                    self._answer_error(action)
+                    return
+                self._forward(body)
+
+            def _answer_error(self, action: str) -> None:
+                throttle = action == "throttle"
+                status, code = (400, "TooManyRequestsException") if throttle else (503, "ServiceUnavailable")
+                payload = f'{{"__type":"{code}","Message":"injected by proxy"}}'.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _forward(self, body: bytes) -> None:
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                answer = conn.getresponse()
+                payload = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+        return Handler
+
+
+def env_for(endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """A subprocess environment pointing every AWS client at `endpoint`, with fake credentials."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="AKIAFAKEFORTESTS0000",
+        AWS_SECRET_ACCESS_KEY="fakeSecretKeyForTests0000000000000000000",  # noqa: S106 - fake
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    env.pop("AWS_PROFILE", None)
+    return env

@@ -1,0 +1,149 @@
+"""End to end: the installed `breakglass` command as a subprocess against a moto server on
+127.0.0.1, including a kill -9 in the middle of a detach and the restore by a second process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from breakglass_aws.models import FULL_AWS_ACCESS
+from breakglass_aws.testing import FaultProxy, MotoServer, env_for
+from tests.conftest import Org, seed_org
+
+pytestmark = pytest.mark.e2e
+
+BREAKGLASS = str(Path(sys.executable).with_name("breakglass"))
+
+
+@pytest.fixture(scope="module")
+def server():
+    moto = MotoServer().start()
+    yield moto
+    moto.stop()
+
+
+@pytest.fixture
+def remote_org(server) -> Org:
+    server.reset()
+    client = boto3.client("organizations", region_name="us-east-1", endpoint_url=server.url)
+    org = seed_org(client)
+    for n in range(3):
+        org.attach(org.new_policy(f"Deny{n}"), org.account)
+    org.detach(FULL_AWS_ACCESS, org.account)
+    return org
+
+
+def run(endpoint, tmp_path, *args, timeout=60):
+    env = env_for(endpoint)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    return subprocess.run([BREAKGLASS, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_installed_command_detach_and_restore(server, remote_org, tmp_path):
+    before = remote_org.snapshot()
+    opened = run(
+        server.url,
+        tmp_path,
+        "scp",
+        "detach",
+        "--target",
+        remote_org.account,
+        "--reason",
+        "INC-9",
+        "--yes",
+        "--output",
+        "json",
+    )
+    assert opened.returncode == 0, opened.stderr
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    assert remote_org.scps(remote_org.account) == {FULL_AWS_ACCESS}
+    restored = run(server.url, tmp_path, "scp", "restore", incident_id)
+    assert restored.returncode == 0, restored.stderr
+    assert remote_org.snapshot() == before
+    verified = run(server.url, tmp_path, "journal", "verify", incident_id)
+    assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_python_dash_m_works(server, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "breakglass_aws", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.startswith("breakglass ")
+
+
+@pytest.mark.parametrize("hang_at", ["AttachPolicy", "DetachPolicy"])
+def test_kill_9_mid_detach_then_restore_from_another_process(server, remote_org, tmp_path, hang_at):
+    before = remote_org.snapshot()
+    proxy = FaultProxy(server.url, rule=lambda op: "hang" if op == hang_at else None).start()
+    try:
+        env = env_for(proxy.url)
+        env["XDG_STATE_HOME"] = str(tmp_path / "state")
+        victim = subprocess.Popen(
+            [BREAKGLASS, "scp", "detach", "--target", remote_org.account, "--reason", "INC-10", "--yes"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while hang_at not in proxy.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hang_at in proxy.seen, "the detach never reached the slow step"
+        victim.kill()
+        victim.wait(timeout=10)
+        assert victim.returncode == -9
+    finally:
+        proxy.stop()
+    listed = run(server.url, tmp_path, "list", "--output", "json")
+    (incident,) = json.loads(listed.stdout)
+    shown = json.loads(run(server.url, tmp_path, "show", incident["incident_id"], "--output", "json").stdout)
+    assert shown["journal"][-1]["kind"] == "intent", "the journal ends with the step that never finished"
+    assert remote_org.scps(remote_org.account), "never zero SCPs"
+    restored = run(server.url, tmp_path, "scp", "restore", incident["incident_id"])
+    assert restored.returncode == 0, restored.stderr
+    assert remote_org.snapshot() == before
+    assert run(server.url, tmp_path, "journal", "verify", incident["incident_id"]).returncode == 0
+
+
+def test_two_processes_race_for_one_target(server, remote_org, tmp_path):
+    env = env_for(server.url)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    cmd = [BREAKGLASS, "scp", "detach", "--target", remote_org.account, "--reason", "race", "--yes"]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    codes = sorted(p.wait(timeout=60) for p in procs)
+    assert codes == [0, 4]
+    incidents = json.loads(run(server.url, tmp_path, "list", "--output", "json").stdout)
+    assert len(incidents) == 1
+
+
+def test_restore_expired_from_cron_restores_everything_due(server, remote_org, tmp_path):
+    before = remote_org.snapshot()
+    opened = run(
+        server.url,
+        tmp_path,
+        "scp",
+        "detach",
+        "--target",
+        remote_org.account,
+        "--reason",
+        "x",
+        "--yes",
+        "--ttl",
+        "1s",
+        "--output",
+        "json",
+    )
+    assert opened.returncode == 0, opened.stderr
+    time.sleep(1.5)
+    swept = run(server.url, tmp_path, "restore", "--expired", "--output", "json")
+    assert swept.returncode == 0, swept.stderr
+    assert [r["status"] for r in json.loads(swept.stdout)] == ["closed"]
+    assert remote_org.snapshot() == before
