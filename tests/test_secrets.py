@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from breakglass_aws.redact import RedactingFilter, redact
 from breakglass_aws.models import FULL_AWS_ACCESS
+from breakglass_aws.redact import RedactingFilter, redact
 from tests.conftest import FAKE_SECRET
 
 TOKEN = "FwoGZXIvYXdzE" + "A" * 120

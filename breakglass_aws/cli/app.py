@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ app = typer.Typer(
     help="Emergency access to AWS that always puts the controls back, with proof.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -36,6 +36,8 @@ def _version(value: bool) -> None:
 
 
 def _configure_logging(verbosity: int, quiet: bool) -> None:
+    import logging
+
     from breakglass_aws.redact import RedactingFilter
 
     handler = logging.StreamHandler()
@@ -54,13 +56,18 @@ def _configure_logging(verbosity: int, quiet: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: Annotated[str | None, typer.Option(help="AWS profile to use.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region (validated before any call).")] = None,
-    output: Annotated[str | None, typer.Option(help="Output format: text or json.")] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Config file (default: $XDG_CONFIG_HOME/breakglass/config.toml).")
+    profile: Annotated[str | None, typer.Option(metavar="NAME", help="AWS profile to use.")] = None,
+    region: Annotated[
+        str | None, typer.Option(metavar="REGION", help="AWS region (validated before any call).")
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v shows each AWS call; -vv debug.")] = 0,
+    output: Annotated[str | None, typer.Option(metavar="text|json", help="Output format (default: text).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="Config file (default: $XDG_CONFIG_HOME/breakglass/config.toml)."),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, show_default=False, help="-v shows each AWS call; -vv debug.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

@@ -12,7 +12,9 @@ from breakglass_aws.cli.state import state
 if TYPE_CHECKING:
     from breakglass_aws.models import Incident, JournalEntry
 
-journal_app = typer.Typer(help="Inspect and verify the hash-chained journal.", no_args_is_help=True)
+journal_app = typer.Typer(
+    rich_markup_mode=None, help="Inspect and verify the hash-chained journal.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 def list_command(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="How many incidents, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(metavar="N", help="How many incidents, newest first.")] = 20,
 ) -> None:
     """Open and recent incidents, newest first, with the time left before automatic restore."""
     from breakglass_aws.incident import list_incidents
@@ -49,7 +51,7 @@ def show_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argument(
 def restore_command(
     ctx: typer.Context,
     incident_id: Annotated[str | None, typer.Argument(help="One incident to restore.")] = None,
-    expired: Annotated[bool, typer.Option(help="Restore every active incident past its expiry.")] = False,
+    expired: Annotated[bool, typer.Option("--expired", help="Restore every active incident past its expiry.")] = False,
 ) -> None:
     """Restore one incident, or with --expired every expired one (what cron or a scheduler runs)."""
     from breakglass_aws.cli.scp import restore_text

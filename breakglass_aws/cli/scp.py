@@ -15,22 +15,27 @@ if TYPE_CHECKING:
     from breakglass_aws.scp import DetachPlan
 
 app = typer.Typer(
-    help="SCP mode: detach blocking Service Control Policies, then restore them exactly.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="SCP mode: detach blocking Service Control Policies, then restore them exactly.",
+    no_args_is_help=True,
 )
 
 
 @app.command()
 def detach(
     ctx: typer.Context,
-    target: Annotated[str, typer.Option(help="Account id, OU id (ou-...) or root id (r-...).")],
-    reason: Annotated[str, typer.Option(help="Why the glass is broken (required).")] = "",
-    ticket: Annotated[str | None, typer.Option(help="Ticket or incident reference.")] = None,
-    policy: Annotated[list[str] | None, typer.Option(help="Detach only this SCP (repeatable).")] = None,
-    ttl: Annotated[
-        str | None, typer.Option(help="Time until automatic restore, e.g. 1h (default from config).")
+    target: Annotated[str, typer.Option(metavar="ID", help="Account id, OU id (ou-...) or root id (r-...).")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why the glass is broken (required).")] = "",
+    ticket: Annotated[str | None, typer.Option(metavar="REF", help="Ticket or incident reference.")] = None,
+    policy: Annotated[
+        list[str] | None, typer.Option(metavar="POLICY_ID", help="Detach only this SCP (repeatable).")
     ] = None,
-    allow_root: Annotated[bool, typer.Option(help="Allow the organization root as target.")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Show the plan and stop; change nothing.")] = False,
+    ttl: Annotated[
+        str | None,
+        typer.Option(metavar="DURATION", help="Time until automatic restore, e.g. 1h (default from config)."),
+    ] = None,
+    allow_root: Annotated[bool, typer.Option("--allow-root", help="Allow the organization root as target.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and stop; change nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
@@ -61,7 +66,9 @@ def detach(
 def restore(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="The incident to restore.")],
-    accept_drift: Annotated[bool, typer.Option(help="Close even if a detached policy was deleted meanwhile.")] = False,
+    accept_drift: Annotated[
+        bool, typer.Option("--accept-drift", help="Close even if a detached policy was deleted meanwhile.")
+    ] = False,
 ) -> None:
     """Re-attach exactly what the incident detached, remove FullAWSAccess if it was added, verify."""
     from breakglass_aws.restore import restore_incident

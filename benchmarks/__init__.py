@@ -1,0 +1,1 @@
+"""Side-by-side measurements of breakglass against the aws CLI on one moto server."""

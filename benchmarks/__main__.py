@@ -1,0 +1,65 @@
+"""Run the benchmarks: `python -m benchmarks [--runs N] [--out FILE] [NAME ...]`.
+
+Starts its own moto server on 127.0.0.1, alternates the two sides of each comparison over several
+runs, prints a table and writes JSON. Absolute times mean little on a noisy machine: read ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import json
+import platform
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import scp_roundtrip, startup
+from benchmarks.harness import Comparison, alternate, bench_env, count_calls
+from breakglass_aws.testing import MotoServer, env_for
+
+SUITES: dict[str, Callable[[MotoServer], Comparison]] = {
+    "scp": scp_roundtrip.comparison,
+    "help": lambda _server: startup.comparison(),
+}
+COUNTED = {"scp"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("names", nargs="*", choices=[*SUITES, []], help="which comparisons (default: all)")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
+    args = parser.parse_args()
+    server = MotoServer().start()
+    os.environ.update(env_for(server.url))
+    reports = []
+    try:
+        env = bench_env(server, Path(tempfile.mkdtemp(prefix="bg-bench-state-")))
+        for name in args.names or list(SUITES):
+            comparison = SUITES[name](server)
+            alternate(comparison, env, args.runs)
+            if name in COUNTED:
+                comparison.ours.calls = count_calls(server, comparison.ours, env)
+                comparison.theirs.calls = count_calls(server, comparison.theirs, env)
+            reports.append(comparison.report())
+            print_row(reports[-1])
+    finally:
+        server.stop()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": platform.platform(), "runs": args.runs, "results": reports}, indent=2))
+    print(f"\nwritten: {args.out}")
+
+
+def print_row(r: dict[str, object]) -> None:
+    ours, theirs = r["ours"], r["theirs"]
+    assert isinstance(ours, dict) and isinstance(theirs, dict)
+    kind = "x faster" if r["ratio_kind"] == "speedup" else "x the time"
+    verdict = "PASS" if r["passed"] else "FAIL"
+    print(f"{r['name']:42} {r['ratio']:>7.2f}{kind:10} goal {r['goal']:32} {verdict}")
+    print(f"    ours   {ours['median_s']:8.3f}s median  calls={ours['aws_calls']}  ({ours['name']})")
+    print(f"    theirs {theirs['median_s']:8.3f}s median  calls={theirs['aws_calls']}  ({theirs['name']})")
+
+
+if __name__ == "__main__":
+    main()
