@@ -7,8 +7,8 @@ runs, prints a table and writes JSON. Absolute times mean little on a noisy mach
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import platform
 import tempfile
 from collections.abc import Callable

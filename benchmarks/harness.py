@@ -61,12 +61,23 @@ class Comparison:
 
     def report(self) -> dict[str, Any]:
         return {
-            "name": self.name, "goal": self.goal, "ratio_kind": self.ratio_kind, "ratio": round(self.ratio, 3),
+            "name": self.name,
+            "goal": self.goal,
+            "ratio_kind": self.ratio_kind,
+            "ratio": round(self.ratio, 3),
             "passed": self.passed(self.ratio),
-            "ours": {"name": self.ours.name, "median_s": round(self.ours.median, 4), "runs": self.ours.times,
-                     "aws_calls": self.ours.calls},
-            "theirs": {"name": self.theirs.name, "median_s": round(self.theirs.median, 4), "runs": self.theirs.times,
-                       "aws_calls": self.theirs.calls},
+            "ours": {
+                "name": self.ours.name,
+                "median_s": round(self.ours.median, 4),
+                "runs": self.ours.times,
+                "aws_calls": self.ours.calls,
+            },
+            "theirs": {
+                "name": self.theirs.name,
+                "median_s": round(self.theirs.median, 4),
+                "runs": self.theirs.times,
+                "aws_calls": self.theirs.calls,
+            },
             **self.extra,
         }
 

@@ -43,8 +43,10 @@ def comparison(server: MotoServer) -> Comparison:
     breakglass, aws = tool("breakglass"), tool("aws")
 
     def ours(env: dict[str, str]) -> None:
-        opened = sh([breakglass, "scp", "detach", "--target", seed.account, "--reason", "bench", "--yes",
-                     "--output", "json"], env)
+        opened = sh(
+            [breakglass, "scp", "detach", "--target", seed.account, "--reason", "bench", "--yes", "--output", "json"],
+            env,
+        )
         sh([breakglass, "scp", "restore", json.loads(opened)["incident_id"], "--output", "json"], env)
 
     def theirs(env: dict[str, str]) -> None:
