@@ -24,6 +24,7 @@ from breakglass_aws.permissions import iam_action
 
 if TYPE_CHECKING:
     from boto3 import Session
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_sts import STSClient
 
@@ -74,6 +75,8 @@ class ClientFactory:
     @overload
     def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
     @overload
+    def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+    @overload
     def client(self, service: str, region: str | None = None) -> Any: ...
     def client(self, service: str, region: str | None = None) -> Any:
         where = region or (ORGANIZATIONS_REGION if service == "organizations" else self.region_name())
@@ -82,22 +85,46 @@ class ClientFactory:
             self._clients[key] = self._build(service, where)
         return self._clients[key]
 
-    def _build(self, service: str, region: str) -> Any:
+    def client_as(
+        self, service: str, access_key_id: str, secret_access_key: str, session_token: str, region: str | None = None
+    ) -> Any:
+        """A client acting with explicit temporary credentials (another account's role)."""
+        import boto3
+
+        session = boto3.Session(
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            aws_session_token=session_token,
+            botocore_session=None,
+        )
+        where = region or self.region_name()
+        client = session.client(service, region_name=where, config=self._config())  # type: ignore[call-overload]
+        return self._configure(client, service)
+
+    def _config(self) -> Any:
         from botocore.config import Config
 
-        config = Config(
+        return Config(
             retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},  # type: ignore[arg-type]
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             user_agent_extra="breakglass-aws",
         )
-        client = self.session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
+
+    def _configure(self, client: Any, service: str) -> Any:
         events = client.meta.events
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
         events.register("before-call", _log_call)
         for event_name, handler in self.hooks:
             events.register_first(event_name, handler)
         return client
+
+    def _build(self, service: str, region: str) -> Any:
+        session = self.session()
+        if service == "sts":
+            session._session.set_config_variable("sts_regional_endpoints", "regional")
+        client = session.client(service, region_name=region, config=self._config())  # type: ignore[call-overload]
+        return self._configure(client, service)
 
 
 class _RetryExtraCodes:

@@ -1,13 +1,15 @@
 """The one apply gate: journal a step's intent, perform it, journal its outcome.
 
-Every mutating AWS call goes through here, so crash safety lives in exactly one place. A dry run
-stops before the gate. Secrets never enter: steps are typed records without credentials.
+Every mutating AWS call goes through here, so crash safety lives in exactly one place. A dry
+run stops before the gate. Secrets never enter: steps are typed records without credentials, and
+`perform` may return only non-secret facts about its result (an access key id, an expiry), which
+are journaled with the outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -34,18 +36,21 @@ def apply_steps(
     store: Store,
     incident_id: str,
     steps: Sequence[StepT],
-    perform: Callable[[StepT], None],
+    perform: Callable[[StepT], dict[str, Any] | None],
     on_done: Callable[[StepT], None] | None = None,
 ) -> None:
     for done, step in enumerate(steps):
         record = step.model_dump(mode="json")
         store.append(incident_id, "intent", {"step": record})
         try:
-            perform(step)
+            result = perform(step)
         except Exception as exc:  # any failure is journaled, translated and re-raised
             error = translate_error(exc)
             store.append(incident_id, "outcome", {"step": record, "ok": False, "error": error.message})
             raise StepFailed(step, error, done) from exc
-        store.append(incident_id, "outcome", {"step": record, "ok": True})
+        outcome: dict[str, Any] = {"step": record, "ok": True}
+        if result:
+            outcome["result"] = result
+        store.append(incident_id, "outcome", outcome)
         if on_done is not None:
             on_done(step)

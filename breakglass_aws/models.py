@@ -16,10 +16,12 @@ __all__ = [
     "FULL_AWS_ACCESS",
     "Incident",
     "IncidentStatus",
+    "IssuedSession",
     "JournalEntry",
     "Mode",
     "PolicyRef",
     "Requester",
+    "RoleAccess",
     "ScpStep",
     "ScpTargetSnapshot",
     "new_incident_id",
@@ -87,6 +89,26 @@ class ScpStep(_Model):
         return f"{self.action} {self.policy_id} {arrow} {self.target}"
 
 
+class IssuedSession(_Model):
+    """One AssumeRole answer, without its secrets: what evidence collection needs."""
+
+    access_key_id: str
+    expiration: datetime
+    issued_at: datetime
+
+
+class RoleAccess(_Model):
+    role_arn: str
+    session_name: str
+    source_identity: str
+    region: str
+    duration_seconds: int
+    chained: bool
+    mfa_serial: str | None = None
+    sessions: list[IssuedSession] = Field(default_factory=list)
+    revoked_before: datetime | None = None
+
+
 class Incident(_Model):
     incident_id: str
     mode: Mode
@@ -100,6 +122,7 @@ class Incident(_Model):
     closed_at: datetime | None = None
     status_reason: str | None = None
     scp: list[ScpTargetSnapshot] = Field(default_factory=list)
+    role: RoleAccess | None = None
 
     def public(self) -> dict[str, Any]:
         """The JSON shape shown to users and scripts."""

@@ -12,11 +12,30 @@ from breakglass_aws.clock import Clock, utcnow
 from breakglass_aws.journal.base import Store
 from breakglass_aws.models import Requester
 
-__all__ = ["Runtime", "whoami"]
+__all__ = ["RoleDefaults", "Runtime", "whoami"]
 
 
 def _silent(_: str) -> None:
     return None
+
+
+def _default_http_get(url: str) -> str:
+    from breakglass_aws.role import default_http_get
+
+    return default_http_get(url)
+
+
+@dataclass
+class RoleDefaults:
+    """Role-mode settings: the pre-staged role, MFA device, durations, console federation."""
+
+    role_name: str = "BreakGlassAdmin"
+    mfa_serial: str | None = None
+    duration: timedelta = timedelta(hours=1)
+    max_duration: timedelta = timedelta(hours=4)
+    member_role_name: str = "OrganizationAccountAccessRole"
+    federation_url: str = "https://signin.aws.amazon.com/federation"
+    http_get: Callable[[str], str] = field(default=_default_http_get)
 
 
 @dataclass
@@ -28,6 +47,7 @@ class Runtime:
     max_ttl: timedelta = timedelta(hours=24)
     requester_name: str | None = None
     progress: Callable[[str], None] = field(default=_silent)
+    role: RoleDefaults = field(default_factory=RoleDefaults)
 
 
 def whoami(rt: Runtime) -> Requester:

@@ -229,7 +229,7 @@ def build_restore_plan(org: OrganizationsClient, snapshot: ScpTargetSnapshot) ->
     return RestorePlan(target=snapshot.target, steps=steps, drift=drift, unrecoverable=lost, expected=sorted(after))
 
 
-def perform_step(org: OrganizationsClient, step: ScpStep) -> None:
+def perform_step(org: OrganizationsClient, step: ScpStep) -> dict[str, Any] | None:
     """One attach or detach; already-done counts as done (a lost response, a rerun)."""
     try:
         if step.action == "attach":
@@ -237,7 +237,8 @@ def perform_step(org: OrganizationsClient, step: ScpStep) -> None:
         else:
             org.detach_policy(PolicyId=step.policy_id, TargetId=step.target)
     except (org.exceptions.DuplicatePolicyAttachmentException, org.exceptions.PolicyNotAttachedException):
-        return
+        return {"already": True}
+    return None
 
 
 def is_error_code(err: Any, *codes: str) -> bool:

@@ -53,6 +53,12 @@ class Settings(BaseModel):
     connect_timeout: float = Field(default=5.0, gt=0, le=120)
     read_timeout: float = Field(default=30.0, gt=0, le=600)
     requester_name: str | None = None
+    role_name: str = "BreakGlassAdmin"
+    mfa_serial: str | None = None
+    role_duration: str = "1h"
+    max_role_duration: str = "4h"
+    member_role_name: str = "OrganizationAccountAccessRole"
+    federation_url: str = "https://signin.aws.amazon.com/federation"
 
     @field_validator("region")
     @classmethod
@@ -64,7 +70,7 @@ class Settings(BaseModel):
                 raise ValueError(err.message) from err
         return value
 
-    @field_validator("default_ttl", "max_ttl")
+    @field_validator("default_ttl", "max_ttl", "role_duration", "max_role_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from breakglass_aws.errors import UsageError
@@ -12,6 +12,7 @@ __all__ = [
     "TargetKind",
     "format_duration",
     "parse_duration",
+    "parse_timestamp",
     "validate_incident_id",
     "validate_policy_id",
     "validate_reason",
@@ -115,6 +116,15 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     if seconds <= 0:
         raise UsageError(f"{what} must be positive, got {text!r}", "use a duration such as 30m or 1h")
     return timedelta(seconds=seconds)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO 8601 instant; naive values are taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as err:
+        raise UsageError(f"invalid timestamp {text!r}", "use ISO 8601, e.g. 2026-11-29T03:00:00Z") from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def format_duration(delta: timedelta) -> str:

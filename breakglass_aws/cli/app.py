@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli import incidents, scp
+from breakglass_aws.cli import incidents, role, scp
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(scp.app, name="scp")
 incidents.register(app)
+role.register(app)
 
 
 def _version(value: bool) -> None:

@@ -24,6 +24,7 @@ class CliOverrides:
     hooks: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
     clock: Callable[[], datetime] | None = None
     botocore_session: Any = None
+    http_get: Callable[[str], str] | None = None
 
 
 @dataclass
@@ -59,7 +60,8 @@ class CliState:
         from breakglass_aws.aws import ClientFactory
         from breakglass_aws.clock import utcnow
         from breakglass_aws.journal import open_store
-        from breakglass_aws.runtime import Runtime
+        from breakglass_aws.runtime import RoleDefaults, Runtime
+        from breakglass_aws.validate import parse_duration
 
         s = self.settings()
         clock = self.overrides.clock or utcnow
@@ -81,6 +83,15 @@ class CliState:
             max_ttl=s.max_ttl_delta,
             requester_name=s.requester_name,
             progress=self.progress,
+            role=RoleDefaults(
+                role_name=s.role_name,
+                mfa_serial=s.mfa_serial,
+                duration=parse_duration(s.role_duration),
+                max_duration=parse_duration(s.max_role_duration),
+                member_role_name=s.member_role_name,
+                federation_url=s.federation_url,
+                **({"http_get": self.overrides.http_get} if self.overrides.http_get else {}),
+            ),
         )
 
     def progress(self, message: str) -> None:

@@ -1,0 +1,232 @@
+"""`breakglass role assume|revoke-sessions`, `breakglass exec`, `breakglass close`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.state import CliState, state
+
+if TYPE_CHECKING:
+    from breakglass_aws.close import CloseResult
+    from breakglass_aws.role import AssumeRequest, Credentials
+    from breakglass_aws.runtime import Runtime
+
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="Role mode: assume the pre-staged break-glass role with MFA and attribution; revoke its sessions.",
+    no_args_is_help=True,
+)
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+FORMATS = ("env", "json", "credential-process")
+
+
+@app.command(context_settings=PASS_THROUGH)
+def assume(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why the glass is broken (required).")] = "",
+    account: Annotated[str | None, typer.Option(metavar="ID", help="Account of the break-glass role.")] = None,
+    role_arn: Annotated[str | None, typer.Option(metavar="ARN", help="Full role ARN instead of --account.")] = None,
+    role_name: Annotated[str | None, typer.Option(metavar="NAME", help="Role name (default from config).")] = None,
+    ticket: Annotated[str | None, typer.Option(metavar="REF", help="Ticket or incident reference.")] = None,
+    mfa_serial: Annotated[str | None, typer.Option(metavar="ARN", help="MFA device (default from config).")] = None,
+    token_code: Annotated[
+        str | None, typer.Option(metavar="CODE", help="6-digit MFA code (prompted if absent).")
+    ] = None,
+    duration: Annotated[str | None, typer.Option(metavar="DURATION", help="Session length, e.g. 1h.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="env|json|credential-process", help="Credential output.")
+    ] = "env",
+    console: Annotated[bool, typer.Option("--console", help="Print a console sign-in URL instead.")] = False,
+) -> None:
+    """Open a role incident and hand out credentials; `-- COMMAND ...` runs a command with them."""
+    from breakglass_aws.role_incident import choose_role, open_role_incident
+    from breakglass_aws.runtime import whoami
+    from breakglass_aws.validate import validate_reason, validate_ticket
+
+    st = state(ctx)
+    why, ref = validate_reason(reason), validate_ticket(ticket)
+    if fmt not in FORMATS:
+        raise _usage(f"invalid --format {fmt!r}", "use env, json or credential-process")
+    command = _command(ctx)
+    rt = st.runtime()
+    choice = choose_role(rt, account, role_arn, role_name, mfa_serial, token_code, duration)
+    if choice.mfa_serial and choice.token_code is None:
+        choice.token_code = _prompt_code()
+    requester = whoami(rt)
+    incident, creds, request = open_role_incident(rt, choice, requester, why, ref)
+    st.progress(
+        f"incident {incident.incident_id}: {request.role_arn} as {request.source_identity}, "
+        f"expires {incident.public()['expires_at']}; close with: breakglass close {incident.incident_id}"
+    )
+    _deliver(st, rt, incident.incident_id, creds, request, fmt, console, command)
+
+
+@app.command("revoke-sessions")
+def revoke_sessions(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(metavar="ID", help="Account of the break-glass role.")] = None,
+    role_arn: Annotated[str | None, typer.Option(metavar="ARN", help="Full role ARN instead of --account.")] = None,
+    role_name: Annotated[str | None, typer.Option(metavar="NAME", help="Role name (default from config).")] = None,
+    before: Annotated[str | None, typer.Option(metavar="TIMESTAMP", help="Cut-off, ISO 8601 (default: now).")] = None,
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (recorded).")] = "revoke break-glass sessions",
+) -> None:
+    """Deny every session of the role issued before the cut-off (inline AWSRevokeOlderSessions)."""
+    from breakglass_aws.close import revoke_role_sessions
+    from breakglass_aws.role_incident import choose_role
+    from breakglass_aws.runtime import whoami
+    from breakglass_aws.validate import parse_timestamp, validate_reason
+
+    st = state(ctx)
+    why = validate_reason(reason)
+    cutoff = parse_timestamp(before) if before else None
+    rt = st.runtime()
+    choice = choose_role(rt, account, role_arn, role_name, None, None, None)
+    result = revoke_role_sessions(rt, choice.role_arn, whoami(rt), cutoff, why)
+    emit(st, result.model_dump(mode="json"), lambda: close_text(result))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="role")
+    root.command("exec", context_settings=PASS_THROUGH)(exec_command)
+    root.command("close")(close_command)
+
+
+def exec_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="An active role incident.")],
+    token_code: Annotated[
+        str | None, typer.Option(metavar="CODE", help="6-digit MFA code (prompted if absent).")
+    ] = None,
+) -> None:
+    """Run `-- COMMAND ...` with fresh credentials of an active role incident (never written to disk)."""
+    from breakglass_aws.role import validate_token_code
+    from breakglass_aws.role_incident import reassume
+    from breakglass_aws.validate import validate_incident_id
+
+    st = state(ctx)
+    validate_incident_id(incident_id)
+    command = _command(ctx)
+    if not command:
+        raise _usage("no command given", "e.g. breakglass exec INCIDENT_ID -- aws sts get-caller-identity")
+    if token_code is not None:
+        validate_token_code(token_code)
+    rt = st.runtime()
+    incident = rt.store.get_incident(incident_id)
+    if incident.role and incident.role.mfa_serial and token_code is None:
+        token_code = _prompt_code()
+    incident, creds = reassume(rt, incident_id, token_code)
+    assert incident.role is not None  # noqa: S101
+    _run(creds, incident.role.region, command)
+
+
+def close_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The incident to close.")],
+) -> None:
+    """End an incident: restore its SCPs (SCP mode) or revoke its sessions (role mode). Rerun to resume."""
+    from breakglass_aws.close import close_incident
+    from breakglass_aws.runtime import whoami
+    from breakglass_aws.validate import validate_incident_id
+
+    st = state(ctx)
+    validate_incident_id(incident_id.strip())
+    rt = st.runtime()
+    rt.store.get_incident(incident_id.strip())
+    result = close_incident(rt, incident_id.strip(), whoami(rt))
+    emit(st, result.model_dump(mode="json"), lambda: close_text(result))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def close_text(result: CloseResult) -> list[str]:
+    from breakglass_aws.cli.scp import restore_text
+
+    if result.noop:
+        return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
+    lines = restore_text(result.restore) if result.restore else []
+    if result.revoked:
+        merged = (
+            f" (kept the later of the existing cut-off {result.revoked.previous_cutoff})"
+            if result.revoked.previous_cutoff
+            else ""
+        )
+        lines.append(
+            f"revoked every session of {result.revoked.role_arn} issued before {result.revoked.cutoff}"
+            f"{merged}; AWS applies it within minutes"
+        )
+        lines.append(f"{result.incident_id} {result.status.value}")
+    return lines
+
+
+def _deliver(
+    st: CliState,
+    rt: Runtime,
+    incident_id: str,
+    creds: Credentials,
+    request: AssumeRequest,
+    fmt: str,
+    console: bool,
+    command: list[str],
+) -> None:
+    from breakglass_aws.role import console_url, credential_process_json, credentials_json, env_exports
+
+    if command:
+        _run(creds, request.region, command)
+    if console:
+        seconds = None if request.chained else request.duration_seconds
+        typer.echo(console_url(creds, rt.role.http_get, seconds, rt.role.federation_url))
+    elif fmt == "json":
+        typer.echo(
+            credentials_json(
+                creds,
+                {"incident_id": incident_id, "role_arn": request.role_arn, "source_identity": request.source_identity},
+            )
+        )
+    elif fmt == "credential-process":
+        typer.echo(credential_process_json(creds))
+    else:
+        typer.echo(f"# breakglass incident {incident_id}: eval this output in your shell")
+        typer.echo(env_exports(creds, request.region))
+
+
+def _run(creds: Credentials, region: str, command: list[str]) -> None:
+    from breakglass_aws.role import child_environment
+
+    env = child_environment(creds, region, dict(os.environ))
+    try:
+        completed = subprocess.run(command, env=env, check=False)
+    except FileNotFoundError:
+        raise _usage(f"command not found: {command[0]}", "check the command after --") from None
+    sys.stdout.flush()
+    raise typer.Exit(completed.returncode)
+
+
+def _command(ctx: typer.Context) -> list[str]:
+    args = list(ctx.args)
+    if args and args[0] == "--":
+        args = args[1:]
+    if args and args[0].startswith("-") and not ctx.args[0] == "--":
+        raise _usage(f"unknown option {args[0]}", "put the command to run after --")
+    return args
+
+
+def _prompt_code() -> str:
+    from breakglass_aws.role import validate_token_code
+
+    try:
+        code = typer.prompt("MFA code", hide_input=True, err=True)
+    except typer.Abort:
+        raise _usage("no MFA code given", "pass --token-code or answer the prompt") from None
+    return validate_token_code(str(code).strip())
+
+
+def _usage(message: str, hint: str) -> Exception:
+    from breakglass_aws.errors import UsageError
+
+    return UsageError(message, hint)
