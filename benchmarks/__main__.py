@@ -14,15 +14,16 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import scp_roundtrip, startup
+from benchmarks import role_assume, scp_roundtrip, startup
 from benchmarks.harness import Comparison, alternate, bench_env, count_calls
 from breakglass_aws.testing import MotoServer, env_for
 
 SUITES: dict[str, Callable[[MotoServer], Comparison]] = {
     "scp": scp_roundtrip.comparison,
+    "assume": role_assume.comparison,
     "help": lambda _server: startup.comparison(),
 }
-COUNTED = {"scp"}
+COUNTED = {"scp", "assume"}
 
 
 def main() -> None:

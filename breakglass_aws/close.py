@@ -37,6 +37,7 @@ class CloseResult(BaseModel):
     noop: bool = False
     restore: RestoreResult | None = None
     revoked: RevokeStep | None = None
+    also_revoked: list[str] = []
     exit_code: int = 0
 
 
@@ -94,7 +95,22 @@ def close_incident(rt: Runtime, incident_id: str, caller: Requester) -> CloseRes
     incident.closed_at = now
     _status(rt, incident, IncidentStatus.CLOSED, "sessions revoked")
     rt.store.release_locks(incident_id)
-    return CloseResult(incident_id=incident_id, mode=incident.mode, status=incident.status, revoked=step)
+    others = _other_open_role_incidents(rt, incident)
+    return CloseResult(
+        incident_id=incident_id, mode=incident.mode, status=incident.status, revoked=step, also_revoked=others
+    )
+
+
+def _other_open_role_incidents(rt: Runtime, incident: Incident) -> list[str]:
+    """Open incidents on the same role: the revocation ends their sessions too (they re-assume)."""
+    return [
+        other.incident_id
+        for other in rt.store.list_incidents(limit=1000)
+        if other.mode is Mode.ROLE
+        and other.incident_id != incident.incident_id
+        and other.status is IncidentStatus.ACTIVE
+        and other.targets == incident.targets
+    ]
 
 
 def revoke_role_sessions(

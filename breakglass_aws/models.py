@@ -124,6 +124,10 @@ class Incident(_Model):
     scp: list[ScpTargetSnapshot] = Field(default_factory=list)
     role: RoleAccess | None = None
 
+    def lock_targets(self) -> list[str]:
+        """Targets held exclusively: SCP targets. Many engineers may hold sessions of one role."""
+        return list(self.targets) if self.mode is Mode.SCP else []
+
     def public(self) -> dict[str, Any]:
         """The JSON shape shown to users and scripts."""
         data = self.model_dump(mode="json")

@@ -3,7 +3,14 @@ and checked against the Terraform operator policy."""
 
 from __future__ import annotations
 
-__all__ = ["OPERATION_ACTIONS", "SCP_DETACH_ACTIONS", "SCP_RESTORE_ACTIONS", "iam_action"]
+__all__ = [
+    "OPERATION_ACTIONS",
+    "ROLE_ASSUME_ACTIONS",
+    "ROLE_REVOKE_ACTIONS",
+    "SCP_DETACH_ACTIONS",
+    "SCP_RESTORE_ACTIONS",
+    "iam_action",
+]
 
 OPERATION_ACTIONS: dict[str, str] = {
     "GetCallerIdentity": "sts:GetCallerIdentity",
@@ -18,6 +25,9 @@ OPERATION_ACTIONS: dict[str, str] = {
     "DescribePolicy": "organizations:DescribePolicy",
     "AttachPolicy": "organizations:AttachPolicy",
     "DetachPolicy": "organizations:DetachPolicy",
+    "GetRole": "iam:GetRole",
+    "GetRolePolicy": "iam:GetRolePolicy",
+    "PutRolePolicy": "iam:PutRolePolicy",
 }
 
 SCP_DETACH_ACTIONS = frozenset(
@@ -37,6 +47,9 @@ SCP_DETACH_ACTIONS = frozenset(
 SCP_RESTORE_ACTIONS = frozenset(
     OPERATION_ACTIONS[op] for op in ("ListPoliciesForTarget", "DescribePolicy", "AttachPolicy", "DetachPolicy")
 )
+
+ROLE_ASSUME_ACTIONS = frozenset({"sts:GetCallerIdentity", "sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"})
+ROLE_REVOKE_ACTIONS = frozenset({"sts:GetCallerIdentity", "iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy"})
 
 
 def iam_action(operation: str) -> str:

@@ -196,11 +196,43 @@ def cli() -> Callable[..., CliRun]:
     from breakglass_aws.cli.app import app
     from breakglass_aws.cli.state import CliOverrides
 
-    def run(*args: str, hooks: Any = None, clock: Any = None, input: str | None = None) -> CliRun:
-        overrides = CliOverrides(hooks=hooks or [], clock=clock, botocore_session=_shared_botocore())
+    def run(
+        *args: str,
+        hooks: Any = None,
+        clock: Any = None,
+        input: str | None = None,
+        http_get: Any = None,
+        fresh_session: bool = False,
+    ) -> CliRun:
+        shared = None if fresh_session else _shared_botocore()
+        overrides = CliOverrides(hooks=hooks or [], clock=clock, botocore_session=shared, http_get=http_get)
         result = CliRunner().invoke(app, list(args), obj=overrides, input=input)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return CliRun(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/BreakGlassAdmin"
+MFA = f"arn:aws:iam::{ACCOUNT}:mfa/oncall"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def iam(aws):
+    import boto3
+
+    client = boto3.Session(botocore_session=_shared_botocore()).client("iam", region_name="us-east-1")
+    client.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST), MaxSessionDuration=43200)
+    return client

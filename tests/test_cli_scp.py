@@ -221,3 +221,13 @@ def test_hand_attached_and_edited_policies_are_reported_not_fought(org, cli):
     assert f"{extra} was attached by hand" in run.stdout
     assert f"{ids[0]} was edited while detached" in run.stdout
     assert org.scps(org.account) == {*ids, extra}
+
+
+def test_close_of_an_scp_incident_restores(org, cli):
+    seeded(org)
+    before = org.snapshot()
+    opened = cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--output", "json").json()
+    run = cli("close", opened["incident_id"], "--output", "json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["status"] == "closed" and run.json()["restore"]["targets"][0]["matches_snapshot"]
+    assert org.snapshot() == before

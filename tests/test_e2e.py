@@ -14,7 +14,7 @@ import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
 from breakglass_aws.testing import FaultProxy, MotoServer, env_for
-from tests.conftest import Org, seed_org
+from tests.conftest import ACCOUNT, TRUST, Org, seed_org
 
 pytestmark = pytest.mark.e2e
 
@@ -147,3 +147,35 @@ def test_restore_expired_from_cron_restores_everything_due(server, remote_org, t
     assert swept.returncode == 0, swept.stderr
     assert [r["status"] for r in json.loads(swept.stdout)] == ["closed"]
     assert remote_org.snapshot() == before
+
+
+def test_role_assume_exec_close_as_subprocesses(server, tmp_path):
+    server.reset()
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server.url)
+    iam.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST))
+    opened = run(
+        server.url,
+        tmp_path,
+        "role",
+        "assume",
+        "--account",
+        ACCOUNT,
+        "--reason",
+        "IdP down",
+        "--format",
+        "json",
+        "--region",
+        "eu-west-1",
+    )
+    assert opened.returncode == 0, opened.stderr
+    creds = json.loads(opened.stdout)
+    child = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
+    execd = run(server.url, tmp_path, "exec", creds["incident_id"], "--", sys.executable, "-c", child)
+    assert execd.returncode == 0, execd.stderr
+    assert (
+        execd.stdout.strip() == f"arn:aws:sts::{ACCOUNT}:assumed-role/BreakGlassAdmin/breakglass-{creds['incident_id']}"
+    )
+    closed = run(server.url, tmp_path, "close", creds["incident_id"], "--output", "json")
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["status"] == "closed"
+    assert iam.get_role_policy(RoleName="BreakGlassAdmin", PolicyName="AWSRevokeOlderSessions")

@@ -160,6 +160,11 @@ def close_text(result: CloseResult) -> list[str]:
             f"revoked every session of {result.revoked.role_arn} issued before {result.revoked.cutoff}"
             f"{merged}; AWS applies it within minutes"
         )
+        lines += [
+            f"note: {other} is still open on this role; its sessions are revoked too: "
+            f"continue with: breakglass exec {other} -- ..."
+            for other in result.also_revoked
+        ]
         lines.append(f"{result.incident_id} {result.status.value}")
     return lines
 

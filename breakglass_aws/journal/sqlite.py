@@ -68,7 +68,7 @@ class SqliteStore:
     def create_incident(self, incident: Incident) -> None:
         db = self._tx()
         try:
-            for target in incident.targets:
+            for target in incident.lock_targets():
                 row = db.execute("SELECT incident_id FROM locks WHERE target=?", (target,)).fetchone()
                 if row:
                     raise TargetLocked(target, row[0])
