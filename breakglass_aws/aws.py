@@ -90,7 +90,12 @@ class ClientFactory:
         return self._clients[key]
 
     def client_as(
-        self, service: str, access_key_id: str, secret_access_key: str, session_token: str, region: str | None = None
+        self,
+        service: str,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None,
+        region: str | None = None,
     ) -> Any:
         """A client acting with explicit temporary credentials (another account's role)."""
         client = self.session().create_client(

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
-from breakglass_aws.errors import UsageError
+from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.models import (
     ACTIVE_STATUSES,
@@ -20,9 +20,10 @@ from breakglass_aws.models import (
     RoleAccess,
     new_incident_id,
 )
-from breakglass_aws.restore import RestoreResult, restore_incident
+from breakglass_aws.restore import RestoreResult, restore_targets, unrecoverable_reason
 from breakglass_aws.revoke import RevokeStep, perform_revoke, plan_revoke
 from breakglass_aws.role import parse_role_arn, source_identity_for
+from breakglass_aws.rotation_run import RotationResult, rotate_in_incident
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.validate import validate_incident_id
 
@@ -38,6 +39,7 @@ class CloseResult(BaseModel):
     restore: RestoreResult | None = None
     revoked: RevokeStep | None = None
     also_revoked: list[str] = []
+    rotated: list[RotationResult] = []
     exit_code: int = 0
 
 
@@ -72,33 +74,99 @@ def _revoke(rt: Runtime, incident: Incident, caller: Requester, before: datetime
     return step
 
 
-def close_incident(rt: Runtime, incident_id: str, caller: Requester) -> CloseResult:
-    """One command to end an incident; rerunning it after a crash finishes what is left."""
+def close_incident(
+    rt: Runtime,
+    incident_id: str,
+    caller: Requester,
+    users: list[str] | None = None,
+    skip_rotation: bool = False,
+    accept_drift: bool = False,
+) -> CloseResult:
+    """One command to end an incident: restore SCPs, revoke role sessions, rotate the break-glass
+    users. Each finished step is journaled, so a rerun after a crash does only what is left."""
+    incident = _closable(rt, incident_id)
+    if incident is None:
+        found = rt.store.get_incident(incident_id)
+        return CloseResult(incident_id=incident_id, mode=found.mode, status=found.status, noop=True)
+    done = _steps_done(rt, incident_id)
+    result = CloseResult(incident_id=incident_id, mode=incident.mode, status=incident.status)
+    _status(rt, incident, IncidentStatus.CLOSING, "closing")
+    try:
+        if (
+            incident.mode is Mode.SCP
+            and "restore" not in done
+            and not _close_restore(rt, incident, result, accept_drift)
+        ):
+            return result
+        if incident.mode is Mode.ROLE and "revoke" not in done:
+            result.revoked = _revoke(rt, incident, caller, rt.clock())
+            _step_done(rt, incident_id, "revoke")
+            result.also_revoked = _other_open_role_incidents(rt, incident)
+        for user in [] if skip_rotation else (users if users is not None else rt.rotation.users):
+            if f"rotate:{user}" not in done:
+                result.rotated.append(rotate_in_incident(rt, incident, user, None, with_password=True))
+                _step_done(rt, incident_id, f"rotate:{user}")
+    except StepFailed as failed:
+        raise _stopped(rt, incident, failed.error.message, failed.error) from failed
+    except BreakglassError as err:
+        raise _stopped(rt, incident, err.message, err) from err
+    incident.closed_at = rt.clock()
+    _status(rt, incident, IncidentStatus.CLOSED, "closed")
+    rt.store.release_locks(incident_id)
+    result.status = incident.status
+    return result
+
+
+def _closable(rt: Runtime, incident_id: str) -> Incident | None:
     validate_incident_id(incident_id)
     incident = rt.store.get_incident(incident_id)
     if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):
-        return CloseResult(incident_id=incident_id, mode=incident.mode, status=incident.status, noop=True)
+        return None
+    if incident.mode is Mode.ROTATE:
+        raise UsageError(
+            f"{incident_id} is a rotation", f"resume it with: breakglass rotate --user {incident.targets[0][5:]}"
+        )
     if incident.status not in ACTIVE_STATUSES:
         raise UsageError(f"{incident_id} is {incident.status}", f"see: breakglass show {incident_id}")
-    if incident.mode is Mode.SCP:
-        restored = restore_incident(rt, incident_id)
-        return CloseResult(
-            incident_id=incident_id,
-            mode=incident.mode,
-            status=restored.status,
-            restore=restored,
-            exit_code=restored.exit_code,
-        )
-    now = rt.clock()
-    _status(rt, incident, IncidentStatus.CLOSING, "closing: revoking sessions")
-    step = _revoke(rt, incident, caller, now)
-    incident.closed_at = now
-    _status(rt, incident, IncidentStatus.CLOSED, "sessions revoked")
-    rt.store.release_locks(incident_id)
-    others = _other_open_role_incidents(rt, incident)
-    return CloseResult(
-        incident_id=incident_id, mode=incident.mode, status=incident.status, revoked=step, also_revoked=others
+    return incident
+
+
+def _close_restore(rt: Runtime, incident: Incident, result: CloseResult, accept_drift: bool) -> bool:
+    targets = restore_targets(rt, incident)
+    reason = unrecoverable_reason(targets)
+    drift = [d for t in targets for d in t.drift]
+    if drift:
+        rt.store.append(incident.incident_id, "drift", {"drift": drift})
+    result.restore = RestoreResult(
+        incident_id=incident.incident_id,
+        status=incident.status,
+        targets=targets,
+        error=reason if not accept_drift else None,
     )
+    if reason and not accept_drift:
+        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"restore: {reason}")
+        result.status, result.exit_code = incident.status, PartialApplyError.exit_code
+        result.restore.status = incident.status
+        return False
+    _step_done(rt, incident.incident_id, "restore")
+    return True
+
+
+def _stopped(rt: Runtime, incident: Incident, message: str, err: BreakglassError) -> BreakglassError:
+    _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"close stopped: {message}")
+    return PartialApplyError(
+        f"{incident.incident_id}: close stopped: {message}",
+        incident.incident_id,
+        f"{err.remediation or 'fix the cause'}; then rerun: breakglass close {incident.incident_id}",
+    )
+
+
+def _steps_done(rt: Runtime, incident_id: str) -> set[str]:
+    return {str(e.data["name"]) for e in rt.store.entries(incident_id) if e.kind == "close-step"}
+
+
+def _step_done(rt: Runtime, incident_id: str, name: str) -> None:
+    rt.store.append(incident_id, "close-step", {"name": name})
 
 
 def _other_open_role_incidents(rt: Runtime, incident: Incident) -> list[str]:

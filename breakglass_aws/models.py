@@ -33,6 +33,7 @@ FULL_AWS_ACCESS = "p-FullAWSAccess"
 class Mode(StrEnum):
     SCP = "scp"
     ROLE = "role"
+    ROTATE = "rotate"
 
 
 class IncidentStatus(StrEnum):
@@ -125,8 +126,9 @@ class Incident(_Model):
     role: RoleAccess | None = None
 
     def lock_targets(self) -> list[str]:
-        """Targets held exclusively: SCP targets. Many engineers may hold sessions of one role."""
-        return list(self.targets) if self.mode is Mode.SCP else []
+        """Targets held exclusively: SCP targets and users being rotated. Many engineers may hold
+        sessions of one role at once."""
+        return list(self.targets) if self.mode in (Mode.SCP, Mode.ROTATE) else []
 
     def public(self) -> dict[str, Any]:
         """The JSON shape shown to users and scripts."""

@@ -16,7 +16,14 @@ from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp import attached_scps, build_restore_plan, perform_step
 from breakglass_aws.validate import validate_incident_id
 
-__all__ = ["RestoreResult", "TargetRestore", "restore_expired", "restore_incident"]
+__all__ = [
+    "RestoreResult",
+    "TargetRestore",
+    "restore_expired",
+    "restore_incident",
+    "restore_targets",
+    "unrecoverable_reason",
+]
 
 
 class TargetRestore(BaseModel):
@@ -54,8 +61,17 @@ def restore_incident(rt: Runtime, incident_id: str, accept_drift: bool = False) 
             f"{incident_id} is {incident.status}: nothing was detached", "see: breakglass show " + incident_id
         )
     _set_status(rt, incident, IncidentStatus.CLOSING, "restore started")
-    targets = [_restore_target(rt, incident, snap) for snap in incident.scp]
-    return _finish(rt, incident, targets, accept_drift)
+    return _finish(rt, incident, restore_targets(rt, incident), accept_drift)
+
+
+def restore_targets(rt: Runtime, incident: Incident) -> list[TargetRestore]:
+    """Put every target of the incident back; the caller decides what the outcome means."""
+    return [_restore_target(rt, incident, snap) for snap in incident.scp]
+
+
+def unrecoverable_reason(targets: list[TargetRestore]) -> str | None:
+    lost = [d for t in targets if t.unrecoverable for d in t.drift]
+    return "; ".join(lost) if lost else None
 
 
 def _restore_target(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> TargetRestore:
@@ -96,9 +112,9 @@ def _finish(rt: Runtime, incident: Incident, targets: list[TargetRestore], accep
     drift = [d for t in targets for d in t.drift]
     if drift:
         rt.store.append(incident.incident_id, "drift", {"drift": drift})
-    lost = [u for t in targets for u in t.unrecoverable]
-    if lost and not accept_drift:
-        reason = "; ".join(d for t in targets for d in t.drift if t.unrecoverable)
+    reason = unrecoverable_reason(targets)
+    lost = reason is not None
+    if reason and not accept_drift:
         _mark_attention(rt, incident, reason)
         return RestoreResult(
             incident_id=incident.incident_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,7 +13,7 @@ from breakglass_aws.clock import Clock, utcnow
 from breakglass_aws.journal.base import Store
 from breakglass_aws.models import Requester
 
-__all__ = ["RoleDefaults", "Runtime", "whoami"]
+__all__ = ["RoleDefaults", "RotationDefaults", "Runtime", "whoami"]
 
 
 def _silent(_: str) -> None:
@@ -39,6 +40,17 @@ class RoleDefaults:
 
 
 @dataclass
+class RotationDefaults:
+    users: list[str] = field(default_factory=list)
+    secret_prefix: str = "breakglass/"  # noqa: S105 - a name prefix
+    verify_timeout: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def secret_for(self, user: str) -> str:
+        return f"{self.secret_prefix}{user}"
+
+
+@dataclass
 class Runtime:
     factory: ClientFactory
     store: Store
@@ -48,6 +60,7 @@ class Runtime:
     requester_name: str | None = None
     progress: Callable[[str], None] = field(default=_silent)
     role: RoleDefaults = field(default_factory=RoleDefaults)
+    rotation: RotationDefaults = field(default_factory=RotationDefaults)
 
 
 def whoami(rt: Runtime) -> Requester:

@@ -59,6 +59,9 @@ class Settings(BaseModel):
     max_role_duration: str = "4h"
     member_role_name: str = "OrganizationAccountAccessRole"
     federation_url: str = "https://signin.aws.amazon.com/federation"
+    rotate_users: list[str] = Field(default_factory=list, description="break-glass IAM users rotated on close")
+    secret_prefix: str = "breakglass/"  # noqa: S105 - a name prefix
+    verify_timeout: float = Field(default=60.0, ge=0, le=600)
 
     @field_validator("region")
     @classmethod

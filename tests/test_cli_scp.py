@@ -227,7 +227,7 @@ def test_close_of_an_scp_incident_restores(org, cli):
     seeded(org)
     before = org.snapshot()
     opened = cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--output", "json").json()
-    run = cli("close", opened["incident_id"], "--output", "json")
+    run = cli("close", opened["incident_id"], "--yes", "--output", "json")
     assert run.exit_code == 0, run.stderr
     assert run.json()["status"] == "closed" and run.json()["restore"]["targets"][0]["matches_snapshot"]
     assert org.snapshot() == before

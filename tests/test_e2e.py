@@ -175,7 +175,7 @@ def test_role_assume_exec_close_as_subprocesses(server, tmp_path):
     assert (
         execd.stdout.strip() == f"arn:aws:sts::{ACCOUNT}:assumed-role/BreakGlassAdmin/breakglass-{creds['incident_id']}"
     )
-    closed = run(server.url, tmp_path, "close", creds["incident_id"], "--output", "json")
+    closed = run(server.url, tmp_path, "close", creds["incident_id"], "--yes", "--output", "json")
     assert closed.returncode == 0, closed.stderr
     assert json.loads(closed.stdout)["status"] == "closed"
     assert iam.get_role_policy(RoleName="BreakGlassAdmin", PolicyName="AWSRevokeOlderSessions")

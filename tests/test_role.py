@@ -237,7 +237,7 @@ def test_revoke_sessions_document_and_merge(iam, cli):
 def test_close_role_incident_revokes_at_close_time(iam, cli):
     opened = assume(cli, "--format", "json").json()
     closing = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
-    run = cli("close", opened["incident_id"], clock=lambda: closing)
+    run = cli("close", opened["incident_id"], "--yes", clock=lambda: closing)
     assert run.exit_code == 0, run.stderr
     assert "revoked every session" in run.stdout
     assert (
@@ -245,7 +245,7 @@ def test_close_role_incident_revokes_at_close_time(iam, cli):
     )
     listed = cli("list", "--output", "json").json()
     assert listed[0]["status"] == "closed"
-    again = cli("close", opened["incident_id"])
+    again = cli("close", opened["incident_id"], "--yes")
     assert again.exit_code == 0 and "already closed" in again.stdout
 
 
@@ -286,7 +286,7 @@ def test_two_engineers_on_one_role_and_close_tells_the_other(iam, cli):
     first = assume(cli, "--format", "json").json()
     second = assume(cli, "--format", "json").json()
     assert first["incident_id"] != second["incident_id"]
-    run = cli("close", first["incident_id"])
+    run = cli("close", first["incident_id"], "--yes")
     assert run.exit_code == 0, run.stderr
     assert f"note: {second['incident_id']} is still open on this role" in run.stdout
     statuses = {i["incident_id"]: i["status"] for i in cli("list", "--output", "json").json()}

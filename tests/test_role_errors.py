@@ -135,7 +135,7 @@ def test_crash_around_assume_then_close_revokes(iam, cli, event):
     (incident,) = cli("list", "--output", "json").json()
     shown = cli("show", incident["incident_id"], "--output", "json").json()
     assert shown["journal"][-1]["kind"] == "intent"
-    closed = cli("close", incident["incident_id"])
+    closed = cli("close", incident["incident_id"], "--yes")
     assert closed.exit_code == 0, closed.stderr
     assert revoke_policy(iam)["Statement"][0]["Effect"] == "Deny"
     assert cli("journal", "verify", incident["incident_id"]).exit_code == 0
@@ -149,9 +149,9 @@ def test_crash_during_close_then_close_again(iam, cli, event):
         raise Crash
 
     with pytest.raises(Crash):
-        cli("close", opened["incident_id"], hooks=[(event, boom)])
+        cli("close", opened["incident_id"], "--yes", hooks=[(event, boom)])
     assert cli("list", "--output", "json").json()[0]["status"] == "closing"
-    again = cli("close", opened["incident_id"])
+    again = cli("close", opened["incident_id"], "--yes")
     assert again.exit_code == 0, again.stderr
     assert revoke_policy(iam)["Statement"][0]["Effect"] == "Deny"
     assert cli("list", "--output", "json").json()[0]["status"] == "closed"
@@ -174,7 +174,7 @@ def test_secret_scan_whole_role_flow(iam, cli, tmp_path, capfd, monkeypatch):
         cli("show", creds["incident_id"], "--output", "json"),
         cli("-vv", "list"),
         cli("list", "--output", "json"),
-        cli("-vv", "close", creds["incident_id"]),
+        cli("-vv", "close", creds["incident_id"], "--yes"),
         cli("journal", "verify", creds["incident_id"]),
     ]
     captured = capfd.readouterr()

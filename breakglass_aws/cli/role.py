@@ -95,6 +95,46 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="role")
     root.command("exec", context_settings=PASS_THROUGH)(exec_command)
     root.command("close")(close_command)
+    root.command("rotate")(rotate_command)
+
+
+def rotate_command(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(metavar="NAME", help="The break-glass IAM user.")],
+    secret_id: Annotated[str | None, typer.Option(metavar="ID", help="Secret (default: secret_prefix + user).")] = None,
+    no_password: Annotated[bool, typer.Option("--no-password", help="Leave the console password alone.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the steps and stop.")] = False,
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (recorded).")] = "scheduled rotation",
+) -> None:
+    """Rotate a break-glass user's access key and password into Secrets Manager; never prints them."""
+    from breakglass_aws.rotation_run import rotate_standalone, validate_user
+    from breakglass_aws.runtime import whoami
+    from breakglass_aws.validate import validate_reason
+
+    st = state(ctx)
+    validate_user(user, secret_id)
+    why = validate_reason(reason)
+    rt = st.runtime()
+    result = rotate_standalone(rt, whoami(rt), user, secret_id, not no_password, dry_run, why)
+    emit(st, result.model_dump(mode="json"), lambda: rotate_text(result))
+
+
+def rotate_text(result: object) -> list[str]:
+    from breakglass_aws.rotation_run import RotationResult
+
+    assert isinstance(result, RotationResult)  # noqa: S101
+    if result.dry_run:
+        return [f"rotation plan for {result.user} (dry run, nothing changed):"] + [
+            f"  {n}. {step}" for n, step in enumerate(result.steps, 1)
+        ]
+    lines = [f"resumed {result.incident_id}"] if result.resumed else []
+    lines.append(f"rotated {result.user}: new access key {result.new_key_id} stored in {result.secret_id}")
+    lines.append(
+        f"  deleted: {', '.join(result.deleted_keys) or 'no old key'}"
+        + ("; console password reset" if result.password_reset else "")
+    )
+    lines.append(f"  journal: breakglass show {result.incident_id}")
+    return lines
 
 
 def exec_command(
@@ -128,17 +168,30 @@ def exec_command(
 def close_command(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="The incident to close.")],
+    user: Annotated[list[str] | None, typer.Option(metavar="NAME", help="Rotate this user (repeatable).")] = None,
+    skip_rotation: Annotated[bool, typer.Option("--skip-rotation", help="Do not rotate credentials.")] = False,
+    accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Close despite deleted policies.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """End an incident: restore its SCPs (SCP mode) or revoke its sessions (role mode). Rerun to resume."""
+    """End an incident: restore SCPs, revoke role sessions, rotate the break-glass users. Rerun to resume."""
+    from breakglass_aws.cli.render import confirm
     from breakglass_aws.close import close_incident
+    from breakglass_aws.rotation_run import validate_user
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import validate_incident_id
 
     st = state(ctx)
-    validate_incident_id(incident_id.strip())
+    incident_id = validate_incident_id(incident_id.strip())
+    for name in user or []:
+        validate_user(name, None)
     rt = st.runtime()
-    rt.store.get_incident(incident_id.strip())
-    result = close_incident(rt, incident_id.strip(), whoami(rt))
+    incident = rt.store.get_incident(incident_id)
+    users = [] if skip_rotation else (user or rt.rotation.users)
+    if incident.status.value not in ("closed", "failed"):
+        plan = {"scp": "restore the detached SCPs", "role": "revoke the role's sessions"}.get(incident.mode.value, "")
+        rotation = f", rotate {', '.join(users)}" if users else ""
+        confirm(st, f"Close {incident_id}: {plan}{rotation}?", yes)
+    result = close_incident(rt, incident_id, whoami(rt), users, skip_rotation, accept_drift)
     emit(st, result.model_dump(mode="json"), lambda: close_text(result))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
@@ -165,6 +218,13 @@ def close_text(result: CloseResult) -> list[str]:
             f"continue with: breakglass exec {other} -- ..."
             for other in result.also_revoked
         ]
+    for rotated in result.rotated:
+        lines.append(
+            f"rotated {rotated.user}: new access key {rotated.new_key_id} in {rotated.secret_id}; "
+            f"deleted {', '.join(rotated.deleted_keys) or 'no old key'}"
+            + ("; console password reset" if rotated.password_reset else "")
+        )
+    if result.revoked or result.rotated or not result.restore:
         lines.append(f"{result.incident_id} {result.status.value}")
     return lines
 

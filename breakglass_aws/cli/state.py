@@ -60,7 +60,7 @@ class CliState:
         from breakglass_aws.aws import ClientFactory
         from breakglass_aws.clock import utcnow
         from breakglass_aws.journal import open_store
-        from breakglass_aws.runtime import RoleDefaults, Runtime
+        from breakglass_aws.runtime import RoleDefaults, RotationDefaults, Runtime
         from breakglass_aws.validate import parse_duration
 
         s = self.settings()
@@ -91,6 +91,9 @@ class CliState:
                 member_role_name=s.member_role_name,
                 federation_url=s.federation_url,
                 **({"http_get": self.overrides.http_get} if self.overrides.http_get else {}),
+            ),
+            rotation=RotationDefaults(
+                users=list(s.rotate_users), secret_prefix=s.secret_prefix, verify_timeout=s.verify_timeout
             ),
         )
 

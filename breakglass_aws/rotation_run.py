@@ -1,0 +1,179 @@
+"""Running a rotation through the apply gate, inside an incident (close) or on its own (rotate)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.errors import AwsFailure, PartialApplyError, UsageError
+from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, Requester, new_incident_id
+from breakglass_aws.rotation import Performer, RotationPlan, plan_rotation, read_policy, read_state, stored_key_id
+from breakglass_aws.runtime import Runtime
+
+__all__ = ["RotationResult", "rotate_in_incident", "rotate_standalone", "validate_user"]
+
+USER_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+SECRET_RE = re.compile(r"^[\w/+=.@:-]{1,2048}$")
+
+
+class RotationResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    incident_id: str
+    user: str
+    secret_id: str
+    dry_run: bool = False
+    resumed: bool = False
+    steps: list[str]
+    new_key_id: str | None = None
+    deleted_keys: list[str] = []
+    password_reset: bool = False
+
+
+def validate_user(user: str, secret_id: str | None) -> None:
+    if not USER_RE.match(user):
+        raise UsageError(f"invalid IAM user name {user!r}", "user names use letters, digits and +=,.@_- only")
+    if secret_id is not None and not SECRET_RE.match(secret_id):
+        raise UsageError(f"invalid secret id {secret_id!r}", "use the secret's name or ARN")
+
+
+def _journal_facts(rt: Runtime, incident_id: str, rotation_id: str) -> tuple[list[str], set[str]]:
+    created: list[str] = []
+    finished: set[str] = set()
+    for entry in rt.store.entries(incident_id):
+        step = entry.data.get("step", {})
+        if entry.kind != "outcome" or not entry.data.get("ok") or step.get("rotation_id") != rotation_id:
+            continue
+        finished.add(step["action"])
+        if step["action"] == "create-key":
+            created.append(entry.data["result"]["access_key_id"])
+    return created, finished
+
+
+def _verifier(rt: Runtime) -> Any:
+    def verify(key_id: str, secret: str) -> str:
+        """GetCallerIdentity with the new key, waiting (bounded) for IAM's eventual consistency."""
+        deadline = time.monotonic() + rt.rotation.verify_timeout
+        delay = 1.0
+        while True:
+            sts = rt.factory.client_as("sts", key_id, secret, None)
+            try:
+                return str(sts.get_caller_identity()["Arn"])
+            except sts.exceptions.ClientError as err:
+                if time.monotonic() + delay > deadline:
+                    code = err.response.get("Error", {}).get("Code")
+                    raise AwsFailure(
+                        f"the new key {key_id} does not work yet ({code})",
+                        "wait a minute, then rerun: the rotation resumes at verification",
+                    ) from err
+                rt.rotation.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    return verify
+
+
+def rotate_in_incident(
+    rt: Runtime, incident: Incident, user: str, secret_id: str | None, with_password: bool, dry_run: bool = False
+) -> RotationResult:
+    secret = secret_id or rt.rotation.secret_for(user)
+    rotation_id = f"{incident.incident_id}:{user}"
+    iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
+    with aws_errors():
+        state = read_state(iam, sm, user, secret)
+        policy = read_policy(iam)
+    created, finished = _journal_facts(rt, incident.incident_id, rotation_id)
+    plan = plan_rotation(state, user, secret, rotation_id, created, finished, with_password)
+    if dry_run:
+        return _result(incident, plan, dry_run=True)
+    performer = Performer(iam, sm, _verifier(rt), policy, rt.clock, incident.incident_id)
+    try:
+        apply_steps(
+            rt.store, incident.incident_id, plan.steps, performer, lambda s: rt.progress(f"done: {s.describe()}")
+        )
+    except StepFailed as failed:
+        if failed.done == 0:
+            raise failed.error from failed
+        raise PartialApplyError(
+            f"rotation of {user} stopped after {failed.done} step(s): {failed.error.message}",
+            incident.incident_id,
+            "fix the cause, then rerun the same command: it resumes and never rotates twice",
+        ) from failed
+    result = _result(incident, plan, resumed=bool(created or finished))
+    with aws_errors():
+        result.new_key_id = stored_key_id(sm, secret)
+    return result
+
+
+def _result(incident: Incident, plan: RotationPlan, dry_run: bool = False, resumed: bool = False) -> RotationResult:
+    creates = any(s.action == "create-key" for s in plan.steps)
+    return RotationResult(
+        incident_id=incident.incident_id,
+        user=plan.user,
+        secret_id=plan.secret_id,
+        dry_run=dry_run,
+        resumed=resumed,
+        steps=[s.describe() for s in plan.steps],
+        new_key_id=None if creates else plan.already_stored,
+        deleted_keys=[s.key_id for s in plan.steps if s.action == "delete-key" and s.key_id],
+        password_reset=any(s.action == "set-password" for s in plan.steps),
+    )
+
+
+def _open_rotation(rt: Runtime, requester: Requester, user: str, reason: str) -> tuple[Incident, bool]:
+    target = f"user/{user}"
+    for existing in rt.store.list_incidents(limit=1000):
+        if existing.mode is Mode.ROTATE and existing.targets == [target] and existing.status in ACTIVE_STATUSES:
+            return existing, True
+    now = rt.clock()
+    incident = Incident(
+        incident_id=new_incident_id(now),
+        mode=Mode.ROTATE,
+        status=IncidentStatus.ACTIVE,
+        requester=requester,
+        reason=reason,
+        targets=[target],
+        created_at=now,
+        expires_at=now,
+    )
+    rt.store.create_incident(incident)
+    rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
+    return incident, False
+
+
+def rotate_standalone(
+    rt: Runtime, requester: Requester, user: str, secret_id: str | None, with_password: bool, dry_run: bool, reason: str
+) -> RotationResult:
+    """`breakglass rotate`: resumes an unfinished rotation of the same user instead of starting over."""
+    validate_user(user, secret_id)
+    if dry_run:
+        probe = Incident(
+            incident_id=new_incident_id(rt.clock()),
+            mode=Mode.ROTATE,
+            status=IncidentStatus.REQUESTED,
+            requester=requester,
+            reason=reason,
+            targets=[f"user/{user}"],
+            created_at=rt.clock(),
+            expires_at=rt.clock(),
+        )
+        return rotate_in_incident(rt, probe, user, secret_id, with_password, dry_run=True)
+    incident, resumed = _open_rotation(rt, requester, user, reason)
+    if resumed:
+        rt.progress(f"resuming unfinished rotation {incident.incident_id}")
+    try:
+        result = rotate_in_incident(rt, incident, user, secret_id, with_password)
+    except Exception as err:
+        incident.status, incident.status_reason = IncidentStatus.NEEDS_ATTENTION, f"rotation stopped: {err}"
+        rt.store.save_incident(incident)
+        rt.store.append(incident.incident_id, "status:needs-attention", {"reason": incident.status_reason})
+        raise
+    incident.status, incident.status_reason, incident.closed_at = IncidentStatus.CLOSED, "rotated", rt.clock()
+    rt.store.save_incident(incident)
+    rt.store.append(incident.incident_id, "status:closed", {"reason": "rotated"})
+    rt.store.release_locks(incident.incident_id)
+    result.resumed = result.resumed or resumed
+    return result
