@@ -14,16 +14,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import role_assume, scp_roundtrip, startup
+from benchmarks import close_incident, role_assume, scp_roundtrip, startup
 from benchmarks.harness import Comparison, alternate, bench_env, count_calls
 from breakglass_aws.testing import MotoServer, env_for
 
-SUITES: dict[str, Callable[[MotoServer], Comparison]] = {
-    "scp": scp_roundtrip.comparison,
-    "assume": role_assume.comparison,
-    "help": lambda _server: startup.comparison(),
+SUITES: dict[str, Callable[[MotoServer, dict[str, str]], Comparison]] = {
+    "scp": lambda server, _env: scp_roundtrip.comparison(server),
+    "assume": lambda server, _env: role_assume.comparison(server),
+    "close": close_incident.comparison,
+    "help": lambda _server, _env: startup.comparison(),
 }
-COUNTED = {"scp", "assume"}
+COUNTED = {"scp", "assume", "close"}
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
     try:
         env = bench_env(server, Path(tempfile.mkdtemp(prefix="bg-bench-state-")))
         for name in args.names or list(SUITES):
-            comparison = SUITES[name](server)
+            comparison = SUITES[name](server, env)
             alternate(comparison, env, args.runs)
             if name in COUNTED:
                 comparison.ours.calls = count_calls(server, comparison.ours, env)

@@ -179,3 +179,25 @@ def test_role_assume_exec_close_as_subprocesses(server, tmp_path):
     assert closed.returncode == 0, closed.stderr
     assert json.loads(closed.stdout)["status"] == "closed"
     assert iam.get_role_policy(RoleName="BreakGlassAdmin", PolicyName="AWSRevokeOlderSessions")
+
+
+def test_close_with_rotation_as_subprocesses(server, remote_org, tmp_path):
+    before = remote_org.snapshot()
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server.url)
+    sm = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=server.url)
+    iam.create_user(UserName="breakglass-1")
+    old = iam.create_access_key(UserName="breakglass-1")["AccessKey"]["AccessKeyId"]
+    sm.create_secret(Name="breakglass/breakglass-1", SecretString="{}")
+    opened = run(server.url, tmp_path, "scp", "detach", "--target", remote_org.account, "--reason", "x", "--yes",
+                 "--output", "json")
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    env_user = ("--user", "breakglass-1")
+    closed = run(server.url, tmp_path, "close", incident_id, "--yes", *env_user, "--output", "json")
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["status"] == "closed"
+    assert remote_org.snapshot() == before
+    stored = json.loads(sm.get_secret_value(SecretId="breakglass/breakglass-1")["SecretString"])
+    listed = iam.list_access_keys(UserName="breakglass-1")["AccessKeyMetadata"]
+    assert [(k["AccessKeyId"], k["Status"]) for k in listed] == [(stored["access_key_id"], "Active")]
+    assert stored["access_key_id"] != old
+    assert stored["secret_access_key"] not in closed.stdout + closed.stderr

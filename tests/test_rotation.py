@@ -1,0 +1,149 @@
+"""Rotation of break-glass credentials into Secrets Manager, alone and inside close."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import boto3
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from breakglass_aws.rotation import SYMBOLS, PasswordPolicy, generate_password
+from tests.conftest import _shared_botocore
+
+USER = "breakglass-1"
+SECRET = f"breakglass/{USER}"
+
+
+@pytest.fixture
+def aws_clients(aws):
+    session = boto3.Session(botocore_session=_shared_botocore())
+    return session.client("iam", region_name="us-east-1"), session.client("secretsmanager", region_name="us-east-1")
+
+
+def make_user(iam, sm, keys=0, inactive=0, login=False, policy=None):
+    iam.create_user(UserName=USER)
+    sm.create_secret(Name=SECRET, SecretString=json.dumps({"note": "initial"}))
+    made = [iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"] for _ in range(keys)]
+    for key in made[:inactive]:
+        iam.update_access_key(UserName=USER, AccessKeyId=key, Status="Inactive")
+    if login:
+        iam.create_login_profile(UserName=USER, Password="Old-passw0rd!")
+    if policy:
+        iam.update_account_password_policy(**policy)
+    return made
+
+
+def secret(sm, stage="AWSCURRENT"):
+    return json.loads(sm.get_secret_value(SecretId=SECRET, VersionStage=stage)["SecretString"])
+
+
+def keys(iam):
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]}
+
+
+STRONG = {"MinimumPasswordLength": 40, "RequireSymbols": True, "RequireNumbers": True,
+          "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True}
+
+
+@pytest.mark.parametrize(("existing", "inactive"), [(0, 0), (1, 0), (2, 1), (2, 0)])
+@pytest.mark.parametrize("login", [True, False])
+@pytest.mark.parametrize("policy", [None, STRONG])
+def test_rotation(aws_clients, cli, existing, inactive, login, policy):
+    iam, sm = aws_clients
+    old = make_user(iam, sm, existing, inactive, login, policy)
+    run = cli("rotate", "--user", USER, "--output", "json")
+    assert run.exit_code == 0, run.stderr
+    current = secret(sm)
+    assert keys(iam) == {current["access_key_id"]: "Active"}
+    assert current["access_key_id"] not in old
+    assert secret(sm, "AWSPREVIOUS") == {"note": "initial"}
+    assert current["user"] == USER and current["rotated_at"] and current["incident"] == run.json()["incident_id"]
+    assert run.json()["new_key_id"] == current["access_key_id"]
+    assert sorted(run.json()["deleted_keys"]) == sorted(old)
+    assert run.json()["password_reset"] is login
+    if policy:
+        assert len(current["password"]) >= 40
+    assert current["secret_access_key"] not in run.stdout + run.stderr
+    assert current["password"] not in run.stdout + run.stderr
+
+
+def test_new_key_really_works(aws_clients, cli):
+    iam, sm = aws_clients
+    make_user(iam, sm, 1)
+    assert cli("rotate", "--user", USER).exit_code == 0
+    stored = secret(sm)
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id=stored["access_key_id"],
+                       aws_secret_access_key=stored["secret_access_key"])
+    assert sts.get_caller_identity()["Arn"].endswith(f":user/{USER}")
+
+
+def test_dry_run_changes_nothing(aws_clients, cli):
+    iam, sm = aws_clients
+    old = make_user(iam, sm, 2, 1, login=True)
+    run = cli("rotate", "--user", USER, "--dry-run")
+    assert run.exit_code == 0, run.stderr
+    assert "dry run" in run.stdout and "create a new access key" in run.stdout
+    assert f"delete access key {old[0]}" in run.stdout
+    assert set(keys(iam)) == set(old) and secret(sm) == {"note": "initial"}
+    assert cli("list", "--output", "json").json() == []
+
+
+def test_no_password_leaves_login_profile(aws_clients, cli):
+    iam, sm = aws_clients
+    make_user(iam, sm, 1, login=True)
+    run = cli("rotate", "--user", USER, "--no-password", "--output", "json")
+    assert run.exit_code == 0 and run.json()["password_reset"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "fragment"),
+    [
+        (["rotate", "--user", "nobody"], 2, "nobody"),
+        (["rotate", "--user", USER, "--secret-id", "missing/secret"], 2, "secret 'missing/secret' not found"),
+        (["rotate", "--user", "bad user"], 2, "invalid IAM user name"),
+        (["rotate", "--user", USER, "--secret-id", "bad secret!"], 2, "invalid secret id"),
+        (["rotate"], 2, "Missing option '--user'"),
+    ],
+)
+def test_rotation_bad_input(aws_clients, cli, argv, code, fragment):
+    iam, sm = aws_clients
+    old = make_user(iam, sm, 1)
+    run = cli(*argv)
+    assert run.exit_code == code, run.stderr
+    assert fragment in run.stderr
+    assert set(keys(iam)) == set(old) and secret(sm) == {"note": "initial"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(length=st.integers(min_value=6, max_value=128), symbols=st.booleans(), numbers=st.booleans(),
+       upper=st.booleans(), lower=st.booleans())
+def test_generated_password_satisfies_policy(length, symbols, numbers, upper, lower):
+    policy = PasswordPolicy(minimum_length=length, require_symbols=symbols, require_numbers=numbers,
+                            require_uppercase=upper, require_lowercase=lower)
+    password = generate_password(policy)
+    assert len(password) >= max(length, 8)
+    assert any(c in SYMBOLS for c in password)
+    assert any(c in string.digits for c in password)
+    assert any(c in string.ascii_uppercase for c in password)
+    assert any(c in string.ascii_lowercase for c in password)
+    assert all(c in string.ascii_letters + string.digits + SYMBOLS for c in password)
+
+
+def test_secret_scan_rotation_at_debug(aws_clients, cli, tmp_path, capfd):
+    iam, sm = aws_clients
+    make_user(iam, sm, keys=2, inactive=1, login=True)
+    first = cli("-vv", "rotate", "--user", USER)
+    first_secret = secret(sm)
+    second = cli("-vv", "rotate", "--user", USER, "--output", "json")
+    outputs = [first, second, cli("-vv", "list"), cli("show", second.json()["incident_id"], "--output", "json")]
+    captured = capfd.readouterr()
+    texts = [r.stdout + r.stderr for r in outputs] + [captured.out, captured.err]
+    blobs = [p.read_bytes() for p in (tmp_path / "state" / "breakglass").iterdir()]
+    for value in (first_secret["secret_access_key"], first_secret["password"], secret(sm)["secret_access_key"],
+                  secret(sm)["password"]):
+        assert all(value not in t for t in texts)
+        assert all(value.encode() not in b for b in blobs)
+    assert "aws iam:CreateAccessKey" in first.stderr
