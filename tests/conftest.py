@@ -236,3 +236,11 @@ def iam(aws):
     client = boto3.Session(botocore_session=_shared_botocore()).client("iam", region_name="us-east-1")
     client.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST), MaxSessionDuration=43200)
     return client
+
+
+@pytest.fixture
+def aws_clients(aws):
+    import boto3
+
+    session = boto3.Session(botocore_session=_shared_botocore())
+    return session.client("iam", region_name="us-east-1"), session.client("secretsmanager", region_name="us-east-1")

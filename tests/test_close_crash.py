@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_rotation import aws_clients  # noqa: F401 - fixture
-
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.test_rotation import USER, keys, make_user, secret
 
-MUTATING = {"DeleteAccessKey", "UpdateAccessKey", "CreateAccessKey", "UpdateLoginProfile", "PutSecretValue",
-            "AttachPolicy", "DetachPolicy", "PutRolePolicy"}
+MUTATING = {
+    "DeleteAccessKey",
+    "UpdateAccessKey",
+    "CreateAccessKey",
+    "UpdateLoginProfile",
+    "PutSecretValue",
+    "AttachPolicy",
+    "DetachPolicy",
+    "PutRolePolicy",
+}
 
 
 class Crash(BaseException):
@@ -99,12 +105,13 @@ def test_close_crash_then_close_again(org, aws_clients, cli, event, k):
 def test_close_reports_rotation_and_restore(org, aws_clients, cli):
     iam, sm = aws_clients
     old = make_user(iam, sm, keys=1, login=True)
-    incident_id, before = scp_incident(org, cli)
+    incident_id, _before = scp_incident(org, cli)
     run = cli("close", incident_id, "--yes", "--user", USER)
     assert run.exit_code == 0, run.stderr
     stored = secret(sm)
-    assert f"rotated {USER}: new access key {stored['access_key_id']} in breakglass/{USER}; deleted {old[0]}" \
-        in run.stdout
+    assert (
+        f"rotated {USER}: new access key {stored['access_key_id']} in breakglass/{USER}; deleted {old[0]}" in run.stdout
+    )
     assert "console password reset" in run.stdout and "matches the snapshot" in run.stdout
     assert stored["secret_access_key"] not in run.stdout and stored["password"] not in run.stdout
 
@@ -121,8 +128,14 @@ def test_close_with_rotation_failure_needs_attention_then_finishes(org, aws_clie
     assert cli("list", "--output", "json").json()[0]["status"] == "needs-attention"
     sm.create_secret(Name=f"breakglass/{USER}", SecretString="{}")
     calls: list[str] = []
-    again = cli("close", incident_id, "--yes", "--user", USER, hooks=[("before-call", lambda model=None, **_:
-                                                                       calls.append(model.name))])
+    again = cli(
+        "close",
+        incident_id,
+        "--yes",
+        "--user",
+        USER,
+        hooks=[("before-call", lambda model=None, **_: calls.append(model.name))],
+    )
     assert again.exit_code == 0, again.stderr
     assert "AttachPolicy" not in calls and "ListPoliciesForTarget" not in calls, "the restore is not repeated"
     assert keys(iam) == {secret(sm)["access_key_id"]: "Active"}
@@ -131,7 +144,7 @@ def test_close_with_rotation_failure_needs_attention_then_finishes(org, aws_clie
 def test_close_skip_rotation_and_mode_errors(org, aws_clients, cli):
     iam, sm = aws_clients
     old = make_user(iam, sm, keys=1)
-    incident_id, before = scp_incident(org, cli)
+    incident_id, _before = scp_incident(org, cli)
     run = cli("close", incident_id, "--yes", "--user", USER, "--skip-rotation")
     assert run.exit_code == 0 and set(keys(iam)) == set(old)
     rotation = cli("rotate", "--user", USER, "--output", "json").json()["incident_id"]

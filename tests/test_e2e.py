@@ -119,7 +119,7 @@ def test_two_processes_race_for_one_target(server, remote_org, tmp_path):
         subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]
     codes = sorted(p.wait(timeout=60) for p in procs)
-    assert codes == [0, 4]
+    assert codes == [0, 4], [p.stderr.read() for p in procs]
     incidents = json.loads(run(server.url, tmp_path, "list", "--output", "json").stdout)
     assert len(incidents) == 1
 
@@ -188,8 +188,19 @@ def test_close_with_rotation_as_subprocesses(server, remote_org, tmp_path):
     iam.create_user(UserName="breakglass-1")
     old = iam.create_access_key(UserName="breakglass-1")["AccessKey"]["AccessKeyId"]
     sm.create_secret(Name="breakglass/breakglass-1", SecretString="{}")
-    opened = run(server.url, tmp_path, "scp", "detach", "--target", remote_org.account, "--reason", "x", "--yes",
-                 "--output", "json")
+    opened = run(
+        server.url,
+        tmp_path,
+        "scp",
+        "detach",
+        "--target",
+        remote_org.account,
+        "--reason",
+        "x",
+        "--yes",
+        "--output",
+        "json",
+    )
     incident_id = json.loads(opened.stdout)["incident_id"]
     env_user = ("--user", "breakglass-1")
     closed = run(server.url, tmp_path, "close", incident_id, "--yes", *env_user, "--output", "json")

@@ -117,3 +117,32 @@ def test_racing_creates_lock_exactly_once(tmp_path):
         t.join()
     assert sorted(outcomes) == ["locked"] * 7 + ["ok"]
     assert len(SqliteStore(path).list_incidents()) == 1
+
+
+def _process_worker(path, barrier, results):
+    from breakglass_aws.journal import SqliteStore as Store
+    from breakglass_aws.journal import TargetLocked as Locked
+
+    barrier.wait()
+    try:
+        Store(path).create_incident(incident())
+        results.put("ok")
+    except Locked:
+        results.put("locked")
+    except Exception as err:
+        results.put(f"error: {err}")
+
+
+def test_processes_racing_on_a_fresh_store(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    path = tmp_path / "fresh" / "race.sqlite3"
+    barrier, results = ctx.Barrier(6), ctx.Queue()
+    procs = [ctx.Process(target=_process_worker, args=(path, barrier, results)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    assert outcomes == ["locked"] * 5 + ["ok"]

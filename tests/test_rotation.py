@@ -11,16 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from breakglass_aws.rotation import SYMBOLS, PasswordPolicy, generate_password
-from tests.conftest import _shared_botocore
 
 USER = "breakglass-1"
 SECRET = f"breakglass/{USER}"
-
-
-@pytest.fixture
-def aws_clients(aws):
-    session = boto3.Session(botocore_session=_shared_botocore())
-    return session.client("iam", region_name="us-east-1"), session.client("secretsmanager", region_name="us-east-1")
 
 
 def make_user(iam, sm, keys=0, inactive=0, login=False, policy=None):
@@ -44,8 +37,13 @@ def keys(iam):
     return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]}
 
 
-STRONG = {"MinimumPasswordLength": 40, "RequireSymbols": True, "RequireNumbers": True,
-          "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True}
+STRONG = {
+    "MinimumPasswordLength": 40,
+    "RequireSymbols": True,
+    "RequireNumbers": True,
+    "RequireUppercaseCharacters": True,
+    "RequireLowercaseCharacters": True,
+}
 
 
 @pytest.mark.parametrize(("existing", "inactive"), [(0, 0), (1, 0), (2, 1), (2, 0)])
@@ -75,8 +73,12 @@ def test_new_key_really_works(aws_clients, cli):
     make_user(iam, sm, 1)
     assert cli("rotate", "--user", USER).exit_code == 0
     stored = secret(sm)
-    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id=stored["access_key_id"],
-                       aws_secret_access_key=stored["secret_access_key"])
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        aws_access_key_id=stored["access_key_id"],
+        aws_secret_access_key=stored["secret_access_key"],
+    )
     assert sts.get_caller_identity()["Arn"].endswith(f":user/{USER}")
 
 
@@ -118,11 +120,21 @@ def test_rotation_bad_input(aws_clients, cli, argv, code, fragment):
 
 
 @settings(max_examples=200, deadline=None)
-@given(length=st.integers(min_value=6, max_value=128), symbols=st.booleans(), numbers=st.booleans(),
-       upper=st.booleans(), lower=st.booleans())
+@given(
+    length=st.integers(min_value=6, max_value=128),
+    symbols=st.booleans(),
+    numbers=st.booleans(),
+    upper=st.booleans(),
+    lower=st.booleans(),
+)
 def test_generated_password_satisfies_policy(length, symbols, numbers, upper, lower):
-    policy = PasswordPolicy(minimum_length=length, require_symbols=symbols, require_numbers=numbers,
-                            require_uppercase=upper, require_lowercase=lower)
+    policy = PasswordPolicy(
+        minimum_length=length,
+        require_symbols=symbols,
+        require_numbers=numbers,
+        require_uppercase=upper,
+        require_lowercase=lower,
+    )
     password = generate_password(policy)
     assert len(password) >= max(length, 8)
     assert any(c in SYMBOLS for c in password)
@@ -142,8 +154,12 @@ def test_secret_scan_rotation_at_debug(aws_clients, cli, tmp_path, capfd):
     captured = capfd.readouterr()
     texts = [r.stdout + r.stderr for r in outputs] + [captured.out, captured.err]
     blobs = [p.read_bytes() for p in (tmp_path / "state" / "breakglass").iterdir()]
-    for value in (first_secret["secret_access_key"], first_secret["password"], secret(sm)["secret_access_key"],
-                  secret(sm)["password"]):
+    for value in (
+        first_secret["secret_access_key"],
+        first_secret["password"],
+        secret(sm)["secret_access_key"],
+        secret(sm)["password"],
+    ):
         assert all(value not in t for t in texts)
         assert all(value.encode() not in b for b in blobs)
     assert "aws iam:CreateAccessKey" in first.stderr

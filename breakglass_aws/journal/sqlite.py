@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,44 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 
+OPEN_ATTEMPTS = 40
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+OPEN_ATTEMPTS = 40
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class SqliteStore:
     def __init__(self, path: Path, clock: Clock = utcnow) -> None:
         self.path = path
@@ -47,19 +86,20 @@ class SqliteStore:
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
-        try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-            os.close(fd)
-            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as err:
-            raise ConfigError(
-                f"cannot open the journal at {path}: {err}", "check the store setting and permissions"
-            ) from err
-        return db
+        """Open (creating 0700/0600 if needed). Several processes may create it at once: the
+        schema set-up is retried briefly while another one holds the lock."""
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                return _connect(path)
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt == OPEN_ATTEMPTS - 1:
+                    raise ConfigError(f"cannot open the journal at {path}: {err}", "check the store setting") from err
+                time.sleep(0.05 * (attempt + 1))
+            except (OSError, sqlite3.Error) as err:
+                raise ConfigError(
+                    f"cannot open the journal at {path}: {err}", "check the store setting and permissions"
+                ) from err
+        raise AssertionError("unreachable")
 
     def _tx(self) -> sqlite3.Connection:
         self._db.execute("BEGIN IMMEDIATE")
