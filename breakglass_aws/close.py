@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
+from breakglass_aws.evidence.collect import CollectResult
+from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.models import (
     ACTIVE_STATUSES,
@@ -40,6 +42,8 @@ class CloseResult(BaseModel):
     revoked: RevokeStep | None = None
     also_revoked: list[str] = []
     rotated: list[RotationResult] = []
+    evidence: CollectResult | None = None
+    evidence_error: str | None = None
     exit_code: int = 0
 
 
@@ -81,6 +85,7 @@ def close_incident(
     users: list[str] | None = None,
     skip_rotation: bool = False,
     accept_drift: bool = False,
+    evidence: EvidenceOptions | None = None,
 ) -> CloseResult:
     """One command to end an incident: restore SCPs, revoke role sessions, rotate the break-glass
     users. Each finished step is journaled, so a rerun after a crash does only what is left."""
@@ -114,7 +119,21 @@ def close_incident(
     _status(rt, incident, IncidentStatus.CLOSED, "closed")
     rt.store.release_locks(incident_id)
     result.status = incident.status
+    if rt.evidence_on_close:
+        _evidence(rt, result, evidence)
     return result
+
+
+def _evidence(rt: Runtime, result: CloseResult, options: EvidenceOptions | None) -> None:
+    """Evidence never blocks a close: a failure is reported with the command to finish it."""
+    try:
+        result.evidence = collect_evidence(rt, result.incident_id, None, options or EvidenceOptions())
+    except Exception as err:
+        result.evidence_error = f"{type(err).__name__}: {err}"
+        rt.progress(
+            f"warning: evidence not collected ({result.evidence_error}); "
+            f"run: breakglass evidence collect {result.incident_id}"
+        )
 
 
 def _closable(rt: Runtime, incident_id: str) -> Incident | None:

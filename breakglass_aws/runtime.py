@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from breakglass_aws.aws import ClientFactory, aws_errors
 from breakglass_aws.clock import Clock, utcnow
@@ -61,6 +62,8 @@ class Runtime:
     progress: Callable[[str], None] = field(default=_silent)
     role: RoleDefaults = field(default_factory=RoleDefaults)
     rotation: RotationDefaults = field(default_factory=RotationDefaults)
+    evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
+    evidence_on_close: bool = False
 
 
 def whoami(rt: Runtime) -> Requester:

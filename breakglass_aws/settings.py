@@ -62,6 +62,10 @@ class Settings(BaseModel):
     rotate_users: list[str] = Field(default_factory=list, description="break-glass IAM users rotated on close")
     secret_prefix: str = "breakglass/"  # noqa: S105 - a name prefix
     verify_timeout: float = Field(default=60.0, ge=0, le=600)
+    evidence_dir: str | None = Field(default=None, description="bundles go here; set it to collect on close")
+    evidence_margin: str = "5m"
+    evidence_delay: str = "15m"
+    evidence_rate: float = Field(default=2.0, gt=0, le=2.0)
 
     @field_validator("region")
     @classmethod
@@ -73,7 +77,9 @@ class Settings(BaseModel):
                 raise ValueError(err.message) from err
         return value
 
-    @field_validator("default_ttl", "max_ttl", "role_duration", "max_role_duration")
+    @field_validator(
+        "default_ttl", "max_ttl", "role_duration", "max_role_duration", "evidence_margin", "evidence_delay"
+    )
     @classmethod
     def _duration(cls, value: str) -> str:
         try:

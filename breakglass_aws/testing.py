@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FaultProxy", "MotoServer", "free_port", "operation_of"]
+__all__ = [
+    "FaultProxy",
+    "MotoServer",
+    "free_port",
+    "install_cloudtrail_lookup",
+    "lookup_page",
+    "operation_of",
+    "seeded_file_events",
+    "serve_with_cloudtrail",
+]
 
 LOOPBACK = "127.0.0.1"
 
@@ -36,6 +45,7 @@ class MotoServer:
 
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    cloudtrail_seed: str | None = None  # a JSON-lines file of events LookupEvents answers from
 
     @property
     def url(self) -> str:
@@ -43,6 +53,10 @@ class MotoServer:
 
     def start(self, timeout: float = 30.0) -> MotoServer:
         cmd = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
+        if self.cloudtrail_seed is not None:
+            seed = self.cloudtrail_seed
+            code = f"from breakglass_aws.testing import serve_with_cloudtrail as s; s({self.port}, {seed!r})"
+            cmd = [sys.executable, "-c", code]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -189,3 +203,86 @@ def env_for(endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]
     )
     env.pop("AWS_PROFILE", None)
     return env
+
+
+EventsFor = Callable[[str], list[dict[str, Any]]]
+
+
+def _event_time(event: dict[str, Any]) -> float:
+    value = event["EventTime"]
+    if isinstance(value, (int, float)):
+        return float(value)
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _matches(event: dict[str, Any], attributes: list[dict[str, str]]) -> bool:
+    for attribute in attributes:
+        key, value = attribute["AttributeKey"], attribute["AttributeValue"]
+        if key in ("ResourceName", "ResourceType"):
+            field_name = key.removeprefix("Resource")
+            if not any(r.get(f"Resource{field_name}") == value for r in event.get("Resources", [])):
+                return False
+        elif str(event.get(key)) != value:
+            return False
+    return True
+
+
+def lookup_page(events: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    """One LookupEvents answer over seeded events, as CloudTrail pages them (newest first)."""
+    start = float(body.get("StartTime", 0))
+    end = float(body.get("EndTime", 1e12))
+    found = [e for e in events if _matches(e, body.get("LookupAttributes", [])) and start <= _event_time(e) <= end]
+    found.sort(key=_event_time, reverse=True)
+    offset, size = int(body.get("NextToken") or 0), min(int(body.get("MaxResults") or 50), 50)
+    page = [{**e, "EventTime": _event_time(e)} for e in found[offset : offset + size]]
+    answer: dict[str, Any] = {"Events": page}
+    if offset + size < len(found):
+        answer["NextToken"] = str(offset + size)
+    return answer
+
+
+def install_cloudtrail_lookup(events_for: EventsFor) -> Callable[[], None]:
+    """Teach moto's CloudTrail handler LookupEvents over seeded events; returns the undo."""
+    import json
+
+    from moto.cloudtrail.responses import CloudTrailResponse
+
+    def lookup_events(self: Any) -> str:
+        return json.dumps(lookup_page(events_for(self.region), json.loads(self.body)))
+
+    had = getattr(CloudTrailResponse, "lookup_events", None)
+    CloudTrailResponse.lookup_events = lookup_events  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        if had is None:
+            del CloudTrailResponse.lookup_events  # type: ignore[attr-defined]
+        else:
+            CloudTrailResponse.lookup_events = had  # type: ignore[attr-defined]
+
+    return undo
+
+
+def seeded_file_events(path: str) -> EventsFor:
+    """Seeded events from a JSON-lines file (each with a "region"), re-read on every request."""
+    import json
+
+    def events_for(region: str) -> list[dict[str, Any]]:
+        try:
+            with open(path) as handle:
+                lines = handle.read().splitlines()
+        except FileNotFoundError:
+            return []
+        records = [json.loads(line) for line in lines if line.strip()]
+        return [{k: v for k, v in r.items() if k != "region"} for r in records if r.get("region") == region]
+
+    return events_for
+
+
+def serve_with_cloudtrail(port: int, seed_file: str) -> None:
+    """Entry point of a moto server process whose CloudTrail answers LookupEvents from a file."""
+    from moto.server import main
+
+    install_cloudtrail_lookup(seeded_file_events(seed_file))
+    main(["-H", LOOPBACK, "-p", str(port)])

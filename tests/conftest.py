@@ -126,9 +126,8 @@ def seed_org(client: Any) -> Org:
 
 @pytest.fixture
 def org(aws: None) -> Org:
-    import boto3
 
-    session = boto3.Session(botocore_session=_shared_botocore())
+    session = _shared_boto3()
     return seed_org(session.client("organizations", region_name="us-east-1"))
 
 
@@ -170,6 +169,18 @@ def _shared_botocore() -> Any:
     if not _BOTOCORE:
         _BOTOCORE.append(botocore.session.get_session())
     return _BOTOCORE[0]
+
+
+_BOTO3: list[Any] = []
+
+
+def _shared_boto3() -> Any:
+    """One boto3 session around the shared botocore session (boto3 registers its handlers once)."""
+    import boto3
+
+    if not _BOTO3:
+        _BOTO3.append(boto3.Session(botocore_session=_shared_botocore()))
+    return _BOTO3[0]
 
 
 def _now() -> Any:
@@ -231,16 +242,14 @@ TRUST = {
 
 @pytest.fixture
 def iam(aws):
-    import boto3
 
-    client = boto3.Session(botocore_session=_shared_botocore()).client("iam", region_name="us-east-1")
+    client = _shared_boto3().client("iam", region_name="us-east-1")
     client.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST), MaxSessionDuration=43200)
     return client
 
 
 @pytest.fixture
 def aws_clients(aws):
-    import boto3
 
-    session = boto3.Session(botocore_session=_shared_botocore())
+    session = _shared_boto3()
     return session.client("iam", region_name="us-east-1"), session.client("secretsmanager", region_name="us-east-1")

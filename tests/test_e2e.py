@@ -212,3 +212,37 @@ def test_close_with_rotation_as_subprocesses(server, remote_org, tmp_path):
     assert [(k["AccessKeyId"], k["Status"]) for k in listed] == [(stored["access_key_id"], "Active")]
     assert stored["access_key_id"] != old
     assert stored["secret_access_key"] not in closed.stdout + closed.stderr
+
+
+def test_evidence_collect_against_a_server_with_seeded_cloudtrail(tmp_path):
+    seed = tmp_path / "events.jsonl"
+    moto = MotoServer(cloudtrail_seed=str(seed)).start()
+    try:
+        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=moto.url)
+        iam.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST))
+        opened = run(moto.url, tmp_path, "role", "assume", "--account", ACCOUNT, "--reason", "x", "--format", "json")
+        creds = json.loads(opened.stdout)
+        session = f"breakglass-{creds['incident_id']}"
+        now = time.time()
+        with seed.open("w") as out:
+            for n in range(75):
+                record = {
+                    "EventId": f"e{n}",
+                    "EventName": "ListBuckets",
+                    "Username": session,
+                    "EventTime": now,
+                    "EventSource": "s3.amazonaws.com",
+                    "CloudTrailEvent": "{}",
+                    "region": "us-east-1",
+                }
+                out.write(json.dumps(record) + "\n")
+        bundle = tmp_path / "bundle"
+        collected = run(
+            moto.url, tmp_path, "evidence", "collect", creds["incident_id"], "--out", str(bundle), "--output", "json"
+        )
+        assert collected.returncode == 0, collected.stderr
+        assert json.loads(collected.stdout)["event_count"] == 75
+        verified = run(moto.url, tmp_path, "evidence", "verify", str(bundle))
+        assert verified.returncode == 0, verified.stderr
+    finally:
+        moto.stop()

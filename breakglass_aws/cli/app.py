@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli import incidents, role, scp
+from breakglass_aws.cli import evidence, incidents, role, scp
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -24,6 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(scp.app, name="scp")
+app.add_typer(evidence.app, name="evidence")
 incidents.register(app)
 role.register(app)
 

@@ -89,6 +89,8 @@ def verify_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argumen
         {"incident_id": incident_id, "intact": not problems, "problems": list(problems)},
         lambda: [f"journal of {incident_id}: intact"] if not problems else [],
     )
+    if problems and st.json:
+        raise typer.Exit(GuardRailError.exit_code)
     if problems:
         raise GuardRailError(
             f"journal of {incident_id} was tampered with: {'; '.join(problems)}",

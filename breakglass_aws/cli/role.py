@@ -191,7 +191,9 @@ def close_command(
         plan = {"scp": "restore the detached SCPs", "role": "revoke the role's sessions"}.get(incident.mode.value, "")
         rotation = f", rotate {', '.join(users)}" if users else ""
         confirm(st, f"Close {incident_id}: {plan}{rotation}?", yes)
-    result = close_incident(rt, incident_id, whoami(rt), users, skip_rotation, accept_drift)
+    from breakglass_aws.cli.evidence import options
+
+    result = close_incident(rt, incident_id, whoami(rt), users, skip_rotation, accept_drift, options(st))
     emit(st, result.model_dump(mode="json"), lambda: close_text(result))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
@@ -226,6 +228,10 @@ def close_text(result: CloseResult) -> list[str]:
         )
     if result.revoked or result.rotated or not result.restore:
         lines.append(f"{result.incident_id} {result.status.value}")
+    if result.evidence:
+        from breakglass_aws.cli.evidence import collect_text
+
+        lines += collect_text(result.evidence)
     return lines
 
 

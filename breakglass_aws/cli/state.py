@@ -92,6 +92,8 @@ class CliState:
                 federation_url=s.federation_url,
                 **({"http_get": self.overrides.http_get} if self.overrides.http_get else {}),
             ),
+            evidence_dir=Path(s.evidence_dir).expanduser() if s.evidence_dir else s.store_path().parent / "evidence",
+            evidence_on_close=s.evidence_dir is not None,
             rotation=RotationDefaults(
                 users=list(s.rotate_users), secret_prefix=s.secret_prefix, verify_timeout=s.verify_timeout
             ),

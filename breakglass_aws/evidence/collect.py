@@ -1,0 +1,210 @@
+"""Collect an incident's evidence into a bundle: the incident, its journal, and every CloudTrail
+event of the break-glass session and of the tool's changes, streamed to disk in constant memory."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from breakglass_aws.clock import isoformat
+from breakglass_aws.evidence.bundle import write_manifest
+from breakglass_aws.evidence.source import Attribute, EvidenceSource
+from breakglass_aws.models import Incident, JournalEntry, Mode
+
+__all__ = ["CollectResult", "Window", "collect_bundle", "plan_queries", "window_for"]
+
+GLOBAL_REGION = "us-east-1"
+SCP_EVENTS = ("AttachPolicy", "DetachPolicy")
+ROLE_EVENTS = ("PutRolePolicy", "DeleteRolePolicy")
+ROTATION_EVENTS = ("CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "UpdateLoginProfile")
+MAX_LISTED_CHANGES = 1000
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: datetime
+    end: datetime
+    final: bool
+
+
+def window_for(incident: Incident, now: datetime, margin: timedelta, delay: timedelta) -> Window:
+    """From the opening minus a margin to the close plus CloudTrail's delivery delay."""
+    end = (incident.closed_at or now) + delay
+    return Window(start=incident.created_at - margin, end=min(end, now), final=now >= end)
+
+
+def _session_queries(incident: Incident, regions: list[str]) -> list[tuple[str, Attribute, str]]:
+    role = incident.role
+    if role is None or not role.session_name:
+        return []
+    found = [(r, ("Username", role.session_name), "session") for r in regions]
+    found += [(r, ("AccessKeyId", s.access_key_id), "session") for s in role.sessions for r in regions]
+    return found
+
+
+def plan_queries(incident: Incident, entries: list[JournalEntry]) -> list[tuple[str, Attribute, str]]:
+    """(region, lookup attribute, purpose). us-east-1 always: global services log there."""
+    regions = sorted({GLOBAL_REGION, *([incident.role.region] if incident.role else [])})
+    queries = _session_queries(incident, regions)
+    names: list[str] = []
+    if incident.mode is Mode.SCP or any(e.data.get("step", {}).get("action") in ("attach", "detach") for e in entries):
+        names += SCP_EVENTS
+    if incident.role is not None:
+        names += ROLE_EVENTS
+    if any(str(e.data.get("step", {}).get("action", "")).endswith("-key") for e in entries):
+        names += ROTATION_EVENTS
+    queries += [(GLOBAL_REGION, ("EventName", n), "tool") for n in names]
+    caller = incident.requester.arn.rsplit("/", 1)[-1]
+    queries += [(r, ("Username", caller), "requester") for r in regions]
+    return queries
+
+
+class CollectResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    incident_id: str
+    folder: str
+    final: bool
+    final_after: str
+    event_count: int
+    manifest_sha256: str
+    files: list[str]
+
+
+class _Summary:
+    def __init__(self) -> None:
+        self.by_service: Counter[str] = Counter()
+        self.by_operation: Counter[str] = Counter()
+        self.scp_changes: list[dict[str, Any]] = []
+        self.session_first: str | None = None
+        self.session_last: str | None = None
+        self.session_events = 0
+
+    def add(self, event: dict[str, Any], purpose: str) -> None:
+        self.by_service[str(event.get("EventSource"))] += 1
+        self.by_operation[str(event.get("EventName"))] += 1
+        when = str(event.get("EventTime"))
+        if event.get("EventName") in SCP_EVENTS and len(self.scp_changes) < MAX_LISTED_CHANGES:
+            params = (event.get("CloudTrailEvent") or {}).get("requestParameters") or {}
+            self.scp_changes.append(
+                {
+                    "time": when,
+                    "event": event.get("EventName"),
+                    "user": event.get("Username"),
+                    "policy": params.get("policyId"),
+                    "target": params.get("targetId"),
+                }
+            )
+        if purpose == "session":
+            self.session_events += 1
+            self.session_first = min(filter(None, [self.session_first, when]))
+            self.session_last = max(filter(None, [self.session_last, when]))
+
+
+def _normalize(event: dict[str, Any], region: str, lookup: str) -> dict[str, Any]:
+    record = {k: v for k, v in event.items() if k != "CloudTrailEvent"}
+    record["EventTime"] = (
+        isoformat(event["EventTime"]) if isinstance(event.get("EventTime"), datetime) else event.get("EventTime")
+    )
+    raw = event.get("CloudTrailEvent")
+    record["CloudTrailEvent"] = json.loads(raw) if isinstance(raw, str) else raw
+    record["region"], record["lookup"] = region, lookup
+    return record
+
+
+def _stream(
+    source: EvidenceSource, queries: list[tuple[str, Attribute, str]], window: Window, seen: sqlite3.Connection
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """Events of every query, each EventId once (the dedupe set lives on disk, not in memory)."""
+    for region, attribute, purpose in queries:
+        for event in source.lookup(region, attribute, window.start, window.end):
+            try:
+                seen.execute("INSERT INTO seen VALUES (?)", (str(event["EventId"]),))
+            except sqlite3.IntegrityError:
+                continue
+            yield _normalize(event, region, f"{attribute[0]}={attribute[1]}"), purpose
+
+
+def collect_bundle(
+    incident: Incident,
+    entries: list[JournalEntry],
+    source: EvidenceSource,
+    folder: Path,
+    window: Window,
+    final_after: datetime,
+    now: datetime,
+) -> CollectResult:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (folder / "incident.json").write_text(json.dumps(incident.public(), indent=2, sort_keys=True) + "\n")
+    with (folder / "journal.jsonl").open("w") as out:
+        for entry in entries:
+            out.write(entry.model_dump_json() + "\n")
+    summary, count = _Summary(), 0
+    queries = plan_queries(incident, entries)
+    with tempfile.TemporaryDirectory() as scratch:
+        seen = sqlite3.connect(Path(scratch) / "seen.sqlite3", isolation_level=None)
+        seen.execute("CREATE TABLE seen (id TEXT PRIMARY KEY)")
+        seen.execute("BEGIN")
+        with (folder / "cloudtrail-events.jsonl").open("w") as out:
+            for record, purpose in _stream(source, queries, window, seen):
+                out.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+                summary.add(record, purpose)
+                count += 1
+        seen.close()
+    _write_summary(folder, incident, summary, count, window)
+    regions = sorted({q[0] for q in queries})
+    manifest, digest = write_manifest(
+        folder,
+        incident_id=incident.incident_id,
+        collected_at=isoformat(now),
+        window_start=isoformat(window.start),
+        window_end=isoformat(window.end),
+        final=window.final,
+        final_after=isoformat(final_after),
+        event_count=count,
+        regions=regions,
+        journal_chain_head=entries[-1].hash if entries else "",
+    )
+    return CollectResult(
+        incident_id=incident.incident_id,
+        folder=str(folder),
+        final=window.final,
+        final_after=manifest.final_after,
+        event_count=count,
+        manifest_sha256=digest,
+        files=sorted([*manifest.files, "manifest.json"]),
+    )
+
+
+def _write_summary(folder: Path, incident: Incident, summary: _Summary, count: int, window: Window) -> None:
+    data = {
+        "incident_id": incident.incident_id,
+        "mode": incident.mode.value,
+        "status": incident.status.value,
+        "who": {"name": incident.requester.name, "arn": incident.requester.arn},
+        "why": {"reason": incident.reason, "ticket": incident.ticket},
+        "when": {
+            "opened": isoformat(incident.created_at),
+            "closed": isoformat(incident.closed_at) if incident.closed_at else None,
+            "window_start": isoformat(window.start),
+            "window_end": isoformat(window.end),
+        },
+        "targets": incident.targets,
+        "events": count,
+        "by_service": dict(summary.by_service.most_common()),
+        "by_operation": dict(summary.by_operation.most_common()),
+        "scp_changes": summary.scp_changes,
+        "break_glass_session": {
+            "events": summary.session_events,
+            "first_activity": summary.session_first,
+            "last_activity": summary.session_last,
+        },
+    }
+    (folder / "summary.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

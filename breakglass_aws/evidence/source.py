@@ -1,0 +1,82 @@
+"""Where evidence comes from: the `EvidenceSource` interface and its CloudTrail LookupEvents
+implementation (one lookup attribute per call, paged, at most 2 requests per second per region)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from breakglass_aws.aws import ClientFactory, aws_errors
+
+__all__ = ["CloudTrailSource", "EvidenceSource", "RateLimiter"]
+
+Attribute = tuple[str, str]
+ATTRIBUTE_KEYS = frozenset(
+    {"AccessKeyId", "EventId", "EventName", "EventSource", "ReadOnly", "ResourceName", "ResourceType", "Username"}
+)
+
+
+class EvidenceSource(Protocol):
+    """Yields raw CloudTrail events (LookupEvents' shape) for one attribute in one region."""
+
+    def lookup(self, region: str, attribute: Attribute, start: datetime, end: datetime) -> Iterator[dict[str, Any]]: ...
+
+
+class RateLimiter:
+    """At most `rate` calls per second, spaced evenly (CloudTrail allows 2 per second per region)."""
+
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.interval = 1.0 / rate
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self.clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self.sleep(start - now)
+
+
+class CloudTrailSource:
+    """LookupEvents through botocore's paginator, one client and one limiter per region."""
+
+    def __init__(
+        self, factory: ClientFactory, rate: float = 2.0, on_page: Callable[[str, int], None] | None = None
+    ) -> None:
+        self.factory = factory
+        self.rate = rate
+        self.on_page = on_page
+        self._limiters: dict[str, RateLimiter] = {}
+
+    def _client(self, region: str) -> Any:
+        client = self.factory.client("cloudtrail", region)
+        if region not in self._limiters:
+            limiter = self._limiters[region] = RateLimiter(self.rate)
+            client.meta.events.register("before-call.cloudtrail.LookupEvents", lambda **_: limiter.wait())
+        return client
+
+    def lookup(self, region: str, attribute: Attribute, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        key, value = attribute
+        if key not in ATTRIBUTE_KEYS:
+            raise ValueError(f"not a LookupEvents attribute: {key}")
+        paginator = self._client(region).get_paginator("lookup_events")
+        pages = paginator.paginate(
+            LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}],
+            StartTime=start,
+            EndTime=end,
+            PaginationConfig={"PageSize": 50},
+        )
+        with aws_errors():
+            for page in pages:
+                events = page.get("Events", [])
+                if self.on_page is not None:
+                    self.on_page(region, len(events))
+                yield from events
