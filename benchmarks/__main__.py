@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import close_incident, role_assume, scp_roundtrip, startup
+from benchmarks import close_incident, evidence, role_assume, scp_roundtrip, startup
 from benchmarks.harness import Comparison, alternate, bench_env, count_calls
 from breakglass_aws.testing import MotoServer, env_for
 
@@ -25,11 +25,14 @@ SUITES: dict[str, Callable[[MotoServer, dict[str, str]], Comparison]] = {
     "help": lambda _server, _env: startup.comparison(),
 }
 COUNTED = {"scp", "assume", "close"}
+MEASURES: dict[str, Callable[[], list[dict[str, object]]]] = {
+    "evidence": lambda: [evidence.memory(), evidence.throttled_rate()],
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("names", nargs="*", choices=[*SUITES, []], help="which comparisons (default: all)")
+    parser.add_argument("names", nargs="*", choices=[*SUITES, *MEASURES, []], help="which comparisons (default: all)")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
     args = parser.parse_args()
@@ -38,7 +41,16 @@ def main() -> None:
     reports = []
     try:
         env = bench_env(server, Path(tempfile.mkdtemp(prefix="bg-bench-state-")))
-        for name in args.names or list(SUITES):
+        for name in args.names or [*SUITES, *MEASURES]:
+            if name in MEASURES:
+                for report in MEASURES[name]():
+                    reports.append(report)
+                    print(
+                        f"{report['name']:42} {report['ratio']:>7.3f}           goal {report['goal']:32} "
+                        f"{'PASS' if report['passed'] else 'FAIL'}"
+                    )
+                    print(f"    {json.dumps({k: v for k, v in report.items() if k not in ('name', 'goal')})}")
+                continue
             comparison = SUITES[name](server, env)
             alternate(comparison, env, args.runs)
             if name in COUNTED:

@@ -190,7 +190,7 @@ def test_rate_limiter_spaces_requests():
     for _ in range(5):
         limiter.wait()
         stamps.append(now[0])
-    assert stamps == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert stamps == pytest.approx([0.0, 0.51, 1.02, 1.53, 2.04])
 
 
 @pytest.fixture

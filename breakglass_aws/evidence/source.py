@@ -25,13 +25,16 @@ class EvidenceSource(Protocol):
     def lookup(self, region: str, attribute: Attribute, start: datetime, end: datetime) -> Iterator[dict[str, Any]]: ...
 
 
+SAFETY = 1.02  # pace 2% under the limit: arrival jitter must not push two requests into one second
+
+
 class RateLimiter:
     """At most `rate` calls per second, spaced evenly (CloudTrail allows 2 per second per region)."""
 
     def __init__(
         self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self.interval = 1.0 / rate
+        self.interval = SAFETY / rate
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
         self._lock = threading.Lock()
@@ -60,7 +63,8 @@ class CloudTrailSource:
         client = self.factory.client("cloudtrail", region)
         if region not in self._limiters:
             limiter = self._limiters[region] = RateLimiter(self.rate)
-            client.meta.events.register("before-call.cloudtrail.LookupEvents", lambda **_: limiter.wait())
+            # before-send: every HTTP attempt is paced, botocore's retries included
+            client.meta.events.register("before-send.cloudtrail.LookupEvents", lambda **_: limiter.wait())
         return client
 
     def lookup(self, region: str, attribute: Attribute, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
