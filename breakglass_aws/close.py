@@ -13,6 +13,7 @@ from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.evidence.collect import CollectResult
 from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
 from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import (
     ACTIVE_STATUSES,
     Incident,
@@ -242,7 +243,4 @@ def revoke_role_sessions(
 
 
 def _status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:
-    incident.status = status
-    incident.status_reason = reason
-    rt.store.save_incident(incident)
-    rt.store.append(incident.incident_id, f"status:{status.value}", {"reason": reason})
+    set_status(rt, incident, status, reason)

@@ -7,8 +7,9 @@ from datetime import timedelta
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
-from breakglass_aws.journal.base import Store, TargetLocked
+from breakglass_aws.journal.base import TargetLocked
 from breakglass_aws.journal.chain import ChainProblem, verify_chain
+from breakglass_aws.lifecycle import notify, set_status
 from breakglass_aws.models import (
     FULL_AWS_ACCESS,
     Incident,
@@ -29,10 +30,12 @@ from breakglass_aws.validate import (
 )
 
 __all__ = [
+    "activate_scp",
     "check_ttl",
     "get_incident",
     "journal_problems",
     "list_incidents",
+    "new_scp_incident",
     "open_scp_incident",
     "plan_scp_detach",
     "validate_detach_target",
@@ -77,24 +80,71 @@ def plan_scp_detach(rt: Runtime, target: str, policies: list[str], allow_root: b
 
 
 def open_scp_incident(
-    rt: Runtime, plan: DetachPlan, requester: Requester, reason: str, ticket: str | None, ttl: timedelta
+    rt: Runtime,
+    plan: DetachPlan,
+    requester: Requester,
+    reason: str,
+    ticket: str | None,
+    ttl: timedelta,
+    override: bool = False,
 ) -> Incident:
     """Record the incident and its snapshot, then detach through the gate."""
+    incident = new_scp_incident(rt, plan, requester, reason, ticket, ttl, IncidentStatus.ACTIVE, override)
+    return activate_scp(rt, incident, plan)
+
+
+def new_scp_incident(
+    rt: Runtime,
+    plan: DetachPlan,
+    requester: Requester,
+    reason: str,
+    ticket: str | None,
+    ttl: timedelta,
+    status: IncidentStatus,
+    override: bool = False,
+    approvals_required: int = 0,
+) -> Incident:
+    """Store a new SCP incident (locking its target) with the plan's snapshot."""
     now = rt.clock()
+    snapshot = plan.snapshot
     incident = Incident(
         incident_id=new_incident_id(now),
         mode=Mode.SCP,
-        status=IncidentStatus.ACTIVE,
+        status=status,
         requester=requester,
         reason=reason,
         ticket=ticket,
-        targets=[plan.snapshot.target],
+        targets=[snapshot.target],
         created_at=now,
         expires_at=now + ttl,
-        scp=[plan.snapshot],
+        scp=[snapshot],
+        override=override,
+        approvals_required=approvals_required,
+        request={
+            "ttl_seconds": int(ttl.total_seconds()),
+            "policies": [] if not plan.only else snapshot.detach,
+            "kind": snapshot.kind,
+        },
     )
     rt.store.create_incident(incident)
     rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
+    if override:
+        rt.store.append(incident.incident_id, "override", {"reason": reason})
+        notify(rt, incident, "override-used", "approvals bypassed with --emergency-override")
+    elif status is IncidentStatus.REQUESTED:
+        notify(rt, incident, "requested", f"needs {approvals_required} approval(s)")
+    return incident
+
+
+def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
+    """Detach through the gate for an incident that is allowed to proceed."""
+    now = rt.clock()
+    incident.scp = [plan.snapshot]
+    incident.expires_at = now + timedelta(seconds=int(incident.request.get("ttl_seconds", 3600)))
+    if incident.status is not IncidentStatus.ACTIVE:
+        incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
+        rt.store.save_incident(incident)
+        rt.store.append(incident.incident_id, "plan", {"snapshot": plan.snapshot.model_dump(mode="json")})
     org = rt.factory.client("organizations")
     try:
         apply_steps(
@@ -105,23 +155,19 @@ def open_scp_incident(
             lambda s: rt.progress(f"done: {s.describe()}"),
         )
     except StepFailed as failed:
-        _record_failed_open(rt.store, incident, failed)
+        _record_failed_open(rt, incident, failed)
     rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
+    notify(rt, incident, "activated", f"detached {', '.join(plan.snapshot.detach)} from {plan.snapshot.target}")
     return incident
 
 
-def _record_failed_open(store: Store, incident: Incident, failed: StepFailed) -> None:
+def _record_failed_open(rt: Runtime, incident: Incident, failed: StepFailed) -> None:
     if failed.done == 0 and _rejected_by_aws(failed):
-        incident.status = IncidentStatus.FAILED
-        incident.status_reason = failed.error.message
-        store.save_incident(incident)
-        store.append(incident.incident_id, "failed", {"reason": failed.error.message})
-        store.release_locks(incident.incident_id)
+        set_status(rt, incident, IncidentStatus.FAILED, failed.error.message)
+        rt.store.release_locks(incident.incident_id)
         raise failed.error
-    incident.status = IncidentStatus.NEEDS_ATTENTION
-    incident.status_reason = f"detach stopped after {failed.done} step(s): {failed.error.message}"
-    store.save_incident(incident)
-    store.append(incident.incident_id, "needs-attention", {"reason": incident.status_reason})
+    reason = f"detach stopped after {failed.done} step(s): {failed.error.message}"
+    set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, reason)
     raise PartialApplyError(f"{incident.incident_id}: {incident.status_reason}", incident.incident_id) from failed
 
 

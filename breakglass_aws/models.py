@@ -14,6 +14,7 @@ from breakglass_aws.clock import isoformat
 __all__ = [
     "ACTIVE_STATUSES",
     "FULL_AWS_ACCESS",
+    "Approval",
     "Incident",
     "IncidentStatus",
     "IssuedSession",
@@ -44,6 +45,7 @@ class IncidentStatus(StrEnum):
     CLOSED = "closed"
     FAILED = "failed"
     NEEDS_ATTENTION = "needs-attention"
+    DENIED = "denied"
 
 
 ACTIVE_STATUSES = frozenset({IncidentStatus.ACTIVE, IncidentStatus.CLOSING, IncidentStatus.NEEDS_ATTENTION})
@@ -75,6 +77,7 @@ class ScpTargetSnapshot(_Model):
     original: list[PolicyRef]
     detach: list[str]
     attach_full_access: bool
+    blast_radius: list[str] = Field(default_factory=list)
 
     def original_ids(self) -> set[str]:
         return {p.id for p in self.original}
@@ -110,6 +113,14 @@ class RoleAccess(_Model):
     revoked_before: datetime | None = None
 
 
+class Approval(_Model):
+    principal: str
+    arn: str
+    name: str
+    at: datetime
+    comment: str | None = None
+
+
 class Incident(_Model):
     incident_id: str
     mode: Mode
@@ -124,6 +135,10 @@ class Incident(_Model):
     status_reason: str | None = None
     scp: list[ScpTargetSnapshot] = Field(default_factory=list)
     role: RoleAccess | None = None
+    override: bool = False
+    approvals_required: int = 0
+    approvals: list[Approval] = Field(default_factory=list)
+    request: dict[str, Any] = Field(default_factory=dict)
 
     def lock_targets(self) -> list[str]:
         """Targets held exclusively: SCP targets and users being rotated. Many engineers may hold

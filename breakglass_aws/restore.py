@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, ScpTargetSnapshot
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp import attached_scps, build_restore_plan, perform_step
@@ -130,10 +131,7 @@ def _finish(rt: Runtime, incident: Incident, targets: list[TargetRestore], accep
 
 
 def _set_status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:
-    incident.status = status
-    incident.status_reason = reason
-    rt.store.save_incident(incident)
-    rt.store.append(incident.incident_id, f"status:{status.value}", {"reason": reason})
+    set_status(rt, incident, status, reason)
 
 
 def _mark_attention(rt: Runtime, incident: Incident, reason: str) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import AwsAccessError, BreakglassError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.lifecycle import notify, set_status
 from breakglass_aws.models import (
     Incident,
     IncidentStatus,
@@ -37,7 +38,16 @@ from breakglass_aws.role import (
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.validate import ACCOUNT_RE, parse_duration
 
-__all__ = ["AssumeStep", "RoleChoice", "choose_role", "open_role_incident", "reassume"]
+__all__ = [
+    "AssumeStep",
+    "RoleChoice",
+    "activate_role",
+    "choose_role",
+    "new_role_incident",
+    "open_role_incident",
+    "reassume",
+    "request_for",
+]
 
 
 class AssumeStep(BaseModel):
@@ -113,8 +123,23 @@ def _request(
 
 
 def open_role_incident(
-    rt: Runtime, choice: RoleChoice, requester: Requester, reason: str, ticket: str | None
+    rt: Runtime, choice: RoleChoice, requester: Requester, reason: str, ticket: str | None, override: bool = False
 ) -> tuple[Incident, Credentials, AssumeRequest]:
+    incident, request = new_role_incident(rt, choice, requester, reason, ticket, IncidentStatus.ACTIVE, override)
+    creds = activate_role(rt, incident, request, choice.token_code)
+    return incident, creds, request
+
+
+def new_role_incident(
+    rt: Runtime,
+    choice: RoleChoice,
+    requester: Requester,
+    reason: str,
+    ticket: str | None,
+    status: IncidentStatus,
+    override: bool = False,
+    approvals_required: int = 0,
+) -> tuple[Incident, AssumeRequest]:
     now = rt.clock()
     incident_id = new_incident_id(now)
     request = _request(rt, choice, requester, incident_id, ticket, rt.factory.region_name())
@@ -123,7 +148,14 @@ def open_role_incident(
     incident = Incident(
         incident_id=incident_id,
         mode=Mode.ROLE,
-        status=IncidentStatus.ACTIVE,
+        status=status,
+        override=override,
+        approvals_required=approvals_required,
+        request={
+            "role_arn": choice.role_arn,
+            "mfa_serial": choice.mfa_serial,
+            "duration_seconds": int(choice.duration.total_seconds()),
+        },
         requester=requester,
         reason=reason,
         ticket=ticket,
@@ -142,9 +174,34 @@ def open_role_incident(
     )
     rt.store.create_incident(incident)
     rt.store.append(incident_id, "opened", {"incident": incident.public()})
-    creds = _assume_through_gate(rt, incident, request, choice.token_code, first=True)
-    rt.store.append(incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
-    return incident, creds, request
+    if override:
+        rt.store.append(incident_id, "override", {"reason": reason})
+        notify(rt, incident, "override-used", "approvals bypassed with --emergency-override")
+    elif status is IncidentStatus.REQUESTED:
+        notify(rt, incident, "requested", f"needs {approvals_required} approval(s)")
+    return incident, request
+
+
+def activate_role(rt: Runtime, incident: Incident, request: AssumeRequest, token_code: str | None) -> Credentials:
+    if incident.status is not IncidentStatus.ACTIVE:
+        incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
+        incident.expires_at = rt.clock() + timedelta(seconds=request.duration_seconds)
+        rt.store.save_incident(incident)
+    creds = _assume_through_gate(rt, incident, request, token_code, first=True)
+    rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
+    notify(rt, incident, "activated", f"{request.role_arn} assumed as {request.source_identity}")
+    return creds
+
+
+def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequest]:
+    """Rebuild the AssumeRole request of an approved role incident."""
+    saved = incident.request
+    owner, _ = parse_role_arn(saved["role_arn"])
+    choice = RoleChoice(
+        saved["role_arn"], owner, saved.get("mfa_serial"), None, timedelta(seconds=int(saved["duration_seconds"]))
+    )
+    assert incident.role is not None  # noqa: S101
+    return choice, _request(rt, choice, incident.requester, incident.incident_id, incident.ticket, incident.role.region)
 
 
 def reassume(rt: Runtime, incident_id: str, token_code: str | None) -> tuple[Incident, Credentials]:
@@ -200,10 +257,7 @@ def _assume_through_gate(
         apply_steps(rt.store, incident.incident_id, [step], perform)
     except StepFailed as failed:
         if first:
-            incident.status = IncidentStatus.FAILED
-            incident.status_reason = failed.error.message
-            rt.store.save_incident(incident)
-            rt.store.append(incident.incident_id, "failed", {"reason": failed.error.message})
+            set_status(rt, incident, IncidentStatus.FAILED, failed.error.message)
             rt.store.release_locks(incident.incident_id)
         raise failed.error from failed
     creds = issued[0]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import AwsFailure, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, Requester, new_incident_id
 from breakglass_aws.rotation import Performer, RotationPlan, plan_rotation, read_policy, read_state, stored_key_id
 from breakglass_aws.runtime import Runtime
@@ -167,13 +168,9 @@ def rotate_standalone(
     try:
         result = rotate_in_incident(rt, incident, user, secret_id, with_password)
     except Exception as err:
-        incident.status, incident.status_reason = IncidentStatus.NEEDS_ATTENTION, f"rotation stopped: {err}"
-        rt.store.save_incident(incident)
-        rt.store.append(incident.incident_id, "status:needs-attention", {"reason": incident.status_reason})
+        set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"rotation stopped: {err}")
         raise
-    incident.status, incident.status_reason, incident.closed_at = IncidentStatus.CLOSED, "rotated", rt.clock()
-    rt.store.save_incident(incident)
-    rt.store.append(incident.incident_id, "status:closed", {"reason": "rotated"})
+    set_status(rt, incident, IncidentStatus.CLOSED, "rotated")
     rt.store.release_locks(incident.incident_id)
     result.resumed = result.resumed or resumed
     return result

@@ -13,6 +13,7 @@ from breakglass_aws.aws import ClientFactory, aws_errors
 from breakglass_aws.clock import Clock, utcnow
 from breakglass_aws.journal.base import Store
 from breakglass_aws.models import Requester
+from breakglass_aws.notify import Notifier
 
 __all__ = ["RoleDefaults", "RotationDefaults", "Runtime", "whoami"]
 
@@ -64,6 +65,7 @@ class Runtime:
     rotation: RotationDefaults = field(default_factory=RotationDefaults)
     evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
     evidence_on_close: bool = False
+    notifier: Notifier | None = None
 
 
 def whoami(rt: Runtime) -> Requester:

@@ -47,6 +47,7 @@ class DetachPlan(BaseModel):
     blast_radius: list[str]
     inherited_denies: list[InheritedDeny]
     management_account: str
+    only: bool = False
 
 
 class RestorePlan(BaseModel):
@@ -169,15 +170,22 @@ def build_detach_plan(
             content = describe_policy(org, policy.id)
             policy.content_sha256 = content_hash(content) if content is not None else None
     remaining = [p.id for p in current if p.id not in detach]
+    radius = blast_radius(org, target, kind, management)
     snapshot = ScpTargetSnapshot(
-        target=target, kind=kind.value, original=current, detach=detach, attach_full_access=not remaining
+        target=target,
+        kind=kind.value,
+        original=current,
+        detach=detach,
+        attach_full_access=not remaining,
+        blast_radius=radius,
     )
     return DetachPlan(
         snapshot=snapshot,
         steps=detach_steps(snapshot),
-        blast_radius=blast_radius(org, target, kind, management),
+        blast_radius=radius,
         inherited_denies=inherited_denies(org, target),
         management_account=management,
+        only=bool(only),
     )
 
 

@@ -66,6 +66,9 @@ class Settings(BaseModel):
     evidence_margin: str = "5m"
     evidence_delay: str = "15m"
     evidence_rate: float = Field(default=2.0, gt=0, le=2.0)
+    sns_topic_arn: str | None = None
+    approvals_required: int = Field(default=0, ge=0, le=5)
+    approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)
 
     @field_validator("region")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli import evidence, incidents, role, scp
+from breakglass_aws.cli import approvals, evidence, incidents, role, scp
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -27,6 +27,7 @@ app.add_typer(scp.app, name="scp")
 app.add_typer(evidence.app, name="evidence")
 incidents.register(app)
 role.register(app)
+approvals.register(app)
 
 
 def _version(value: bool) -> None:

@@ -115,6 +115,7 @@ def _summary(incident: Incident, now: object) -> dict[str, object]:
         "expires_at": data["expires_at"],
         "time_left": format_duration(left) if left is not None else None,
         "status_reason": incident.status_reason,
+        "override": incident.override,
     }
 
 
@@ -127,8 +128,9 @@ def _list_text(found: list[Incident], now: object) -> list[str]:
         left = row["time_left"] or "-"
         if isinstance(left, str) and left.startswith("-"):
             left = "EXPIRED"
+        status = incident.status.value + ("!OVERRIDE" if incident.override else "")
         lines.append(
-            f"{incident.incident_id:26} {incident.status.value:16} {incident.mode.value:5} "
+            f"{incident.incident_id:26} {status:16} {incident.mode.value:5} "
             f"{','.join(incident.targets)[:28]:28} {left:>8}  {incident.reason[:60]}"
         )
     return lines
@@ -144,6 +146,11 @@ def _show_text(incident: Incident, entries: list[JournalEntry]) -> list[str]:
         f"  opened {data['created_at']}, expires {data['expires_at']}"
         + (f", closed {data['closed_at']}" if data["closed_at"] else ""),
     ]
+    if incident.override:
+        lines.insert(1, "  EMERGENCY OVERRIDE: opened without approvals (recorded and notified)")
+    if incident.approvals_required:
+        names = ", ".join(f"{a.name} ({a.principal})" for a in incident.approvals) or "none yet"
+        lines.append(f"  approvals: {len(incident.approvals)}/{incident.approvals_required}: {names}")
     if incident.status_reason:
         lines.append(f"  status: {incident.status_reason}")
     lines.append("  timeline:")

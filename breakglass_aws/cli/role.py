@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from breakglass_aws.cli.approvals import OVERRIDE_HELP, WAIT_HELP, announce_request, approvals_needed, wait_for_approval
 from breakglass_aws.cli.render import emit
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
     from breakglass_aws.close import CloseResult
     from breakglass_aws.role import AssumeRequest, Credentials
+    from breakglass_aws.role_incident import RoleChoice
     from breakglass_aws.runtime import Runtime
 
 app = typer.Typer(
@@ -43,6 +45,8 @@ def assume(
         str, typer.Option("--format", metavar="env|json|credential-process", help="Credential output.")
     ] = "env",
     console: Annotated[bool, typer.Option("--console", help="Print a console sign-in URL instead.")] = False,
+    emergency_override: Annotated[bool, typer.Option("--emergency-override", help=OVERRIDE_HELP)] = False,
+    wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
 ) -> None:
     """Open a role incident and hand out credentials; `-- COMMAND ...` runs a command with them."""
     from breakglass_aws.role_incident import choose_role, open_role_incident
@@ -56,15 +60,51 @@ def assume(
     command = _command(ctx)
     rt = st.runtime()
     choice = choose_role(rt, account, role_arn, role_name, mfa_serial, token_code, duration)
+    needed = approvals_needed(st, emergency_override)
+    if needed:
+        _request_role(st, rt, choice, why, ref, needed, wait, (fmt, console, command))
+        return
     if choice.mfa_serial and choice.token_code is None:
         choice.token_code = _prompt_code()
     requester = whoami(rt)
-    incident, creds, request = open_role_incident(rt, choice, requester, why, ref)
+    if emergency_override:
+        st.progress("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified")
+    incident, creds, request = open_role_incident(rt, choice, requester, why, ref, override=emergency_override)
     st.progress(
         f"incident {incident.incident_id}: {request.role_arn} as {request.source_identity}, "
         f"expires {incident.public()['expires_at']}; close with: breakglass close {incident.incident_id}"
     )
-    _deliver(st, rt, incident.incident_id, creds, request, fmt, console, command)
+    deliver(st, rt, incident.incident_id, creds, request, fmt, console, command)
+
+
+def _request_role(
+    st: CliState,
+    rt: Runtime,
+    choice: RoleChoice,
+    why: str,
+    ref: str | None,
+    needed: int,
+    wait: bool,
+    output: tuple[str, bool, list[str]],
+) -> None:
+    from breakglass_aws.approval_flow import activate
+    from breakglass_aws.models import IncidentStatus
+    from breakglass_aws.role_incident import new_role_incident, request_for
+    from breakglass_aws.runtime import whoami
+
+    requester = whoami(rt)
+    incident, _ = new_role_incident(
+        rt, choice, requester, why, ref, IncidentStatus.REQUESTED, approvals_required=needed
+    )
+    announce_request(st, incident)
+    if not wait:
+        return
+    wait_for_approval(st, incident.incident_id, st.settings().approval_wait_seconds)
+    code = choice.token_code or (_prompt_code() if choice.mfa_serial else None)
+    incident, creds = activate(rt, incident.incident_id, requester, code)
+    assert creds is not None  # noqa: S101
+    _, request = request_for(rt, incident)
+    deliver(st, rt, incident.incident_id, creds, request, *output)
 
 
 @app.command("revoke-sessions")
@@ -235,7 +275,7 @@ def close_text(result: CloseResult) -> list[str]:
     return lines
 
 
-def _deliver(
+def deliver(
     st: CliState,
     rt: Runtime,
     incident_id: str,

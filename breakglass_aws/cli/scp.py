@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from breakglass_aws.cli.approvals import OVERRIDE_HELP, WAIT_HELP, announce_request, approvals_needed, wait_for_approval
 from breakglass_aws.cli.render import confirm, emit
-from breakglass_aws.cli.state import state
+from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
     from breakglass_aws.models import Incident
@@ -37,6 +38,8 @@ def detach(
     allow_root: Annotated[bool, typer.Option("--allow-root", help="Allow the organization root as target.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and stop; change nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    emergency_override: Annotated[bool, typer.Option("--emergency-override", help=OVERRIDE_HELP)] = False,
+    wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
 ) -> None:
     """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
     from breakglass_aws.incident import check_ttl, open_scp_incident, plan_scp_detach, validate_detach_target
@@ -57,9 +60,30 @@ def detach(
         emit(st, _plan_json(plan, dry_run=True), lambda: _plan_text(plan, lifetime.total_seconds()))
     if dry_run:
         return
+    needed = approvals_needed(st, emergency_override)
+    if needed:
+        from breakglass_aws.approval_flow import activate
+        from breakglass_aws.incident import new_scp_incident
+        from breakglass_aws.models import IncidentStatus
+
+        request = new_scp_incident(
+            rt, plan, requester, why, ref, lifetime, IncidentStatus.REQUESTED, approvals_required=needed
+        )
+        announce_request(st, request)
+        if not wait:
+            return
+        wait_for_approval(st, request.incident_id, st.settings().approval_wait_seconds)
+        opened_output(st, activate(rt, request.incident_id, requester, None)[0])
+        return
     confirm(st, f"Detach {len(plan.snapshot.detach)} SCP(s) from {target}?", yes)
-    incident = open_scp_incident(rt, plan, requester, why, ref, lifetime)
-    emit(st, _opened_json(incident, plan), lambda: _opened_text(incident))
+    if emergency_override:
+        st.progress("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified")
+    incident = open_scp_incident(rt, plan, requester, why, ref, lifetime, override=emergency_override)
+    opened_output(st, incident)
+
+
+def opened_output(st: CliState, incident: Incident) -> None:
+    emit(st, _opened_json(incident), lambda: _opened_text(incident))
 
 
 @app.command()
@@ -111,23 +135,27 @@ def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
     return lines
 
 
-def _opened_json(incident: Incident, plan: DetachPlan) -> dict[str, object]:
+def _opened_json(incident: Incident) -> dict[str, object]:
     data = incident.public()
+    snapshot = incident.scp[0]
     return {
         "incident_id": incident.incident_id,
         "status": incident.status.value,
-        "target": plan.snapshot.target,
-        "detached": plan.snapshot.detach,
-        "attached_full_access": plan.snapshot.attach_full_access,
+        "target": snapshot.target,
+        "detached": snapshot.detach,
+        "attached_full_access": snapshot.attach_full_access,
         "expires_at": data["expires_at"],
-        "blast_radius": plan.blast_radius,
+        "override": incident.override,
+        "blast_radius": snapshot.blast_radius,
     }
 
 
 def _opened_text(incident: Incident) -> list[str]:
     expires = incident.public()["expires_at"]
     detached = ", ".join(incident.scp[0].detach)
+    flag = ["EMERGENCY OVERRIDE: opened without approvals (recorded and notified)"] if incident.override else []
     return [
+        *flag,
         f"incident {incident.incident_id} active: {detached} detached from {incident.targets[0]}",
         f"expires {expires}; restore now with: breakglass scp restore {incident.incident_id}",
     ]

@@ -60,6 +60,7 @@ class CliState:
         from breakglass_aws.aws import ClientFactory
         from breakglass_aws.clock import utcnow
         from breakglass_aws.journal import open_store
+        from breakglass_aws.notify import SnsNotifier
         from breakglass_aws.runtime import RoleDefaults, RotationDefaults, Runtime
         from breakglass_aws.validate import parse_duration
 
@@ -94,6 +95,7 @@ class CliState:
             ),
             evidence_dir=Path(s.evidence_dir).expanduser() if s.evidence_dir else s.store_path().parent / "evidence",
             evidence_on_close=s.evidence_dir is not None,
+            notifier=SnsNotifier(factory, s.sns_topic_arn) if s.sns_topic_arn else None,
             rotation=RotationDefaults(
                 users=list(s.rotate_users), secret_prefix=s.secret_prefix, verify_timeout=s.verify_timeout
             ),

@@ -1,0 +1,90 @@
+"""Requests, approvals, denials and activation of incidents that need approvals."""
+
+from __future__ import annotations
+
+from breakglass_aws.approvals import add_approval, principal_of
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.errors import GuardRailError, UsageError
+from breakglass_aws.incident import activate_scp
+from breakglass_aws.lifecycle import notify, set_status
+from breakglass_aws.models import Incident, IncidentStatus, Mode, Requester
+from breakglass_aws.role import Credentials, validate_token_code
+from breakglass_aws.role_incident import activate_role, request_for
+from breakglass_aws.runtime import Runtime
+from breakglass_aws.scp import build_detach_plan
+from breakglass_aws.validate import TargetKind, validate_incident_id
+
+__all__ = ["activate", "approve", "deny"]
+
+
+def _load(rt: Runtime, incident_id: str) -> Incident:
+    validate_incident_id(incident_id)
+    return rt.store.get_incident(incident_id)
+
+
+def approve(rt: Runtime, incident_id: str, approver: Requester, comment: str | None) -> Incident:
+    incident = _load(rt, incident_id)
+    met = add_approval(incident, approver, comment, rt.clock())
+    rt.store.save_incident(incident)
+    rt.store.append(
+        incident_id, "approved", {"by": approver.arn, "principal": principal_of(approver.arn), "comment": comment}
+    )
+    notify(rt, incident, "approved", f"by {approver.name} ({len(incident.approvals)}/{incident.approvals_required})")
+    if met and incident.status is IncidentStatus.REQUESTED:
+        set_status(rt, incident, IncidentStatus.APPROVED, "quorum met")
+    return incident
+
+
+def deny(rt: Runtime, incident_id: str, denier: Requester, comment: str | None) -> Incident:
+    incident = _load(rt, incident_id)
+    if incident.status not in (IncidentStatus.REQUESTED, IncidentStatus.APPROVED):
+        raise UsageError(
+            f"{incident_id} is {incident.status.value}: only a request can be denied",
+            f"close an active incident with: breakglass close {incident_id}",
+        )
+    rt.store.append(incident_id, "denied", {"by": denier.arn, "comment": comment})
+    set_status(rt, incident, IncidentStatus.DENIED, f"denied by {denier.name}" + (f": {comment}" if comment else ""))
+    rt.store.release_locks(incident_id)
+    return incident
+
+
+def _check_activation(incident: Incident, caller: Requester) -> None:
+    if incident.status is IncidentStatus.REQUESTED:
+        have = len(incident.approvals)
+        raise GuardRailError(
+            f"{incident.incident_id} has {have} of {incident.approvals_required} approval(s)",
+            f"an approver runs: breakglass approve {incident.incident_id}",
+        )
+    if incident.status is not IncidentStatus.APPROVED:
+        raise UsageError(
+            f"{incident.incident_id} is {incident.status.value}: it cannot be activated",
+            f"see: breakglass show {incident.incident_id}",
+        )
+    if principal_of(caller.arn) != principal_of(incident.requester.arn):
+        raise GuardRailError(
+            "only the requester can activate an approved incident",
+            f"{incident.requester.name} runs: breakglass activate {incident.incident_id}",
+        )
+
+
+def activate(
+    rt: Runtime, incident_id: str, caller: Requester, token_code: str | None
+) -> tuple[Incident, Credentials | None]:
+    """Apply an approved request: detach (SCP mode, from a fresh snapshot) or assume (role mode)."""
+    incident = _load(rt, incident_id)
+    _check_activation(incident, caller)
+    if incident.mode is Mode.SCP:
+        snapshot = incident.scp[0]
+        with aws_errors():
+            plan = build_detach_plan(
+                rt.factory.client("organizations"),
+                snapshot.target,
+                TargetKind(snapshot.kind),
+                incident.request.get("policies") or None,
+            )
+        return activate_scp(rt, incident, plan), None
+    if token_code is not None:
+        validate_token_code(token_code)
+    _, request = request_for(rt, incident)
+    creds = activate_role(rt, incident, request, token_code)
+    return incident, creds
