@@ -72,7 +72,7 @@ def wait_for_approval(st: CliState, incident_id: str, timeout: float, poll: floa
                 f"it stays requested; later run: breakglass activate {incident_id}",
             )
         st.progress(f"waiting for approval of {incident_id}: {len(incident.approvals)}/{incident.approvals_required}")
-        time.sleep(poll)
+        time.sleep(max(min(poll, deadline - time.monotonic()), 0.05))
 
 
 def approve_command(
