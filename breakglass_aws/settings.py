@@ -6,6 +6,7 @@ must never be silently ignored.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -68,6 +69,7 @@ class Settings(BaseModel):
     evidence_rate: float = Field(default=2.0, gt=0, le=2.0)
     sns_topic_arn: str | None = None
     approvals_required: int = Field(default=0, ge=0, le=5)
+    watch_regions: list[str] = Field(default_factory=list, description="regions whose STS endpoints are watched")
     approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)
 
     @field_validator("region")
@@ -131,8 +133,23 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
                 f"unknown environment variable {key}",
                 f"known settings: {', '.join(sorted(fields))}",
             )
-        values[name] = value
+        values[name] = _list_value(value) if name in LIST_FIELDS else value
     return values
+
+
+LIST_FIELDS = frozenset({"rotate_users", "watch_regions"})
+
+
+def _list_value(value: str) -> list[str]:
+    """A list from the environment: JSON (["a", "b"]) or comma-separated (a,b)."""
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"invalid list in the environment: {value!r}", 'use a,b or ["a", "b"]') from err
+        return [str(v) for v in parsed]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _describe(err: ValidationError, source: str) -> ConfigError:

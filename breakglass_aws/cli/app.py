@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli import approvals, evidence, incidents, role, scp
+from breakglass_aws.cli import approvals, evidence, incidents, role, scp, watch
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -28,6 +28,7 @@ app.add_typer(evidence.app, name="evidence")
 incidents.register(app)
 role.register(app)
 approvals.register(app)
+watch.register(app)
 
 
 def _version(value: bool) -> None:

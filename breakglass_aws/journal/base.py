@@ -46,4 +46,7 @@ class Store(Protocol):
 
     def entries(self, incident_id: str) -> list[JournalEntry]: ...
 
+    def record_alert(self, key: str) -> bool:
+        """Remember that `key` was alerted; True the first time only."""
+
     def close(self) -> None: ...

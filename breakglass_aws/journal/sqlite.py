@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS journal (
     hash TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
 );
+CREATE TABLE IF NOT EXISTS alerts (
+    key TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS locks (
     target TEXT PRIMARY KEY,
     incident_id TEXT NOT NULL
@@ -157,6 +161,10 @@ class SqliteStore:
             )
             for r in rows
         ]
+
+    def record_alert(self, key: str) -> bool:
+        cursor = self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", (key, isoformat(self.clock())))
+        return cursor.rowcount == 1
 
     def close(self) -> None:
         self._db.close()

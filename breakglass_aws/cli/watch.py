@@ -1,0 +1,40 @@
+"""`breakglass watch`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.state import state
+
+
+def register(root: typer.Typer) -> None:
+    root.command("watch")(watch_command)
+
+
+def watch_command(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(metavar="DURATION", help="How far back to look (max 90d).")] = "24h",
+    alert: Annotated[bool, typer.Option("--alert", help="Publish each new finding to SNS (once).")] = False,
+) -> None:
+    """Find break-glass role use, break-glass console logins and SCP changes that match no incident.
+    Exits 4 when there are findings (for schedules)."""
+    from breakglass_aws.errors import GuardRailError
+    from breakglass_aws.validate import parse_duration
+    from breakglass_aws.watch_run import run_watch
+
+    st = state(ctx)
+    period = parse_duration(since, what="--since")
+    rt = st.runtime()
+    settings = st.settings()
+    result = run_watch(rt, period, alert, list(settings.rotate_users), list(settings.watch_regions))
+    lines = [f"{f.time} {f.kind:14} {f.region:10} {f.who}: {f.detail}" for f in result.findings]
+    emit(st, result.model_dump(mode="json"), lambda: lines or [f"no out-of-band use since {result.since}"])
+    if result.findings:
+        if alert:
+            st.progress(f"{result.alerted} new alert(s) published")
+        if st.json:
+            raise typer.Exit(GuardRailError.exit_code)
+        raise GuardRailError(f"{len(result.findings)} out-of-band finding(s)", "investigate each one above")
