@@ -253,3 +253,39 @@ def aws_clients(aws):
 
     session = _shared_boto3()
     return session.client("iam", region_name="us-east-1"), session.client("secretsmanager", region_name="us-east-1")
+
+
+@pytest.fixture
+def seeded_cloudtrail():
+    store: dict[str, list] = {}
+    from breakglass_aws.testing import install_cloudtrail_lookup
+
+    undo = install_cloudtrail_lookup(lambda region: store.get(region, []))
+    yield store
+    undo()
+
+
+@pytest.fixture
+def topic(aws, monkeypatch):
+    import boto3
+
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    arn = sns.create_topic(Name="breakglass-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("BREAKGLASS_SNS_TOPIC_ARN", arn)
+
+    def messages():
+        found = []
+        while True:
+            got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return found
+            for m in got:
+                envelope = json.loads(m["Body"])
+                found.append((envelope["Subject"], json.loads(envelope["Message"])))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+
+    return messages

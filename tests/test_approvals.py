@@ -3,8 +3,6 @@ notifications for every lifecycle event."""
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
@@ -165,30 +163,6 @@ def test_approve_bad_targets(org, as_, setup, fragment):
 
 
 # --- notifications -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def topic(aws, monkeypatch):
-    sns = boto3.client("sns", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    arn = sns.create_topic(Name="breakglass-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
-    monkeypatch.setenv("BREAKGLASS_SNS_TOPIC_ARN", arn)
-
-    def messages():
-        found = []
-        while True:
-            got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            if not got:
-                return found
-            for m in got:
-                envelope = json.loads(m["Body"])
-                found.append((envelope["Subject"], json.loads(envelope["Message"])))
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-
-    return messages
 
 
 def test_every_lifecycle_event_is_published(org, as_, topic, monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 
 from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
 from breakglass_aws.evidence.source import RateLimiter
-from breakglass_aws.testing import install_cloudtrail_lookup, lookup_page
+from breakglass_aws.testing import lookup_page
 from tests.conftest import ACCOUNT
 from tests.faults import _Raw
 
@@ -134,14 +134,6 @@ def test_window_edges_and_final(org, cli, make_runtime, tmp_path):
         ("DetachPolicy", org.account),
         ("AttachPolicy", org.account),
     }
-
-
-@pytest.fixture
-def seeded_cloudtrail():
-    store: dict[str, list] = {}
-    undo = install_cloudtrail_lookup(lambda region: store.get(region, []))
-    yield store
-    undo()
 
 
 def test_real_client_through_moto_with_throttling(iam, cli, seeded_cloudtrail, tmp_path, monkeypatch):

@@ -8,8 +8,7 @@ import boto3
 
 from breakglass_aws.permissions import OPERATION_ACTIONS, TASKS, actions_for
 from tests.conftest import ACCOUNT
-from tests.test_approvals import topic  # noqa: F401 - fixture
-from tests.test_evidence import event, seeded_cloudtrail  # noqa: F401 - fixture
+from tests.test_evidence import event
 from tests.test_rotation import USER, make_user
 
 
@@ -29,7 +28,7 @@ def test_every_called_operation_is_declared(
     cli,
     seeded_cloudtrail,
     topic,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
     tmp_path,
 ):
     rec = Recorder()

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import ACCOUNT, ROLE
-from tests.test_approvals import topic  # noqa: F401 - fixture
-from tests.test_evidence import seeded_cloudtrail  # noqa: F401 - fixture
 
 
 def ct(event_id, name, params, username="someone", when=None):
@@ -30,7 +28,7 @@ def ct(event_id, name, params, username="someone", when=None):
 
 
 @pytest.fixture
-def scene(org, iam, cli, seeded_cloudtrail, monkeypatch):  # noqa: F811
+def scene(org, iam, cli, seeded_cloudtrail, monkeypatch):
     monkeypatch.setenv("BREAKGLASS_ROTATE_USERS", '["breakglass-1"]')
     policy = org.new_policy("Deny")
     org.attach(policy, org.account)
@@ -77,7 +75,7 @@ def test_longer_period_finds_older_events(scene, cli):
     assert "old-detach" in {f["event_id"] for f in run.json()["findings"]}
 
 
-def test_alert_once(scene, cli, topic):  # noqa: F811
+def test_alert_once(scene, cli, topic):
     first = cli("watch", "--alert", "--output", "json")
     assert first.exit_code == 4 and first.json()["alerted"] == 4
     second = cli("watch", "--alert", "--output", "json")
@@ -86,7 +84,7 @@ def test_alert_once(scene, cli, topic):  # noqa: F811
     assert sorted(m["event_id"] for m in sent) == ["bad-assume", "bad-detach", "bad-login", "bad-update"]
 
 
-def test_nothing_found_exits_0(aws, cli, seeded_cloudtrail):  # noqa: F811
+def test_nothing_found_exits_0(aws, cli, seeded_cloudtrail):
     run = cli("watch")
     assert run.exit_code == 0 and "no out-of-band use" in run.stdout
 
