@@ -7,7 +7,7 @@ from datetime import timedelta
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
-from breakglass_aws.journal.base import TargetLocked
+from breakglass_aws.journal.base import NothingToJoin, TargetLocked
 from breakglass_aws.journal.chain import ChainProblem, verify_chain
 from breakglass_aws.lifecycle import notify, set_status
 from breakglass_aws.models import (
@@ -20,7 +20,7 @@ from breakglass_aws.models import (
     new_incident_id,
 )
 from breakglass_aws.runtime import Runtime
-from breakglass_aws.scp import DetachPlan, build_detach_plan, perform_step
+from breakglass_aws.scp import DetachPlan, build_detach_plan, merge_for_join, perform_step
 from breakglass_aws.validate import (
     TargetKind,
     format_duration,
@@ -52,7 +52,9 @@ def check_ttl(rt: Runtime, ttl: timedelta | None) -> timedelta:
     return chosen
 
 
-def validate_detach_target(rt: Runtime, target: str, policies: list[str], allow_root: bool) -> TargetKind:
+def validate_detach_target(
+    rt: Runtime, target: str, policies: list[str], allow_root: bool, join: bool = False
+) -> TargetKind:
     """Everything about the target that can be judged without AWS, the lock included."""
     kind = validate_target(target)
     for policy_id in policies:
@@ -68,15 +70,24 @@ def validate_detach_target(rt: Runtime, target: str, policies: list[str], allow_
             "pass --allow-root if that is really what the emergency needs",
         )
     holder = rt.store.lock_holder(target)
-    if holder:
+    if holder and not join:
         raise TargetLocked(target, holder)
+    if join and not holder:
+        raise NothingToJoin(target)
     return kind
 
 
-def plan_scp_detach(rt: Runtime, target: str, policies: list[str], allow_root: bool = False) -> DetachPlan:
-    kind = validate_detach_target(rt, target, policies, allow_root)
+def plan_scp_detach(
+    rt: Runtime, target: str, policies: list[str], allow_root: bool = False, join: bool = False
+) -> DetachPlan:
+    kind = validate_detach_target(rt, target, policies, allow_root, join)
     with aws_errors():
-        return build_detach_plan(rt.factory.client("organizations"), target, kind, policies or None)
+        plan = build_detach_plan(rt.factory.client("organizations"), target, kind, policies or None, join)
+    if not join:
+        return plan
+    holder = rt.store.get_incident(str(rt.store.lock_holder(target)))
+    held = next(s for s in holder.scp if s.target == target)
+    return merge_for_join(plan, held)
 
 
 def open_scp_incident(
@@ -87,9 +98,10 @@ def open_scp_incident(
     ticket: str | None,
     ttl: timedelta,
     override: bool = False,
+    join: bool = False,
 ) -> Incident:
     """Record the incident and its snapshot, then detach through the gate."""
-    incident = new_scp_incident(rt, plan, requester, reason, ticket, ttl, IncidentStatus.ACTIVE, override)
+    incident = new_scp_incident(rt, plan, requester, reason, ticket, ttl, IncidentStatus.ACTIVE, override, join=join)
     return activate_scp(rt, incident, plan)
 
 
@@ -103,8 +115,9 @@ def new_scp_incident(
     status: IncidentStatus,
     override: bool = False,
     approvals_required: int = 0,
+    join: bool = False,
 ) -> Incident:
-    """Store a new SCP incident (locking its target) with the plan's snapshot."""
+    """Store a new SCP incident (holding its target) with the plan's snapshot."""
     now = rt.clock()
     snapshot = plan.snapshot
     incident = Incident(
@@ -126,7 +139,7 @@ def new_scp_incident(
             "kind": snapshot.kind,
         },
     )
-    rt.store.create_incident(incident)
+    rt.store.create_incident(incident, join)
     rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
     if override:
         rt.store.append(incident.incident_id, "override", {"reason": reason})

@@ -14,7 +14,7 @@ from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, ScpTargetSnapshot
 from breakglass_aws.runtime import Runtime
-from breakglass_aws.scp import attached_scps, build_restore_plan, perform_step
+from breakglass_aws.scp import attached_scps, build_restore_plan, merge_snapshots, perform_step
 from breakglass_aws.validate import validate_incident_id
 
 __all__ = [
@@ -36,6 +36,7 @@ class TargetRestore(BaseModel):
     unrecoverable: list[str]
     final: list[str]
     matches_snapshot: bool
+    held_by: list[str] = []
 
 
 class RestoreResult(BaseModel):
@@ -75,7 +76,39 @@ def unrecoverable_reason(targets: list[TargetRestore]) -> str | None:
     return "; ".join(lost) if lost else None
 
 
+def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tuple[ScpTargetSnapshot, list[str]]:
+    """Overlapping incidents: a holder that is not the last hands its detached policies to the
+    others and lets go. Returns the snapshot to restore with, and who still holds the target."""
+    others = [h for h in rt.store.holders(snap.target) if h != incident.incident_id]
+    for other_id in others:
+        other = rt.store.get_incident(other_id)
+        other.scp = [merge_snapshots(s, snap) if s.target == snap.target else s for s in other.scp]
+        rt.store.save_incident(other)
+    if others:
+        rt.store.append(incident.incident_id, "handed-over", {"target": snap.target, "to": others})
+    rt.store.release_locks(incident.incident_id)
+    still = rt.store.holders(snap.target)
+    if still:
+        return snap, still
+    latest = rt.store.get_incident(incident.incident_id)  # a holder that left may have merged into us
+    merged = next((s for s in latest.scp if s.target == snap.target), snap)
+    return merge_snapshots(merged, snap), []
+
+
 def _restore_target(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> TargetRestore:
+    snap, held_by = _hand_over(rt, incident, snap)
+    if held_by:
+        rt.progress(f"{snap.target}: still held by {', '.join(held_by)}; its policies come back when they close")
+        return TargetRestore(
+            target=snap.target,
+            reattached=[],
+            removed_full_access=False,
+            drift=[],
+            unrecoverable=[],
+            final=[],
+            matches_snapshot=False,
+            held_by=held_by,
+        )
     org = rt.factory.client("organizations")
     with aws_errors():
         plan = build_restore_plan(org, snap)

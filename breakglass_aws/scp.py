@@ -26,6 +26,8 @@ __all__ = [
     "build_restore_plan",
     "describe_policy",
     "detach_steps",
+    "merge_for_join",
+    "merge_snapshots",
     "perform_step",
 ]
 
@@ -134,7 +136,7 @@ def blast_radius(org: OrganizationsClient, target: str, kind: TargetKind, manage
     return sorted(a for a in _accounts_under(org, target) if a != management)
 
 
-def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str) -> list[str]:
+def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str, allow_nothing: bool) -> list[str]:
     ids = [p.id for p in current]
     if only:
         missing = [p for p in only if p not in ids]
@@ -145,7 +147,7 @@ def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str
             )
         return list(dict.fromkeys(only))
     chosen = [p for p in ids if p != FULL_AWS_ACCESS]
-    if not chosen:
+    if not chosen and not allow_nothing:
         raise GuardRailError(
             f"nothing to detach: {target} holds only FullAWSAccess",
             "a blocking Deny is inherited from a parent; target that OU or the root instead",
@@ -154,7 +156,7 @@ def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str
 
 
 def build_detach_plan(
-    org: OrganizationsClient, target: str, kind: TargetKind, only: list[str] | None = None
+    org: OrganizationsClient, target: str, kind: TargetKind, only: list[str] | None = None, allow_nothing: bool = False
 ) -> DetachPlan:
     """Read-only: what the target holds, what the incident will change, and its blast radius."""
     management = org.describe_organization()["Organization"]["MasterAccountId"]
@@ -164,7 +166,7 @@ def build_detach_plan(
             "whatever blocks you there is not an SCP; use the break-glass role (breakglass role assume)",
         )
     current = attached_scps(org, target)
-    detach = _choose_detach(current, only, target)
+    detach = _choose_detach(current, only, target, allow_nothing)
     for policy in current:
         if policy.id in detach:
             content = describe_policy(org, policy.id)
@@ -186,6 +188,29 @@ def build_detach_plan(
         inherited_denies=inherited_denies(org, target),
         management_account=management,
         only=bool(only),
+    )
+
+
+def merge_for_join(plan: DetachPlan, held: ScpTargetSnapshot) -> DetachPlan:
+    """A joining incident keeps the first holder's snapshot (what the target held before any
+    incident) and the union of what is detached, so no overlap can lose a policy."""
+    original_ids = held.original_ids()
+    detach = list(dict.fromkeys([*held.detach, *plan.snapshot.detach]))
+    remaining = original_ids - set(detach) - {FULL_AWS_ACCESS}
+    merged = held.model_copy(
+        update={
+            "detach": detach,
+            "attach_full_access": FULL_AWS_ACCESS not in original_ids and not remaining,
+        }
+    )
+    return plan.model_copy(update={"snapshot": merged})
+
+
+def merge_snapshots(into: ScpTargetSnapshot, other: ScpTargetSnapshot) -> ScpTargetSnapshot:
+    """Hand a releasing holder's detached policies over to a remaining holder."""
+    detach = list(dict.fromkeys([*into.detach, *other.detach]))
+    return into.model_copy(
+        update={"detach": detach, "attach_full_access": into.attach_full_access or other.attach_full_access}
     )
 
 

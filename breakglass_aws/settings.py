@@ -101,8 +101,14 @@ class Settings(BaseModel):
     def max_ttl_delta(self) -> timedelta:
         return parse_duration(self.max_ttl)
 
+    def store_spec(self) -> str:
+        """`dynamodb://TABLE` or the SQLite file path."""
+        if self.store and self.store.startswith("dynamodb://"):
+            return self.store
+        return str(self.store_path())
+
     def store_path(self) -> Path:
-        if self.store:
+        if self.store and not self.store.startswith("dynamodb://"):
             return Path(self.store.removeprefix("sqlite://").removeprefix("sqlite:")).expanduser()
         return default_state_dir() / "journal.sqlite3"
 

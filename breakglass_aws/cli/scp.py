@@ -40,6 +40,12 @@ def detach(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     emergency_override: Annotated[bool, typer.Option("--emergency-override", help=OVERRIDE_HELP)] = False,
     wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
+    join: Annotated[
+        bool,
+        typer.Option(
+            "--join", help="Share the target with its open incident (the SCPs come back when the last one closes)."
+        ),
+    ] = False,
 ) -> None:
     """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
     from breakglass_aws.incident import check_ttl, open_scp_incident, plan_scp_detach, validate_detach_target
@@ -53,9 +59,9 @@ def detach(
     validate_target(target)
     rt = st.runtime()
     lifetime = check_ttl(rt, wanted)
-    validate_detach_target(rt, target.strip(), policy or [], allow_root)
+    validate_detach_target(rt, target.strip(), policy or [], allow_root, join)
     requester = whoami(rt)
-    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root)
+    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root, join)
     if dry_run or not st.json:
         emit(st, _plan_json(plan, dry_run=True), lambda: _plan_text(plan, lifetime.total_seconds()))
     if dry_run:
@@ -78,7 +84,7 @@ def detach(
     confirm(st, f"Detach {len(plan.snapshot.detach)} SCP(s) from {target}?", yes)
     if emergency_override:
         st.progress("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified")
-    incident = open_scp_incident(rt, plan, requester, why, ref, lifetime, override=emergency_override)
+    incident = open_scp_incident(rt, plan, requester, why, ref, lifetime, override=emergency_override, join=join)
     opened_output(st, incident)
 
 
@@ -166,6 +172,9 @@ def restore_text(result: RestoreResult) -> list[str]:
         return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
     lines = []
     for t in result.targets:
+        if t.held_by:
+            lines.append(f"{t.target}: still held by {', '.join(t.held_by)}; its SCPs come back when the last closes")
+            continue
         lines.append(
             f"{t.target}: re-attached {', '.join(t.reattached) or 'nothing (already attached)'}"
             + ("; removed FullAWSAccess" if t.removed_full_access else "")

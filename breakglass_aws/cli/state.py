@@ -78,7 +78,7 @@ class CliState:
         )
         return Runtime(
             factory=factory,
-            store=open_store(s.store_path(), clock),
+            store=open_store(s.store_spec(), factory, clock),
             clock=clock,
             default_ttl=s.default_ttl_delta,
             max_ttl=s.max_ttl_delta,

@@ -7,17 +7,22 @@ from typing import Any, Protocol
 from breakglass_aws.errors import GuardRailError, UsageError
 from breakglass_aws.models import Incident, JournalEntry
 
-__all__ = ["IncidentNotFound", "Store", "TargetLocked"]
+__all__ = ["IncidentNotFound", "NothingToJoin", "Store", "TargetLocked"]
 
 
 class TargetLocked(GuardRailError):
     def __init__(self, target: str, holder: str) -> None:
         super().__init__(
             f"target {target} already has an open incident {holder}",
-            f"work inside {holder} (breakglass show {holder}) or restore it first: breakglass scp restore {holder}",
+            f"share it with --join (see: breakglass show {holder}) or restore it: breakglass scp restore {holder}",
         )
         self.target = target
         self.holder = holder
+
+
+class NothingToJoin(UsageError):
+    def __init__(self, target: str) -> None:
+        super().__init__(f"no open incident holds {target}", "leave out --join to open a new incident")
 
 
 class IncidentNotFound(UsageError):
@@ -28,8 +33,9 @@ class IncidentNotFound(UsageError):
 class Store(Protocol):
     """Incidents, their hash-chained journals and per-target locks."""
 
-    def create_incident(self, incident: Incident) -> None:
-        """Store a new incident and lock its targets atomically; raise TargetLocked on conflict."""
+    def create_incident(self, incident: Incident, join: bool = False) -> None:
+        """Store a new incident and hold its targets atomically. A held target raises
+        TargetLocked, unless `join` (overlapping incidents, reference-counted)."""
 
     def get_incident(self, incident_id: str) -> Incident: ...
 
@@ -40,6 +46,9 @@ class Store(Protocol):
     def release_locks(self, incident_id: str) -> None: ...
 
     def lock_holder(self, target: str) -> str | None: ...
+
+    def holders(self, target: str) -> list[str]:
+        """Incidents holding the target, oldest first."""
 
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
         """Durably append an entry (committed before this returns)."""

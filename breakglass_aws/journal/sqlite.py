@@ -11,7 +11,7 @@ from typing import Any
 
 from breakglass_aws.clock import Clock, isoformat, utcnow
 from breakglass_aws.errors import ConfigError
-from breakglass_aws.journal.base import IncidentNotFound, TargetLocked
+from breakglass_aws.journal.base import IncidentNotFound, NothingToJoin, TargetLocked
 from breakglass_aws.journal.chain import GENESIS, entry_hash
 from breakglass_aws.models import Incident, JournalEntry
 
@@ -37,9 +37,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     key TEXT PRIMARY KEY,
     at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS locks (
-    target TEXT PRIMARY KEY,
-    incident_id TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS holders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    UNIQUE (target, incident_id)
 );
 """
 
@@ -90,14 +92,17 @@ class SqliteStore:
         self._db.execute("BEGIN IMMEDIATE")
         return self._db
 
-    def create_incident(self, incident: Incident) -> None:
+    def create_incident(self, incident: Incident, join: bool = False) -> None:
         db = self._tx()
         try:
             for target in incident.lock_targets():
-                row = db.execute("SELECT incident_id FROM locks WHERE target=?", (target,)).fetchone()
-                if row:
-                    raise TargetLocked(target, row[0])
-                db.execute("INSERT INTO locks VALUES (?, ?)", (target, incident.incident_id))
+                row = db.execute("SELECT incident_id FROM holders WHERE target=? ORDER BY seq LIMIT 1", (target,))
+                holder = row.fetchone()
+                if holder and not join:
+                    raise TargetLocked(target, holder[0])
+                if not holder and join:
+                    raise NothingToJoin(target)
+                db.execute("INSERT INTO holders (target, incident_id) VALUES (?, ?)", (target, incident.incident_id))
             db.execute(
                 "INSERT INTO incidents VALUES (?, ?, ?)",
                 (incident.incident_id, isoformat(incident.created_at), incident.model_dump_json()),
@@ -125,11 +130,15 @@ class SqliteStore:
         return [Incident.model_validate_json(r[0]) for r in rows]
 
     def release_locks(self, incident_id: str) -> None:
-        self._db.execute("DELETE FROM locks WHERE incident_id=?", (incident_id,))
+        self._db.execute("DELETE FROM holders WHERE incident_id=?", (incident_id,))
+
+    def holders(self, target: str) -> list[str]:
+        rows = self._db.execute("SELECT incident_id FROM holders WHERE target=? ORDER BY seq", (target,))
+        return [str(r[0]) for r in rows.fetchall()]
 
     def lock_holder(self, target: str) -> str | None:
-        row = self._db.execute("SELECT incident_id FROM locks WHERE target=?", (target,)).fetchone()
-        return str(row[0]) if row else None
+        found = self.holders(target)
+        return found[0] if found else None
 
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
         db = self._tx()

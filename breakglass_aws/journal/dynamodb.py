@@ -1,0 +1,308 @@
+"""The shared store: one DynamoDB table (pk/sk), for a team and for the scheduled restore.
+
+Items:
+  INC#<id>  / META               the incident (JSON body)
+  INCIDENTS / <created>#<id>     the index, newest first by Query
+  INC#<id>  / J#<seq>            journal entries; a conditional put makes each seq unique
+  LOCK#<t>  / GUARD              a held target: `count` holders; created with attribute_not_exists
+  LOCK#<t>  / H#<seq>#<id>       one holder of the target
+  ALERT#<k> / ALERT              an alert already sent
+
+Expiry is the incident's own `expires_at`; DynamoDB TTL is never the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from breakglass_aws.aws import ClientFactory, aws_errors
+from breakglass_aws.clock import Clock, isoformat, utcnow
+from breakglass_aws.journal.base import IncidentNotFound, NothingToJoin, TargetLocked
+from breakglass_aws.journal.chain import GENESIS, entry_hash
+from breakglass_aws.models import Incident, JournalEntry
+
+__all__ = ["DynamoStore"]
+
+INDEX = "INCIDENTS"
+APPEND_ATTEMPTS = 20
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _failed_condition(err: Any) -> bool:
+    code = err.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return True
+    reasons = err.response.get("CancellationReasons") or []
+    return code == "TransactionCanceledException" and any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+
+
+class DynamoStore:
+    def __init__(self, factory: ClientFactory, table: str, clock: Clock = utcnow, region: str | None = None) -> None:
+        self.table = table
+        self.clock = clock
+        self.db = factory.client("dynamodb", region)
+
+    # incidents ---------------------------------------------------------------------------------
+    def create_incident(self, incident: Incident, join: bool = False) -> None:
+        items: list[dict[str, Any]] = [
+            self._put(
+                {"pk": _s(f"INC#{incident.incident_id}"), "sk": _s("META"), "body": _s(incident.model_dump_json())},
+                "attribute_not_exists(pk)",
+            ),
+            self._put(
+                {
+                    "pk": _s(INDEX),
+                    "sk": _s(f"{isoformat(incident.created_at)}#{incident.incident_id}"),
+                    "incident_id": _s(incident.incident_id),
+                }
+            ),
+        ]
+        for target in incident.lock_targets():
+            items += self._hold(target, incident.incident_id, join)
+        with aws_errors():
+            try:
+                self.db.transact_write_items(TransactItems=items)
+            except self.db.exceptions.TransactionCanceledException as err:
+                if not _failed_condition(err):
+                    raise
+                self._explain_conflict(incident, join)
+                raise TargetLocked(incident.targets[0], "another incident") from None
+
+    def _hold(self, target: str, incident_id: str, join: bool) -> list[dict[str, Any]]:
+        key = {"pk": _s(f"LOCK#{target}"), "sk": _s("GUARD")}
+        if join:
+            guard = {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": key,
+                    "UpdateExpression": "ADD #c :one",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#c": "count"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+        else:
+            guard = self._put({**key, "count": {"N": "1"}}, "attribute_not_exists(pk)")
+        holder = self._put(
+            {
+                "pk": _s(f"LOCK#{target}"),
+                "sk": _s(f"H#{time.time_ns():020d}#{incident_id}"),
+                "incident_id": _s(incident_id),
+            }
+        )
+        return [guard, holder]
+
+    def _explain_conflict(self, incident: Incident, join: bool) -> None:
+        for target in incident.lock_targets():
+            holder = self.lock_holder(target)
+            if holder and not join:
+                raise TargetLocked(target, holder)
+            if not holder and join:
+                raise NothingToJoin(target)
+
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table, "Item": item}
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def get_incident(self, incident_id: str) -> Incident:
+        with aws_errors():
+            found = self.db.get_item(
+                TableName=self.table, Key={"pk": _s(f"INC#{incident_id}"), "sk": _s("META")}, ConsistentRead=True
+            ).get("Item")
+        if not found:
+            raise IncidentNotFound(incident_id)
+        return Incident.model_validate_json(found["body"]["S"])
+
+    def save_incident(self, incident: Incident) -> None:
+        with aws_errors():
+            self.db.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"INC#{incident.incident_id}"),
+                    "sk": _s("META"),
+                    "body": _s(incident.model_dump_json()),
+                },
+            )
+
+    def list_incidents(self, limit: int = 50) -> list[Incident]:
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": _s(INDEX)},
+            "ScanIndexForward": False,
+        }
+        with aws_errors():
+            while len(ids) < limit:
+                page = self.db.query(**kwargs, Limit=min(limit - len(ids), 1000))
+                ids += [item["incident_id"]["S"] for item in page.get("Items", [])]
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return self._batch_get(ids)
+
+    def _batch_get(self, ids: list[str]) -> list[Incident]:
+        found: dict[str, Incident] = {}
+        for start in range(0, len(ids), 100):
+            keys = [{"pk": _s(f"INC#{i}"), "sk": _s("META")} for i in ids[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                answer = self.db.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    incident = Incident.model_validate_json(item["body"]["S"])
+                    found[incident.incident_id] = incident
+                request = answer.get("UnprocessedKeys") or {}
+        return [found[i] for i in ids if i in found]
+
+    # target holders ----------------------------------------------------------------------------
+    def _holder_items(self, target: str) -> list[dict[str, Any]]:
+        with aws_errors():
+            page = self.db.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :h)",
+                ExpressionAttributeValues={":p": _s(f"LOCK#{target}"), ":h": _s("H#")},
+                ConsistentRead=True,
+            )
+        return list(page.get("Items", []))
+
+    def holders(self, target: str) -> list[str]:
+        return [item["incident_id"]["S"] for item in self._holder_items(target)]
+
+    def lock_holder(self, target: str) -> str | None:
+        found = self.holders(target)
+        return found[0] if found else None
+
+    def release_locks(self, incident_id: str) -> None:
+        incident = self.get_incident(incident_id)
+        for target in incident.lock_targets():
+            mine = [i for i in self._holder_items(target) if i["incident_id"]["S"] == incident_id]
+            for item in mine:
+                self._release(target, item["sk"]["S"])
+
+    def _release(self, target: str, holder_sk: str) -> None:
+        key = {"pk": _s(f"LOCK#{target}"), "sk": _s("GUARD")}
+        with aws_errors():
+            try:
+                self.db.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Delete": {
+                                "TableName": self.table,
+                                "Key": {"pk": _s(f"LOCK#{target}"), "sk": _s(holder_sk)},
+                                "ConditionExpression": "attribute_exists(pk)",
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self.table,
+                                "Key": key,
+                                "UpdateExpression": "ADD #c :minus",
+                                "ExpressionAttributeNames": {"#c": "count"},
+                                "ExpressionAttributeValues": {":minus": {"N": "-1"}},
+                            }
+                        },
+                    ]
+                )
+            except self.db.exceptions.TransactionCanceledException as err:
+                if not _failed_condition(err):
+                    raise
+                return  # already released
+            try:
+                self.db.delete_item(
+                    TableName=self.table,
+                    Key=key,
+                    ConditionExpression="#c <= :zero",
+                    ExpressionAttributeNames={"#c": "count"},
+                    ExpressionAttributeValues={":zero": {"N": "0"}},
+                )
+            except self.db.exceptions.ConditionalCheckFailedException:
+                return  # others still hold it
+
+    # journal -----------------------------------------------------------------------------------
+    def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
+        for _ in range(APPEND_ATTEMPTS):
+            last = self._last(incident_id)
+            seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+            at = isoformat(self.clock())
+            digest = entry_hash(incident_id, seq, at, kind, data, prev)
+            item = {
+                "pk": _s(f"INC#{incident_id}"),
+                "sk": _s(f"J#{seq:08d}"),
+                "at": _s(at),
+                "kind": _s(kind),
+                "data": _s(json.dumps(data, sort_keys=True)),
+                "prev_hash": _s(prev),
+                "hash": _s(digest),
+            }
+            with aws_errors():
+                try:
+                    self.db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+                except self.db.exceptions.ConditionalCheckFailedException:
+                    continue  # another writer took this seq: chain onto theirs
+            return JournalEntry(
+                incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest
+            )
+        raise TargetLocked(incident_id, "too many concurrent journal writers")
+
+    def _last(self, incident_id: str) -> JournalEntry | None:
+        with aws_errors():
+            page = self.db.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :j)",
+                ExpressionAttributeValues={":p": _s(f"INC#{incident_id}"), ":j": _s("J#")},
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
+            )
+        items = page.get("Items", [])
+        return _entry(incident_id, items[0]) if items else None
+
+    def entries(self, incident_id: str) -> list[JournalEntry]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :j)",
+            "ExpressionAttributeValues": {":p": _s(f"INC#{incident_id}"), ":j": _s("J#")},
+            "ConsistentRead": True,
+        }
+        found: list[JournalEntry] = []
+        with aws_errors():
+            while True:
+                page = self.db.query(**kwargs)
+                found += [_entry(incident_id, item) for item in page.get("Items", [])]
+                if "LastEvaluatedKey" not in page:
+                    return found
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def record_alert(self, key: str) -> bool:
+        with aws_errors():
+            try:
+                self.db.put_item(
+                    TableName=self.table,
+                    Item={"pk": _s(f"ALERT#{key}"), "sk": _s("ALERT"), "at": _s(isoformat(self.clock()))},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except self.db.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def close(self) -> None:
+        return None
+
+
+def _entry(incident_id: str, item: dict[str, Any]) -> JournalEntry:
+    return JournalEntry(
+        incident_id=incident_id,
+        seq=int(item["sk"]["S"][2:]),
+        at=item["at"]["S"],
+        kind=item["kind"]["S"],
+        data=json.loads(item["data"]["S"]),
+        prev_hash=item["prev_hash"]["S"],
+        hash=item["hash"]["S"],
+    )
