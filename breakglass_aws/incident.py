@@ -157,7 +157,7 @@ def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
     if incident.status is not IncidentStatus.ACTIVE:
         incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
         rt.store.save_incident(incident)
-        rt.store.append(incident.incident_id, "plan", {"snapshot": plan.snapshot.model_dump(mode="json")})
+        rt.store.append(incident.incident_id, "snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})
     org = rt.factory.client("organizations")
     try:
         apply_steps(
@@ -209,7 +209,10 @@ def journal_problems(rt: Runtime, incident_id: str) -> list[ChainProblem]:
     if opened is None:
         problems.append(ChainProblem("the 'opened' entry is missing"))
         return problems
-    recorded = opened.data.get("incident", {})
+    recorded = dict(opened.data.get("incident", {}))
+    for entry in entries:
+        if entry.kind == "snapshot":
+            recorded["scp"] = entry.data["scp"]
     for key in ("requester", "reason", "ticket", "targets", "created_at", "scp", "mode"):
         if recorded.get(key) != incident.public().get(key):
             problems.append(ChainProblem(f"incident field {key!r} differs from the journal"))

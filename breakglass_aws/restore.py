@@ -84,6 +84,9 @@ def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tupl
         other = rt.store.get_incident(other_id)
         other.scp = [merge_snapshots(s, snap) if s.target == snap.target else s for s in other.scp]
         rt.store.save_incident(other)
+        rt.store.append(
+            other_id, "snapshot", {"scp": [s.model_dump(mode="json") for s in other.scp], "from": incident.incident_id}
+        )
     if others:
         rt.store.append(incident.incident_id, "handed-over", {"target": snap.target, "to": others})
     rt.store.release_locks(incident.incident_id)

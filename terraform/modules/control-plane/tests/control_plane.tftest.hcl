@@ -1,0 +1,373 @@
+# Plan-only tests with a mocked AWS provider: no credentials, no network.
+# Policy documents are mocked to a fixed JSON, so the assertions read the statements the module
+# configures on each aws_iam_policy_document (what the real provider renders).
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+}
+
+variables {
+  evidence_bucket_name   = "example-breakglass-evidence"
+  lambda_zip_path        = "tests/fixtures/empty.zip"
+  break_glass_user_names = ["breakglass-1", "breakglass-2"]
+}
+
+run "secrets_are_named_prefix_plus_user_and_hold_no_value" {
+  command = plan
+
+  assert {
+    condition     = toset([for s in aws_secretsmanager_secret.break_glass : s.name]) == toset(["breakglass/breakglass-1", "breakglass/breakglass-2"])
+    error_message = "Each break-glass user needs a secret named breakglass/<user>."
+  }
+
+  assert {
+    condition     = output.secret_prefix == "breakglass/"
+    error_message = "The default secret prefix is breakglass/."
+  }
+}
+
+run "custom_secret_prefix" {
+  command = plan
+
+  variables {
+    secret_prefix = "ops/bg-"
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.break_glass["breakglass-1"].name == "ops/bg-breakglass-1"
+    error_message = "Secret names must be <secret_prefix><user>."
+  }
+}
+
+run "store_table" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_dynamodb_table.store.name == "breakglass-store" &&
+      aws_dynamodb_table.store.billing_mode == "PAY_PER_REQUEST" &&
+      aws_dynamodb_table.store.hash_key == "pk" &&
+      aws_dynamodb_table.store.range_key == "sk"
+    )
+    error_message = "The store is an on-demand table keyed by pk (hash) and sk (range)."
+  }
+
+  assert {
+    condition     = toset([for a in aws_dynamodb_table.store.attribute : "${a.name}:${a.type}"]) == toset(["pk:S", "sk:S"])
+    error_message = "pk and sk must be string attributes."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.store.ttl[0].attribute_name == "ttl" && aws_dynamodb_table.store.ttl[0].enabled
+    error_message = "TTL must be enabled on the ttl attribute."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.store.point_in_time_recovery[0].enabled
+    error_message = "Point-in-time recovery must be enabled."
+  }
+
+  assert {
+    condition     = output.store == "dynamodb://breakglass-store"
+    error_message = "The store setting is dynamodb://<table>."
+  }
+}
+
+run "evidence_bucket_is_locked_and_private" {
+  command = plan
+
+  variables {
+    evidence_lock_mode      = "COMPLIANCE"
+    evidence_retention_days = 30
+  }
+
+  assert {
+    condition     = aws_s3_bucket.evidence.object_lock_enabled
+    error_message = "The evidence bucket must be created with Object Lock."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_object_lock_configuration.evidence.rule[0].default_retention[0].mode == "COMPLIANCE" &&
+      aws_s3_bucket_object_lock_configuration.evidence.rule[0].default_retention[0].days == 30
+    )
+    error_message = "The default retention must follow evidence_lock_mode and evidence_retention_days."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_versioning.evidence.versioning_configuration[0].status == "Enabled"
+    error_message = "Versioning must be enabled."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.evidence.block_public_acls,
+      aws_s3_bucket_public_access_block.evidence.block_public_policy,
+      aws_s3_bucket_public_access_block.evidence.ignore_public_acls,
+      aws_s3_bucket_public_access_block.evidence.restrict_public_buckets,
+    ])
+    error_message = "All public access must be blocked."
+  }
+
+  assert {
+    condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.evidence.rule : one(r.apply_server_side_encryption_by_default).sse_algorithm]) == "AES256"
+    error_message = "Without a KMS key the bucket encrypts with SSE-S3."
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.evidence) == 1
+    error_message = "The TLS-only bucket policy is on by default."
+  }
+}
+
+run "restore_function_and_schedule" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.restore.runtime == "python3.11" &&
+      aws_lambda_function.restore.handler == "breakglass_aws.lambda_handler.handler"
+    )
+    error_message = "The restore function runs breakglass_aws.lambda_handler.handler on python3.11."
+  }
+
+  assert {
+    condition     = aws_lambda_function.restore.environment[0].variables["BREAKGLASS_STORE"] == "dynamodb://breakglass-store"
+    error_message = "The restore function must use the shared DynamoDB store."
+  }
+
+  assert {
+    condition     = contains(keys(aws_lambda_function.restore.environment[0].variables), "BREAKGLASS_SNS_TOPIC_ARN")
+    error_message = "The restore function must know the notification topic."
+  }
+
+  assert {
+    condition = (
+      aws_scheduler_schedule.restore_expired.schedule_expression == "rate(5 minutes)" &&
+      aws_scheduler_schedule.restore_expired.group_name == "breakglass" &&
+      aws_scheduler_schedule_group.this.name == "breakglass"
+    )
+    error_message = "The restore function runs every 5 minutes from the breakglass schedule group."
+  }
+
+  assert {
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.scheduler.statement : s.actions])) == toset(["lambda:InvokeFunction"])
+    error_message = "The scheduler role may only invoke the function."
+  }
+}
+
+run "restore_policy_grants_exactly_what_restore_needs" {
+  command = plan
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.restore.statement : s.actions])) == toset([
+      "organizations:AttachPolicy", "organizations:DescribePolicy", "organizations:DetachPolicy", "organizations:ListPoliciesForTarget",
+      "sns:Publish", "scheduler:DeleteSchedule",
+      "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
+      "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+      "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+    ])
+    error_message = "The restore policy must grant the restore actions, the store, schedule deletion, publishing and logs, nothing else."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.restore.statement : s.not_actions == null && s.not_resources == null && length(s.resources) > 0
+    ])
+    error_message = "The restore policy names its actions and resources explicitly (no NotAction, no NotResource)."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "scheduler:DeleteSchedule")
+    ]) == toset(["arn:aws:scheduler:us-east-1:123456789012:schedule/breakglass/*"])
+    error_message = "Schedule deletion is limited to the breakglass schedule group."
+  }
+}
+
+run "operator_policy" {
+  command = plan
+
+  assert {
+    condition = length(setsubtract([
+      "cloudtrail:LookupEvents", "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:GetAccountPasswordPolicy", "iam:GetLoginProfile",
+      "iam:GetRole", "iam:GetRolePolicy", "iam:GetUser", "iam:ListAccessKeys", "iam:PutRolePolicy", "iam:UpdateAccessKey",
+      "iam:UpdateLoginProfile", "organizations:AttachPolicy", "organizations:DescribeOrganization", "organizations:DescribePolicy",
+      "organizations:DetachPolicy", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent",
+      "organizations:ListParents", "organizations:ListPoliciesForTarget", "s3:GetBucketObjectLockConfiguration", "s3:PutObject",
+      "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "sns:Publish",
+      "sts:AssumeRole", "sts:GetCallerIdentity",
+      "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
+      "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+      "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole",
+    ], flatten([for s in data.aws_iam_policy_document.operator.statement : s.actions]))) == 0
+    error_message = "The operator policy must grant every action the tool, its store and its schedules use."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.operator.statement : s.resources if s.sid == "RotateBreakGlassUsers"
+    ]) == toset(["arn:aws:iam::123456789012:user/breakglass-1", "arn:aws:iam::123456789012:user/breakglass-2"])
+    error_message = "Access-key rotation must be limited to the break-glass users."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.operator.statement : s.resources if contains(s.actions, "sts:AssumeRole") && contains(s.actions, "sts:SetSourceIdentity")
+    ]) == toset(["arn:aws:iam::*:role/BreakGlassAdmin"])
+    error_message = "Operators may assume the break-glass role (with SourceIdentity and tags) by name in any account."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.operator.statement :
+      contains(s.actions, "iam:PassRole") && anytrue([for c in s.condition : c.variable == "iam:PassedToService" && contains(c.values, "scheduler.amazonaws.com")])
+    ])
+    error_message = "The scheduler role may only be passed to EventBridge Scheduler."
+  }
+}
+
+run "alerts" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_event_rule.alert)) == toset(["role-assumed", "console-login", "scp-changed"])
+    error_message = "Three alerts: role assumed, console login, SCP changed."
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.alert["role-assumed"].event_pattern) == {
+      source        = ["aws.sts"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      detail = {
+        eventSource       = ["sts.amazonaws.com"]
+        eventName         = ["AssumeRole"]
+        requestParameters = { roleArn = [{ suffix = ":role/BreakGlassAdmin" }] }
+      }
+    }
+    error_message = "The role alert matches AssumeRole of the break-glass role by ARN suffix."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.alert["console-login"].event_pattern).source == ["aws.signin"] &&
+      jsondecode(aws_cloudwatch_event_rule.alert["console-login"].event_pattern).detail.userIdentity.userName == ["breakglass-1", "breakglass-2"]
+    )
+    error_message = "The console alert matches sign-ins of the break-glass users."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.alert["scp-changed"].event_pattern).source == ["aws.organizations"] &&
+      toset(jsondecode(aws_cloudwatch_event_rule.alert["scp-changed"].event_pattern).detail.eventName) == toset(["AttachPolicy", "DetachPolicy", "UpdatePolicy"])
+    )
+    error_message = "The SCP alert matches AttachPolicy, DetachPolicy and UpdatePolicy."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_target.alert) == 3
+    error_message = "Every alert needs a target."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.notifications_topic.statement :
+      contains(s.actions, "sns:Publish") && anytrue([for p in s.principals : p.type == "Service" && contains(p.identifiers, "events.amazonaws.com")])
+    ])
+    error_message = "The topic policy must let EventBridge publish."
+  }
+
+  assert {
+    condition     = length(aws_kms_key.notifications) == 1 && aws_sns_topic.notifications.name == "breakglass-notifications"
+    error_message = "Without a key ARN the module creates the KMS key that encrypts the topic."
+  }
+}
+
+run "without_break_glass_users" {
+  command = plan
+
+  variables {
+    break_glass_user_names = []
+    evidence_require_tls   = false
+  }
+
+  assert {
+    condition     = length(aws_secretsmanager_secret.break_glass) == 0 && !contains(keys(aws_cloudwatch_event_rule.alert), "console-login")
+    error_message = "No users: no secrets and no console sign-in alert."
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.operator.statement : s if s.sid == "RotateBreakGlassUsers"]) == 0
+    error_message = "No users: no rotation rights."
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.evidence) == 0
+    error_message = "evidence_require_tls = false drops the bucket policy."
+  }
+}
+
+run "rejects_unknown_lock_mode" {
+  command = plan
+
+  variables {
+    evidence_lock_mode = "LEGAL_HOLD"
+  }
+
+  expect_failures = [var.evidence_lock_mode]
+}
+
+run "rejects_lowercase_lock_mode" {
+  command = plan
+
+  variables {
+    evidence_lock_mode = "governance"
+  }
+
+  expect_failures = [var.evidence_lock_mode]
+}
+
+run "rejects_zero_retention_days" {
+  command = plan
+
+  variables {
+    evidence_retention_days = 0
+  }
+
+  expect_failures = [var.evidence_retention_days]
+}
+
+run "rejects_bad_names_and_keys" {
+  command = plan
+
+  variables {
+    sns_kms_key_arn        = "alias/aws/sns"
+    evidence_bucket_name   = "Evidence_Bucket"
+    break_glass_user_names = ["breakglass-1", "breakglass-1"]
+    lambda_zip_path        = "tests/fixtures"
+  }
+
+  expect_failures = [var.sns_kms_key_arn, var.evidence_bucket_name, var.break_glass_user_names, var.lambda_zip_path]
+}

@@ -1,0 +1,249 @@
+"""One contract, two stores: the embedded SQLite file and the shared DynamoDB table (on moto)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from breakglass_aws.aws import ClientFactory
+from breakglass_aws.journal import NothingToJoin, SqliteStore, TargetLocked, open_store, verify_chain
+from breakglass_aws.journal.dynamodb import DynamoStore
+from breakglass_aws.models import FULL_AWS_ACCESS, Incident, IncidentStatus, Mode, Requester, new_incident_id
+from tests.conftest import _shared_botocore
+
+TABLE = "breakglass-store"
+
+
+def make_table():
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+
+
+@pytest.fixture(autouse=True)
+def atomic_dynamodb(monkeypatch):
+    """DynamoDB applies each write (and each transaction) atomically; moto's in-process backend
+    does not guard against threads. Serialize its operations the way the service does."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query"):
+        original = getattr(DynamoDBBackend, name)
+
+        def guarded(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, guarded)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def backend(request, aws, tmp_path):
+    if request.param == "dynamodb":
+        make_table()
+        return lambda: DynamoStore(ClientFactory(botocore_session=_shared_botocore()), TABLE)
+    path = tmp_path / "store.sqlite3"
+    return lambda: SqliteStore(path)
+
+
+def incident(target="111111111111", mode=Mode.SCP, offset=0):
+    now = datetime.now(UTC) + timedelta(seconds=offset)
+    return Incident(
+        incident_id=new_incident_id(now),
+        mode=mode,
+        status=IncidentStatus.ACTIVE,
+        requester=Requester(arn="arn:aws:iam::1:user/a", account="1", user_id="A", name="a"),
+        reason="r",
+        targets=[target],
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+
+
+def test_create_get_save_list(backend):
+    store = backend()
+    first, second = incident("111111111111", offset=0), incident("222222222222", offset=5)
+    store.create_incident(first)
+    store.create_incident(second)
+    assert store.get_incident(first.incident_id) == first
+    first.status = IncidentStatus.CLOSED
+    store.save_incident(first)
+    assert backend().get_incident(first.incident_id).status is IncidentStatus.CLOSED
+    assert [i.incident_id for i in store.list_incidents()] == [second.incident_id, first.incident_id]
+    assert [i.incident_id for i in store.list_incidents(limit=1)] == [second.incident_id]
+
+
+def test_lock_conflict_join_release(backend):
+    store = backend()
+    first = incident()
+    store.create_incident(first)
+    with pytest.raises(TargetLocked, match=first.incident_id):
+        store.create_incident(incident())
+    joiner = incident(offset=1)
+    store.create_incident(joiner, join=True)
+    assert store.holders("111111111111") == [first.incident_id, joiner.incident_id]
+    store.release_locks(first.incident_id)
+    assert store.holders("111111111111") == [joiner.incident_id]
+    store.release_locks(joiner.incident_id)
+    store.release_locks(joiner.incident_id)
+    assert store.holders("111111111111") == [] and store.lock_holder("111111111111") is None
+    store.create_incident(incident(offset=2))
+
+
+def test_join_needs_a_holder(backend):
+    with pytest.raises(NothingToJoin):
+        backend().create_incident(incident(), join=True)
+
+
+def test_roles_are_not_locked(backend):
+    store = backend()
+    store.create_incident(incident("arn:aws:iam::1:role/R", Mode.ROLE))
+    store.create_incident(incident("arn:aws:iam::1:role/R", Mode.ROLE, offset=1))
+    assert store.holders("arn:aws:iam::1:role/R") == []
+
+
+def test_journal_chain_and_resume(backend):
+    store = backend()
+    record = incident()
+    store.create_incident(record)
+    for n in range(30):
+        store.append(record.incident_id, "intent", {"n": n})
+    reopened = backend()
+    entries = reopened.entries(record.incident_id)
+    assert [e.seq for e in entries] == list(range(1, 31))
+    assert verify_chain(entries) == []
+    reopened.append(record.incident_id, "outcome", {"n": 30})
+    assert verify_chain(backend().entries(record.incident_id)) == []
+
+
+def test_concurrent_appends_keep_one_chain(backend):
+    record = incident()
+    backend().create_incident(record)
+    barrier = threading.Barrier(4)
+
+    def writer(n):
+        store = backend()
+        barrier.wait()
+        for k in range(10):
+            store.append(record.incident_id, "intent", {"writer": n, "k": k})
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = backend().entries(record.incident_id)
+    assert len(entries) == 40 and verify_chain(entries) == []
+
+
+def test_racing_creates_open_exactly_one(backend):
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def engineer():
+        store = backend()
+        barrier.wait()
+        try:
+            store.create_incident(incident())
+            outcomes.append("ok")
+        except TargetLocked:
+            outcomes.append("locked")
+
+    threads = [threading.Thread(target=engineer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["locked"] * 5 + ["ok"]
+    assert len(backend().holders("111111111111")) == 1
+
+
+def test_alerts_once(backend):
+    store = backend()
+    assert store.record_alert("watch:e1") is True
+    assert backend().record_alert("watch:e1") is False
+
+
+def test_open_store_selects_by_spec(aws, tmp_path):
+    factory = ClientFactory(botocore_session=_shared_botocore())
+    assert isinstance(open_store(f"dynamodb://{TABLE}", factory), DynamoStore)
+    assert isinstance(open_store(tmp_path / "x.sqlite3", factory), SqliteStore)
+
+
+# --- whole flows on either store ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store_env(request, org, monkeypatch):
+    if request.param == "dynamodb":
+        make_table()
+        monkeypatch.setenv("BREAKGLASS_STORE", f"dynamodb://{TABLE}")
+    return request.param
+
+
+def detach(cli, org, *extra):
+    run = cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--output", "json", *extra)
+    assert run.exit_code == 0, run.stderr
+    return run.json()["incident_id"]
+
+
+@pytest.mark.parametrize("close_first", ["first", "second"])
+def test_overlapping_incidents_lose_nothing(store_env, org, cli, close_first):
+    p1, p2, p3 = (org.new_policy(f"Deny{n}") for n in range(3))
+    for p in (p1, p2, p3):
+        org.attach(p, org.account)
+    org.detach(FULL_AWS_ACCESS, org.account)
+    before = org.snapshot()
+    first = detach(cli, org, "--policy", p1)
+    assert org.scps(org.account) == {p2, p3}
+    refused = cli("scp", "detach", "--target", org.account, "--reason", "y", "--yes", "--policy", p2)
+    assert refused.exit_code == 4 and "--join" in refused.stderr
+    second = detach(cli, org, "--join", "--policy", p2, "--policy", p3)
+    assert org.scps(org.account) == {FULL_AWS_ACCESS}
+    order = [first, second] if close_first == "first" else [second, first]
+    held = cli("scp", "restore", order[0])
+    assert held.exit_code == 0 and "still held by" in held.stdout
+    assert org.scps(org.account) == {FULL_AWS_ACCESS}, "the other holder keeps the target open"
+    last = cli("scp", "restore", order[1])
+    assert last.exit_code == 0, last.stderr
+    assert org.snapshot() == before
+    statuses = {i["incident_id"]: i["status"] for i in cli("list", "--output", "json").json()}
+    assert statuses == {first: "closed", second: "closed"}
+    for incident_id in (first, second):
+        assert cli("journal", "verify", incident_id).exit_code == 0
+
+
+def test_round_trip_and_crash_resume_on_either_store(store_env, org, cli):
+    p = org.new_policy("Deny")
+    org.attach(p, org.account)
+    before = org.snapshot()
+
+    class Crash(BaseException):
+        pass
+
+    def boom(model=None, **_):
+        if model.name == "DetachPolicy":
+            raise Crash
+
+    with pytest.raises(Crash):
+        cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", hooks=[("before-call", boom)])
+    (opened,) = cli("list", "--output", "json").json()
+    assert cli("scp", "restore", opened["incident_id"]).exit_code == 0
+    assert org.snapshot() == before
+    shown = cli("show", opened["incident_id"], "--output", "json").json()
+    assert shown["status"] == "closed" and verify_chain_ok(shown["journal"])
+
+
+def verify_chain_ok(journal):
+    from breakglass_aws.models import JournalEntry
+
+    return verify_chain([JournalEntry(**e) for e in journal]) == []
