@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from breakglass_aws.aws import aws_errors
+from breakglass_aws.deadman import arm
 from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.journal.base import NothingToJoin, TargetLocked
@@ -171,6 +172,7 @@ def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
         _record_failed_open(rt, incident, failed)
     rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
     notify(rt, incident, "activated", f"detached {', '.join(plan.snapshot.detach)} from {plan.snapshot.target}")
+    arm(rt, incident)
     return incident
 
 

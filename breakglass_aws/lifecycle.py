@@ -19,6 +19,10 @@ def set_status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: 
     rt.store.save_incident(incident)
     rt.store.append(incident.incident_id, f"status:{status.value}", {"reason": reason})
     notify(rt, incident, status.value, reason)
+    if status is IncidentStatus.CLOSED:
+        from breakglass_aws.deadman import disarm
+
+        disarm(rt, incident)
 
 
 def notify(rt: Runtime, incident: Incident, event: str, detail: str | None = None) -> None:

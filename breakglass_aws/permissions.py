@@ -41,6 +41,15 @@ OPERATION_ACTIONS: dict[str, str] = {
     "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
     "PutObject": "s3:PutObject",
     "Publish": "sns:Publish",
+    # EventBridge Scheduler (the dead-man switch), DynamoDB (the shared store)
+    "CreateSchedule": "scheduler:CreateSchedule",
+    "DeleteSchedule": "scheduler:DeleteSchedule",
+    "GetItem": "dynamodb:GetItem",
+    "PutItem": "dynamodb:PutItem",
+    "DeleteItem": "dynamodb:DeleteItem",
+    "Query": "dynamodb:Query",
+    "BatchGetItem": "dynamodb:BatchGetItem",
+    "TransactWriteItems": "dynamodb:TransactWriteItems",
 }
 
 _SCP_READ = [
@@ -52,6 +61,7 @@ _SCP_READ = [
     "ListOrganizationalUnitsForParent",
     "DescribePolicy",
 ]
+_STORE = ["GetItem", "PutItem", "DeleteItem", "Query", "BatchGetItem", "TransactWriteItems"]
 _ROTATE = [
     "GetCallerIdentity",
     "GetUser",
@@ -66,26 +76,28 @@ _ROTATE = [
     "GetSecretValue",
     "PutSecretValue",
 ]
+_RESTORE = [
+    "ListPoliciesForTarget",
+    "DescribePolicy",
+    "AttachPolicy",
+    "DetachPolicy",
+    "Publish",
+    "DeleteSchedule",
+    *_STORE,
+]
 
 TASKS: dict[str, list[str]] = {
-    "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "Publish"],
-    "scp-restore": [
-        "GetCallerIdentity",
-        "ListPoliciesForTarget",
-        "DescribePolicy",
-        "AttachPolicy",
-        "DetachPolicy",
-        "Publish",
-    ],
-    "role-assume": ["GetCallerIdentity", "AssumeRole", "Publish"],
-    "role-revoke": ["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "PutRolePolicy", "Publish"],
-    "rotate": [*_ROTATE, "Publish"],
-    "evidence": ["LookupEvents", "GetObjectLockConfiguration", "PutObject"],
-    "watch": ["LookupEvents", "Publish"],
+    "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "Publish", "CreateSchedule", *_STORE],
+    "scp-restore": ["GetCallerIdentity", *_RESTORE],
+    "role-assume": ["GetCallerIdentity", "AssumeRole", "Publish", *_STORE],
+    "role-revoke": ["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "PutRolePolicy", "Publish", *_STORE],
+    "rotate": [*_ROTATE, "Publish", *_STORE],
+    "evidence": ["LookupEvents", "GetObjectLockConfiguration", "PutObject", *_STORE],
+    "watch": ["LookupEvents", "Publish", *_STORE],
 }
 
 # The scheduled restore function restores expired SCP incidents and nothing else.
-RESTORE_FUNCTION = ["ListPoliciesForTarget", "DescribePolicy", "AttachPolicy", "DetachPolicy", "Publish"]
+RESTORE_FUNCTION = list(_RESTORE)
 
 
 def iam_action(operation: str) -> str:

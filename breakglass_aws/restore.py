@@ -6,10 +6,13 @@ crash at any point finishes the job, and a second run on a closed incident is a 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
+from breakglass_aws.evidence.source import RateLimiter
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, ScpTargetSnapshot
@@ -174,24 +177,32 @@ def _mark_attention(rt: Runtime, incident: Incident, reason: str) -> None:
     _set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, reason)
 
 
-def restore_expired(rt: Runtime) -> list[RestoreResult]:
-    """Restore every SCP incident past its expiry; one failure never stops the others."""
+def restore_expired(rt: Runtime, workers: int = 4, max_rps: float | None = None) -> list[RestoreResult]:
+    """Restore every SCP incident past its expiry, `workers` at a time, at most `max_rps`
+    Organizations requests per second; one failure never stops the others."""
     now = rt.clock()
-    due = [
-        i
-        for i in rt.store.list_incidents(limit=100_000)
-        if i.mode is Mode.SCP and i.status in ACTIVE_STATUSES and i.expires_at <= now
-    ]
-    results = []
-    for incident in sorted(due, key=lambda i: i.expires_at):
-        rt.progress(f"restoring {incident.incident_id} (expired {incident.expires_at:%Y-%m-%d %H:%M}Z)")
-        try:
-            results.append(restore_incident(rt, incident.incident_id))
-        except BreakglassError as err:
-            current = rt.store.get_incident(incident.incident_id)
-            results.append(
-                RestoreResult(
-                    incident_id=incident.incident_id, status=current.status, error=err.message, exit_code=err.exit_code
-                )
-            )
-    return results
+    due = sorted(
+        (
+            i
+            for i in rt.store.list_incidents(limit=100_000)
+            if i.mode is Mode.SCP and i.status in ACTIVE_STATUSES and i.expires_at <= now
+        ),
+        key=lambda i: i.expires_at,
+    )
+    org = rt.factory.client("organizations")  # built before the threads share it
+    if max_rps:
+        limiter = RateLimiter(max_rps)
+        org.meta.events.register("before-send.organizations", lambda **_: limiter.wait(), unique_id="bg-max-rps")
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(lambda incident: _restore_due(rt, incident), due))
+
+
+def _restore_due(rt: Runtime, incident: Incident) -> RestoreResult:
+    rt.progress(f"restoring {incident.incident_id} (expired {incident.expires_at:%Y-%m-%d %H:%M}Z)")
+    try:
+        return restore_incident(rt, incident.incident_id)
+    except BreakglassError as err:
+        current = rt.store.get_incident(incident.incident_id)
+        return RestoreResult(
+            incident_id=incident.incident_id, status=current.status, error=err.message, exit_code=err.exit_code
+        )

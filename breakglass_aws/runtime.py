@@ -15,7 +15,7 @@ from breakglass_aws.journal.base import Store
 from breakglass_aws.models import Requester
 from breakglass_aws.notify import Notifier
 
-__all__ = ["RoleDefaults", "RotationDefaults", "Runtime", "whoami"]
+__all__ = ["RoleDefaults", "RotationDefaults", "Runtime", "ScheduleDefaults", "whoami"]
 
 
 def _silent(_: str) -> None:
@@ -53,6 +53,19 @@ class RotationDefaults:
 
 
 @dataclass
+class ScheduleDefaults:
+    """The dead-man switch: a one-time EventBridge Scheduler schedule per incident."""
+
+    function_arn: str | None = None
+    role_arn: str | None = None
+    group: str = "breakglass"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.function_arn and self.role_arn)
+
+
+@dataclass
 class Runtime:
     factory: ClientFactory
     store: Store
@@ -66,6 +79,7 @@ class Runtime:
     evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
     evidence_on_close: bool = False
     notifier: Notifier | None = None
+    schedule: ScheduleDefaults = field(default_factory=ScheduleDefaults)
 
 
 def whoami(rt: Runtime) -> Requester:

@@ -70,6 +70,11 @@ class Settings(BaseModel):
     sns_topic_arn: str | None = None
     approvals_required: int = Field(default=0, ge=0, le=5)
     watch_regions: list[str] = Field(default_factory=list, description="regions whose STS endpoints are watched")
+    restore_workers: int = Field(default=4, ge=1, le=32)
+    max_rps: float | None = Field(default=None, gt=0, le=1000)
+    restore_function_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    schedule_group: str = "breakglass"
     approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)
 
     @field_validator("region")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli import approvals, evidence, incidents, role, scp, watch
+from breakglass_aws.cli import approvals, evidence, incidents, ops, role, scp, watch
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -29,6 +29,7 @@ incidents.register(app)
 role.register(app)
 approvals.register(app)
 watch.register(app)
+ops.register(app)
 
 
 def _version(value: bool) -> None:

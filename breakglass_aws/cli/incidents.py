@@ -52,6 +52,8 @@ def restore_command(
     ctx: typer.Context,
     incident_id: Annotated[str | None, typer.Argument(help="One incident to restore.")] = None,
     expired: Annotated[bool, typer.Option("--expired", help="Restore every active incident past its expiry.")] = False,
+    max_rps: Annotated[float | None, typer.Option(metavar="N", help="At most N Organizations requests/s.")] = None,
+    workers: Annotated[int | None, typer.Option(metavar="N", help="Incidents restored in parallel.")] = None,
 ) -> None:
     """Restore one incident, or with --expired every expired one (what cron or a scheduler runs)."""
     from breakglass_aws.cli.scp import restore_text
@@ -62,7 +64,17 @@ def restore_command(
     if bool(incident_id) == expired:
         raise UsageError("give either an INCIDENT_ID or --expired", "e.g. breakglass restore --expired")
     rt = st.runtime()
-    results = [restore_incident(rt, incident_id.strip())] if incident_id else restore_expired(rt)
+    settings = st.settings()
+    rps = max_rps if max_rps is not None else settings.max_rps
+    if rps is not None and not 0 < rps <= 1000:
+        raise UsageError(f"--max-rps must be between 0 and 1000, got {rps}", "e.g. --max-rps 10")
+    if workers is not None and not 1 <= workers <= 32:
+        raise UsageError(f"--workers must be 1 to 32, got {workers}", "e.g. --workers 4")
+    results = (
+        [restore_incident(rt, incident_id.strip())]
+        if incident_id
+        else restore_expired(rt, workers or settings.restore_workers, rps)
+    )
     lines = [
         line
         for r in results

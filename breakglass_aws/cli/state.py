@@ -57,49 +57,17 @@ class CliState:
         return self._runtime
 
     def _build_runtime(self) -> Runtime:
-        from breakglass_aws.aws import ClientFactory
-        from breakglass_aws.clock import utcnow
-        from breakglass_aws.journal import open_store
-        from breakglass_aws.notify import SnsNotifier
-        from breakglass_aws.runtime import RoleDefaults, RotationDefaults, Runtime
-        from breakglass_aws.validate import parse_duration
+        from breakglass_aws.setup import Injected, build_runtime
 
-        s = self.settings()
-        clock = self.overrides.clock or utcnow
-        factory = ClientFactory(
-            profile=s.profile,
-            region=s.region,
-            retry_mode=s.retry_mode,
-            max_attempts=s.max_attempts,
-            connect_timeout=s.connect_timeout,
-            read_timeout=s.read_timeout,
-            hooks=list(self.overrides.hooks),
-            botocore_session=None if s.profile else self.overrides.botocore_session,
-        )
-        return Runtime(
-            factory=factory,
-            store=open_store(s.store_spec(), factory, clock),
-            clock=clock,
-            default_ttl=s.default_ttl_delta,
-            max_ttl=s.max_ttl_delta,
-            requester_name=s.requester_name,
+        o = self.overrides
+        injected = Injected(
+            hooks=list(o.hooks),
+            clock=o.clock,
+            botocore_session=o.botocore_session,
+            http_get=o.http_get,
             progress=self.progress,
-            role=RoleDefaults(
-                role_name=s.role_name,
-                mfa_serial=s.mfa_serial,
-                duration=parse_duration(s.role_duration),
-                max_duration=parse_duration(s.max_role_duration),
-                member_role_name=s.member_role_name,
-                federation_url=s.federation_url,
-                **({"http_get": self.overrides.http_get} if self.overrides.http_get else {}),
-            ),
-            evidence_dir=Path(s.evidence_dir).expanduser() if s.evidence_dir else s.store_path().parent / "evidence",
-            evidence_on_close=s.evidence_dir is not None,
-            notifier=SnsNotifier(factory, s.sns_topic_arn) if s.sns_topic_arn else None,
-            rotation=RotationDefaults(
-                users=list(s.rotate_users), secret_prefix=s.secret_prefix, verify_timeout=s.verify_timeout
-            ),
         )
+        return build_runtime(self.settings(), injected)
 
     def progress(self, message: str) -> None:
         if not self.quiet:

@@ -46,6 +46,7 @@ class DynamoStore:
         self.table = table
         self.clock = clock
         self.db = factory.client("dynamodb", region)
+        self._heads: dict[str, tuple[int, str]] = {}  # last entry this writer saw, per incident
 
     # incidents ---------------------------------------------------------------------------------
     def create_incident(self, incident: Incident, join: bool = False) -> None:
@@ -228,8 +229,11 @@ class DynamoStore:
     # journal -----------------------------------------------------------------------------------
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
         for _ in range(APPEND_ATTEMPTS):
-            last = self._last(incident_id)
-            seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+            head = self._heads.get(incident_id)
+            if head is None:
+                last = self._last(incident_id)
+                head = (last.seq, last.hash) if last else (0, GENESIS)
+            seq, prev = head[0] + 1, head[1]
             at = isoformat(self.clock())
             digest = entry_hash(incident_id, seq, at, kind, data, prev)
             item = {
@@ -245,7 +249,9 @@ class DynamoStore:
                 try:
                     self.db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
                 except self.db.exceptions.ConditionalCheckFailedException:
+                    self._heads.pop(incident_id, None)
                     continue  # another writer took this seq: chain onto theirs
+            self._heads[incident_id] = (seq, digest)
             return JournalEntry(
                 incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest
             )

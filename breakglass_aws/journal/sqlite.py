@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from breakglass_aws.clock import Clock, isoformat, utcnow
 from breakglass_aws.errors import ConfigError
@@ -65,10 +68,25 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """One connection, many threads (restore --expired): one statement sequence at a time."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class SqliteStore:
     def __init__(self, path: Path, clock: Clock = utcnow) -> None:
         self.path = path
         self.clock = clock
+        self._lock = threading.RLock()
         self._db = self._open(path)
 
     @staticmethod
@@ -92,6 +110,7 @@ class SqliteStore:
         self._db.execute("BEGIN IMMEDIATE")
         return self._db
 
+    @_locked
     def create_incident(self, incident: Incident, join: bool = False) -> None:
         db = self._tx()
         try:
@@ -112,26 +131,31 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
 
+    @_locked
     def get_incident(self, incident_id: str) -> Incident:
         row = self._db.execute("SELECT body FROM incidents WHERE incident_id=?", (incident_id,)).fetchone()
         if row is None:
             raise IncidentNotFound(incident_id)
         return Incident.model_validate_json(row[0])
 
+    @_locked
     def save_incident(self, incident: Incident) -> None:
         self._db.execute(
             "UPDATE incidents SET body=? WHERE incident_id=?", (incident.model_dump_json(), incident.incident_id)
         )
 
+    @_locked
     def list_incidents(self, limit: int = 50) -> list[Incident]:
         rows = self._db.execute(
             "SELECT body FROM incidents ORDER BY created_at DESC, incident_id DESC LIMIT ?", (limit,)
         ).fetchall()
         return [Incident.model_validate_json(r[0]) for r in rows]
 
+    @_locked
     def release_locks(self, incident_id: str) -> None:
         self._db.execute("DELETE FROM holders WHERE incident_id=?", (incident_id,))
 
+    @_locked
     def holders(self, target: str) -> list[str]:
         rows = self._db.execute("SELECT incident_id FROM holders WHERE target=? ORDER BY seq", (target,))
         return [str(r[0]) for r in rows.fetchall()]
@@ -140,6 +164,7 @@ class SqliteStore:
         found = self.holders(target)
         return found[0] if found else None
 
+    @_locked
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
         db = self._tx()
         try:
@@ -159,6 +184,7 @@ class SqliteStore:
             raise
         return JournalEntry(incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest)
 
+    @_locked
     def entries(self, incident_id: str) -> list[JournalEntry]:
         rows = self._db.execute(
             "SELECT seq, at, kind, data, prev_hash, hash FROM journal WHERE incident_id=? ORDER BY seq",
@@ -171,6 +197,7 @@ class SqliteStore:
             for r in rows
         ]
 
+    @_locked
     def record_alert(self, key: str) -> bool:
         cursor = self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", (key, isoformat(self.clock())))
         return cursor.rowcount == 1
