@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import close_incident, evidence, role_assume, scp_roundtrip, startup
+from benchmarks import close_incident, evidence, org_restore, role_assume, scp_roundtrip, startup
 from benchmarks.harness import Comparison, alternate, bench_env, count_calls
 from breakglass_aws.testing import MotoServer, env_for
 
@@ -25,8 +25,9 @@ SUITES: dict[str, Callable[[MotoServer, dict[str, str]], Comparison]] = {
     "help": lambda _server, _env: startup.comparison(),
 }
 COUNTED = {"scp", "assume", "close"}
-MEASURES: dict[str, Callable[[], list[dict[str, object]]]] = {
-    "evidence": lambda: [evidence.memory(), evidence.throttled_rate()],
+MEASURES: dict[str, Callable[[MotoServer, dict[str, str]], list[dict[str, object]]]] = {
+    "evidence": lambda _server, _env: [evidence.memory(), evidence.throttled_rate()],
+    "org-restore": lambda server, env: [*org_restore.speed(server, env), org_restore.throttled(server, env)],
 }
 
 
@@ -43,7 +44,7 @@ def main() -> None:
         env = bench_env(server, Path(tempfile.mkdtemp(prefix="bg-bench-state-")))
         for name in args.names or [*SUITES, *MEASURES]:
             if name in MEASURES:
-                for report in MEASURES[name]():
+                for report in MEASURES[name](server, env):
                     reports.append(report)
                     print(
                         f"{report['name']:42} {report['ratio']:>7.3f}           goal {report['goal']:32} "
