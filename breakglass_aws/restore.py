@@ -83,6 +83,8 @@ def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tupl
     """Overlapping incidents: a holder that is not the last hands its detached policies to the
     others and lets go. Returns the snapshot to restore with, and who still holds the target."""
     others = [h for h in rt.store.holders(snap.target) if h != incident.incident_id]
+    if not others:
+        return snap, []  # the only holder: restore now, let go when closed
     for other_id in others:
         other = rt.store.get_incident(other_id)
         other.scp = [merge_snapshots(s, snap) if s.target == snap.target else s for s in other.scp]
@@ -90,9 +92,8 @@ def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tupl
         rt.store.append(
             other_id, "snapshot", {"scp": [s.model_dump(mode="json") for s in other.scp], "from": incident.incident_id}
         )
-    if others:
-        rt.store.append(incident.incident_id, "handed-over", {"target": snap.target, "to": others})
-    rt.store.release_locks(incident.incident_id)
+    rt.store.append(incident.incident_id, "handed-over", {"target": snap.target, "to": others})
+    rt.store.release_locks(incident.incident_id, incident.lock_targets())
     still = rt.store.holders(snap.target)
     if still:
         return snap, still
@@ -165,7 +166,7 @@ def _finish(rt: Runtime, incident: Incident, targets: list[TargetRestore], accep
         )
     incident.closed_at = rt.clock()
     _set_status(rt, incident, IncidentStatus.CLOSED, "drift accepted" if lost else "restored")
-    rt.store.release_locks(incident.incident_id)
+    rt.store.release_locks(incident.incident_id, incident.lock_targets())
     return RestoreResult(incident_id=incident.incident_id, status=incident.status, targets=targets)
 
 

@@ -43,7 +43,8 @@ class Store(Protocol):
 
     def list_incidents(self, limit: int = 50) -> list[Incident]: ...
 
-    def release_locks(self, incident_id: str) -> None: ...
+    def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
+        """Let go of the incident's targets (all of them, or the given ones)."""
 
     def lock_holder(self, target: str) -> str | None: ...
 

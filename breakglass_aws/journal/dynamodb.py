@@ -180,9 +180,8 @@ class DynamoStore:
         found = self.holders(target)
         return found[0] if found else None
 
-    def release_locks(self, incident_id: str) -> None:
-        incident = self.get_incident(incident_id)
-        for target in incident.lock_targets():
+    def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
+        for target in targets if targets is not None else self.get_incident(incident_id).lock_targets():
             mine = [i for i in self._holder_items(target) if i["incident_id"]["S"] == incident_id]
             for item in mine:
                 self._release(target, item["sk"]["S"])

@@ -152,7 +152,7 @@ class SqliteStore:
         return [Incident.model_validate_json(r[0]) for r in rows]
 
     @_locked
-    def release_locks(self, incident_id: str) -> None:
+    def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
         self._db.execute("DELETE FROM holders WHERE incident_id=?", (incident_id,))
 
     @_locked
