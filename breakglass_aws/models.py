@@ -35,6 +35,7 @@ class Mode(StrEnum):
     SCP = "scp"
     ROLE = "role"
     ROTATE = "rotate"
+    DRILL = "drill"
 
 
 class IncidentStatus(StrEnum):

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     restore_function_arn: str | None = None
     scheduler_role_arn: str | None = None
     schedule_group: str = "breakglass"
+    rotation_interval: str = "90d"
+    drill_interval: str = "92d"
     approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)
 
     @field_validator("region")
@@ -88,7 +90,14 @@ class Settings(BaseModel):
         return value
 
     @field_validator(
-        "default_ttl", "max_ttl", "role_duration", "max_role_duration", "evidence_margin", "evidence_delay"
+        "default_ttl",
+        "max_ttl",
+        "role_duration",
+        "max_role_duration",
+        "evidence_margin",
+        "evidence_delay",
+        "rotation_interval",
+        "drill_interval",
     )
     @classmethod
     def _duration(cls, value: str) -> str:

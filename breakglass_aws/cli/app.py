@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli import approvals, evidence, incidents, ops, role, scp, watch
+from breakglass_aws.cli import approvals, evidence, incidents, ops, readiness, role, scp, watch
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -30,6 +30,7 @@ role.register(app)
 approvals.register(app)
 watch.register(app)
 ops.register(app)
+readiness.register(app)
 
 
 def _version(value: bool) -> None:

@@ -64,7 +64,8 @@ def collect_evidence(
             check_bucket(rt.factory.client("s3"), target[0])
 
     def progress(region: str, count: int) -> None:
-        rt.progress(f"{region}: page of {count} events")
+        if count:
+            rt.progress(f"{region}: page of {count} events")
 
     chosen = source or CloudTrailSource(rt.factory, options.rate, on_page=progress)
     with aws_errors():

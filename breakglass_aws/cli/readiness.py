@@ -1,0 +1,178 @@
+"""`breakglass check` and `breakglass drill [--sandbox]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from breakglass_aws.cli.render import echo_lines, emit
+from breakglass_aws.cli.state import CliState, state
+
+if TYPE_CHECKING:
+    from breakglass_aws.drill import DrillResult
+    from breakglass_aws.runtime import Runtime
+    from breakglass_aws.scp_lint import Finding
+    from breakglass_aws.settings import Settings
+
+
+def register(root: typer.Typer) -> None:
+    root.command("check")(check_command)
+    root.command("drill")(drill_command)
+
+
+def _options(s: Settings, accounts: list[str] | None) -> object:
+    from breakglass_aws.readiness import ReadinessOptions
+    from breakglass_aws.validate import parse_duration
+
+    return ReadinessOptions(
+        accounts=accounts,
+        rotation_interval=parse_duration(s.rotation_interval),
+        drill_interval=parse_duration(s.drill_interval),
+    )
+
+
+def findings_text(findings: list[Finding]) -> list[str]:
+    if not findings:
+        return ["check: everything needed to break the glass is in place"]
+    order = {"error": 0, "warning": 1, "info": 2}
+    lines = []
+    for f in sorted(findings, key=lambda f: (order.get(f.severity, 3), f.check, f.subject)):
+        lines.append(f"{f.severity.upper():7} {f.check:16} {f.subject}: {f.message}")
+        lines.append(f"{'':7} {'':16} fix: {f.remediation}")
+    errors = sum(f.severity == "error" for f in findings)
+    lines.append(f"{errors} error(s), {len(findings) - errors} other finding(s)")
+    return lines
+
+
+def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> list[Finding]:
+    from breakglass_aws.readiness import ReadinessOptions, run_checks
+    from breakglass_aws.validate import validate_target
+
+    for account in accounts or []:
+        validate_target(account)
+    s = st.settings()
+    options = _options(s, accounts)
+    assert isinstance(options, ReadinessOptions)  # noqa: S101
+    return run_checks(rt, options, s.sns_topic_arn, list(s.rotate_users))
+
+
+def check_command(
+    ctx: typer.Context,
+    account: Annotated[list[str] | None, typer.Option(metavar="ID", help="Check this account (repeatable).")] = None,
+) -> None:
+    """Prove the glass can be broken: SCP/RCP exemptions, the role, alerting, credentials, drills.
+    Exits 4 when any error-level finding."""
+    from breakglass_aws.errors import GuardRailError
+    from breakglass_aws.validate import validate_target
+
+    st = state(ctx)
+    for one in account or []:
+        validate_target(one)
+    findings = _check(st, st.runtime(), account)
+    emit(
+        st,
+        {"findings": [f.model_dump() for f in findings], "errors": sum(f.severity == "error" for f in findings)},
+        lambda: findings_text(findings),
+    )
+    if any(f.severity == "error" for f in findings):
+        raise typer.Exit(GuardRailError.exit_code)
+
+
+def drill_text(result: DrillResult) -> list[str]:
+    lines = [f"drill {result.drill_id} on {result.account}: {'PASSED' if result.ok else 'FAILED'}"]
+    lines += [f"  {'ok ' if s.ok else 'FAIL'} {s.seconds:7.2f}s  {s.name}: {s.detail}" for s in result.steps]
+    lines.append(
+        f"  time to access: {result.time_to_access_seconds}s, time to restore: {result.time_to_restore_seconds}s"
+    )
+    lines += [f"  evidence: {folder}" for folder in result.evidence]
+    return lines
+
+
+def drill_command(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(metavar="ID", help="The sandbox account to rehearse in.")] = None,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Rehearse against an embedded simulated AWS.")] = False,
+    token_code: Annotated[str | None, typer.Option(metavar="CODE", help="6-digit MFA code.")] = None,
+    out: Annotated[Path | None, typer.Option(metavar="DIR", help="Where the evidence bundles go.")] = None,
+) -> None:
+    """Rehearse the whole procedure: detach, assume, a harmless call, close (restore, revoke, rotate), evidence."""
+    from breakglass_aws.errors import UsageError
+
+    st = state(ctx)
+    if bool(account) == sandbox:
+        raise UsageError("give either --account SANDBOX_ID or --sandbox", "new here? run: breakglass drill --sandbox")
+    if sandbox:
+        _sandbox_drill(st, out)
+        return
+    from breakglass_aws.cli.evidence import options
+    from breakglass_aws.cli.role import _prompt_code
+    from breakglass_aws.drill import run_drill
+    from breakglass_aws.role import validate_token_code
+    from breakglass_aws.validate import validate_target
+
+    assert account is not None  # noqa: S101
+    validate_target(account)
+    if token_code is not None:
+        validate_token_code(token_code)
+    rt = st.runtime()
+    code = token_code or (_prompt_code() if rt.role.mfa_serial else None)
+    result = run_drill(rt, account, code, rt.rotation.users, options(st), out)
+    emit(st, result.model_dump(mode="json"), lambda: drill_text(result))
+
+
+def _sandbox_drill(st: CliState, out: Path | None) -> None:
+    from breakglass_aws.evidence.run import EvidenceOptions, verify_evidence
+    from breakglass_aws.readiness import ReadinessOptions, run_checks
+    from breakglass_aws.sandbox import sandbox_aws
+    from breakglass_aws.settings import Settings
+    from breakglass_aws.setup import Injected, build_runtime
+
+    with sandbox_aws() as build:
+        sb = build()
+        settings = Settings(**sb.settings())
+        rt = build_runtime(settings, Injected(progress=st.progress))
+        sb.store = rt.store
+        if not st.json:
+            echo_lines(_sandbox_plan(sb.account))
+        findings = run_checks(rt, ReadinessOptions(), settings.sns_topic_arn, list(settings.rotate_users))
+        if not st.json:
+            echo_lines(
+                ["", "breakglass check (one SCP is deliberately missing the exemption):", *findings_text(findings), ""]
+            )
+        from breakglass_aws.drill import run_drill
+
+        evidence = EvidenceOptions(delay=EvidenceOptions().delay)
+        result = run_drill(rt, sb.account, "123456", rt.rotation.users, evidence, out or sb.folder / "evidence")
+        verified = {folder: not verify_evidence(Path(folder)) for folder in result.evidence}
+        data = {
+            "sandbox_account": sb.account,
+            "check": [f.model_dump() for f in findings],
+            "drill": result.model_dump(mode="json"),
+            "evidence_verified": verified,
+        }
+        emit(
+            st,
+            data,
+            lambda: [
+                *drill_text(result),
+                *[f"  verify {f}: {'intact' if ok else 'CHANGED'}" for f, ok in verified.items()],
+                "",
+                "next: the real-AWS quick start in README.md",
+            ],
+        )
+
+
+def _sandbox_plan(account: str) -> list[str]:
+    return [
+        "breakglass drill --sandbox: the whole procedure against a simulated AWS (moto), in this process",
+        "staged as terraform/examples/complete would:",
+        f"  organization: root -> OU workloads -> sandbox account {account}",
+        "  SCPs on the sandbox account: DenyLeaveOrganization (exempts BreakGlassAdmin), DenyOutsideEU (does not)",
+        f"  role BreakGlassAdmin in {account} (trust: MFA + SetSourceIdentity); user breakglass-1 with a key",
+        "  SNS topic + subscription, EventBridge alert rules, DynamoDB store, Object Lock evidence bucket,",
+        "  secret breakglass/breakglass-1, restore schedule group; CloudTrail events derived from the journal",
+        "steps: check, detach SCPs, assume the role (MFA), harmless call, close both incidents (revoke, restore,",
+        "  rotate), collect and verify evidence",
+    ]

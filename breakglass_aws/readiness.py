@@ -1,0 +1,362 @@
+"""`check`: can the glass be broken right now? Findings with severity and a remediation line."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.errors import BreakglassError
+from breakglass_aws.models import ACTIVE_STATUSES, Mode
+from breakglass_aws.runtime import Runtime
+from breakglass_aws.scp_lint import Finding, lint_policy
+
+__all__ = ["ReadinessOptions", "run_checks"]
+
+POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+ALERT_EVENTS = {
+    "AssumeRole": "break-glass AssumeRole",
+    "ConsoleLogin": "break-glass console login",
+    "AttachPolicy": "SCP attach/detach",
+}
+
+
+class ReadinessOptions:
+    def __init__(
+        self,
+        accounts: list[str] | None = None,
+        rotation_interval: timedelta = timedelta(days=90),
+        drill_interval: timedelta = timedelta(days=92),
+        min_session: int = 3600,
+        max_session: int = 43200,
+    ) -> None:
+        self.accounts = accounts
+        self.rotation_interval, self.drill_interval = rotation_interval, drill_interval
+        self.min_session, self.max_session = min_session, max_session
+
+
+def _finding(severity: str, check: str, subject: str, message: str, remediation: str) -> Finding:
+    return Finding(severity=severity, check=check, subject=subject, message=message, remediation=remediation)
+
+
+def _guarded(check: str, subject: str, run: Callable[[], list[Finding]]) -> list[Finding]:
+    """One check failing (access denied, say) is a finding, never the end of the report."""
+    try:
+        with aws_errors():
+            return run()
+    except BreakglassError as err:
+        return [_finding("error", check, subject, f"could not check: {err.message}", err.remediation or "")]
+
+
+# --- SCP / RCP exemption ----------------------------------------------------------------------
+
+
+def _path(org: Any, account: str) -> Iterator[str]:
+    yield account
+    current = account
+    while not current.startswith("r-"):
+        parents = org.list_parents(ChildId=current)["Parents"]
+        if not parents:
+            return
+        current = parents[0]["Id"]
+        yield current
+
+
+def _policies(org: Any, target: str) -> Iterator[dict[str, Any]]:
+    for kind in POLICY_TYPES:
+        try:
+            pages = org.get_paginator("list_policies_for_target").paginate(TargetId=target, Filter=kind)
+            yield from (p for page in pages for p in page["Policies"])
+        except org.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("PolicyTypeNotEnabledException", "InvalidInputException"):
+                continue
+            raise
+
+
+def _lint_account(rt: Runtime, org: Any, account: str, seen: dict[str, str]) -> list[Finding]:
+    role_arn = f"arn:aws:iam::{account}:role/{rt.role.role_name}"
+    findings: list[Finding] = []
+    for target in _path(org, account):
+        for policy in _policies(org, target):
+            if policy["Id"] == "p-FullAWSAccess" or policy.get("AwsManaged"):
+                continue
+            if policy["Id"] not in seen:
+                seen[policy["Id"]] = org.describe_policy(PolicyId=policy["Id"])["Policy"]["Content"]
+            findings += lint_policy(policy["Id"], policy.get("Name", ""), seen[policy["Id"]], target, role_arn)
+    return findings
+
+
+def _accounts(org: Any, wanted: list[str] | None) -> list[str]:
+    if wanted:
+        return wanted
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    pages = org.get_paginator("list_accounts").paginate()
+    return sorted(a["Id"] for page in pages for a in page["Accounts"] if a["Id"] != management)
+
+
+# --- the break-glass role ---------------------------------------------------------------------
+
+
+def _trust_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    document = role.get("AssumeRolePolicyDocument") or {}
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    value = statement.get("Action", [])
+    return {a.lower() for a in ([value] if isinstance(value, str) else value)}
+
+
+def _role_findings(role: dict[str, Any], subject: str, options: ReadinessOptions) -> list[Finding]:
+    allows = [s for s in _trust_statements(role) if s.get("Effect") == "Allow"]
+    text = json.dumps(allows).lower()
+    found = []
+    if not allows or '"aws:multifactorauthpresent"' not in text:
+        found.append(
+            _finding(
+                "error",
+                "role-trust",
+                subject,
+                "the trust policy does not require MFA",
+                "add Condition Bool aws:MultiFactorAuthPresent true (terraform breakglass-role)",
+            )
+        )
+    if not any({"sts:setsourceidentity", "sts:*"} & _actions(s) for s in allows):
+        found.append(
+            _finding(
+                "error",
+                "role-trust",
+                subject,
+                "the trust policy does not allow sts:SetSourceIdentity",
+                "allow sts:SetSourceIdentity so every call is attributed",
+            )
+        )
+    duration = int(role.get("MaxSessionDuration", 3600))
+    if not options.min_session <= duration <= options.max_session:
+        found.append(
+            _finding(
+                "warning",
+                "role-duration",
+                subject,
+                f"MaxSessionDuration is {duration}s",
+                f"keep it between {options.min_session} and {options.max_session} seconds",
+            )
+        )
+    return found
+
+
+def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_account: str) -> list[Finding]:
+    from breakglass_aws.close import iam_for_account
+    from breakglass_aws.models import Requester
+
+    subject = f"arn:aws:iam::{account}:role/{rt.role.role_name}"
+    caller = Requester(arn="", account=caller_account, user_id="", name="")
+    iam = iam_for_account(rt, account, caller)
+    try:
+        role = iam.get_role(RoleName=rt.role.role_name)["Role"]
+    except iam.exceptions.NoSuchEntityException:
+        return [
+            _finding(
+                "error",
+                "role",
+                subject,
+                "the break-glass role does not exist",
+                "apply terraform/modules/breakglass-role in this account",
+            )
+        ]
+    return _role_findings(role, subject, options)
+
+
+# --- alerting, credentials, store, drills -------------------------------------------------------
+
+
+def _check_alerting(rt: Runtime, topic: str | None) -> list[Finding]:
+    if not topic:
+        return [
+            _finding(
+                "warning",
+                "alerting",
+                "sns",
+                "no sns_topic_arn configured: nobody is told",
+                "set sns_topic_arn (terraform control-plane output)",
+            )
+        ]
+    sns = rt.factory.client("sns", topic.split(":")[3])
+    try:
+        sns.get_topic_attributes(TopicArn=topic)
+    except sns.exceptions.NotFoundException:
+        return [_finding("error", "alerting", topic, "the SNS topic does not exist", "apply the control-plane module")]
+    found = []
+    if not sns.list_subscriptions_by_topic(TopicArn=topic).get("Subscriptions"):
+        found.append(
+            _finding(
+                "error",
+                "alerting",
+                topic,
+                "the SNS topic has no subscription",
+                "subscribe the security team (email, chat, pager)",
+            )
+        )
+    events = rt.factory.client("events", "us-east-1")
+    covered: set[str] = set()
+    for rule in events.list_rules().get("Rules", []):
+        targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
+        if any(t.get("Arn") == topic for t in targets):
+            covered |= {name for name in ALERT_EVENTS if name in (rule.get("EventPattern") or "")}
+    for name, label in ALERT_EVENTS.items():
+        if name not in covered:
+            found.append(
+                _finding(
+                    "error",
+                    "alerting",
+                    "eventbridge",
+                    f"no EventBridge rule sends {label} to the topic",
+                    "apply the control-plane module (its rules live in us-east-1)",
+                )
+            )
+    return found
+
+
+def _check_user(rt: Runtime, user: str, options: ReadinessOptions) -> list[Finding]:
+    iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
+    now = rt.clock()
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    found = []
+    active = [k for k in keys if k["Status"] == "Active"]
+    if len(active) > 1:
+        found.append(
+            _finding(
+                "error",
+                "credentials",
+                user,
+                f"{len(active)} active access keys",
+                f"run: breakglass rotate --user {user}",
+            )
+        )
+    for key in active:
+        if now - key["CreateDate"] > options.rotation_interval:
+            found.append(
+                _finding(
+                    "error",
+                    "credentials",
+                    user,
+                    f"access key {key['AccessKeyId']} is {(now - key['CreateDate']).days} days old",
+                    f"run: breakglass rotate --user {user}",
+                )
+            )
+    try:
+        stored = json.loads(sm.get_secret_value(SecretId=rt.rotation.secret_for(user)).get("SecretString") or "{}")
+    except sm.exceptions.ResourceNotFoundException:
+        return [
+            *found,
+            _finding(
+                "error",
+                "credentials",
+                user,
+                "no secret holds this user's credentials",
+                "apply the control-plane module, then: breakglass rotate --user " + user,
+            ),
+        ]
+    rotated = stored.get("rotated_at") if isinstance(stored, dict) else None
+    if not rotated:
+        found.append(
+            _finding(
+                "error",
+                "credentials",
+                user,
+                "the credentials were never rotated by breakglass",
+                f"run: breakglass rotate --user {user}",
+            )
+        )
+    elif now - datetime.fromisoformat(str(rotated).replace("Z", "+00:00")) > options.rotation_interval:
+        found.append(
+            _finding(
+                "error",
+                "credentials",
+                user,
+                f"password and key last rotated {rotated}",
+                f"run: breakglass rotate --user {user}",
+            )
+        )
+    return found
+
+
+def _check_incidents(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
+    now = rt.clock()
+    incidents = rt.store.list_incidents(limit=100_000)
+    found = [
+        _finding(
+            "error",
+            "incidents",
+            i.incident_id,
+            f"past its expiry ({i.expires_at:%Y-%m-%d %H:%M}Z) and still {i.status.value}",
+            f"run: breakglass restore {i.incident_id}",
+        )
+        for i in incidents
+        if i.mode is Mode.SCP and i.status in ACTIVE_STATUSES and i.expires_at <= now
+    ]
+    drills = [i for i in incidents if i.mode is Mode.DRILL and i.status.value == "closed"]
+    last = max((i.created_at for i in drills), default=None)
+    if last is None or now - last > options.drill_interval:
+        when = f"last drill {last:%Y-%m-%d}" if last else "no drill recorded"
+        found.append(_finding("warning", "drill", "drill", when, "rehearse: breakglass drill --account SANDBOX_ID"))
+    return found
+
+
+def _check_schedule(rt: Runtime) -> list[Finding]:
+    if not rt.schedule.enabled:
+        return [
+            _finding(
+                "warning",
+                "restore-schedule",
+                "scheduler",
+                "no scheduled restore configured",
+                "set restore_function_arn and scheduler_role_arn (terraform control-plane outputs)",
+            )
+        ]
+    scheduler = rt.factory.client("scheduler")
+    schedules = scheduler.list_schedules(GroupName=rt.schedule.group).get("Schedules", [])
+    if not any(s.get("Name", "").startswith("breakglass-periodic") or "rate(" in str(s) for s in schedules):
+        return [
+            _finding(
+                "warning",
+                "restore-schedule",
+                rt.schedule.group,
+                "no periodic restore schedule found",
+                "apply the control-plane module (rate(5 minutes) safety net)",
+            )
+        ]
+    return []
+
+
+def run_checks(rt: Runtime, options: ReadinessOptions, topic: str | None, users: list[str]) -> list[Finding]:
+    org = rt.factory.client("organizations")
+    with aws_errors():
+        caller = rt.factory.client("sts").get_caller_identity()["Account"]
+        accounts = _accounts(org, options.accounts)
+    seen: dict[str, str] = {}
+    findings: list[Finding] = []
+    for account in accounts:
+        findings += _guarded("scp-exemption", account, functools.partial(_lint_account, rt, org, account, seen))
+        findings += _guarded("role", account, functools.partial(_check_role, rt, account, options, caller))
+    findings += _guarded("alerting", "sns", lambda: _check_alerting(rt, topic))
+    for user in users:
+        findings += _guarded("credentials", user, functools.partial(_check_user, rt, user, options))
+    findings += _guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt))
+    findings += _guarded("incidents", "store", lambda: _check_incidents(rt, options))
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    unique: dict[tuple[str, str, str], Finding] = {}
+    for f in findings:
+        unique.setdefault((f.check, f.subject, f.message), f)
+    return list(unique.values())
