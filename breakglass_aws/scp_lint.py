@@ -103,8 +103,8 @@ def _judge(statement: dict[str, Any], label: str, subject: str, role_arn: str) -
         + role_arn.rsplit("/", 1)[-1]
         + '"}'
     )
-    if condition:
-        keys = sorted({k for pairs in condition.values() if isinstance(pairs, dict) for k in pairs})
+    keys = sorted({k for pairs in condition.values() if isinstance(pairs, dict) for k in pairs}) if condition else []
+    if keys and any(k.lower() not in ARN_KEYS for k in keys):
         return Finding(
             severity="warning",
             check="scp-exemption",
