@@ -51,6 +51,8 @@ class ClientFactory:
     read_timeout: float = 30.0
     hooks: Sequence[Hook] = ()
     botocore_session: Any = None  # share one across factories to reuse loaded service models
+    control_plane_timeout: float = 4.0
+    control_plane_attempts: int = 3
     _session: Session | None = field(default=None, init=False, repr=False)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
 
@@ -101,25 +103,29 @@ class ClientFactory:
         client = self.session().create_client(
             service,
             region_name=region or self.region_name(),
-            config=self._config(),
+            config=self._config(service),
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
             aws_session_token=session_token,
         )
         return self._configure(client, service)
 
-    def _config(self) -> Any:
+    def _config(self, service: str = "") -> Any:
+        """Control-plane services fail fast (a short, bounded budget); the rest use the settings."""
         from botocore.config import Config
 
+        fast = service in CONTROL_PLANE
+        attempts = min(self.max_attempts, self.control_plane_attempts) if fast else self.max_attempts
         return Config(
-            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},  # type: ignore[arg-type]
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
+            retries={"mode": self.retry_mode, "total_max_attempts": attempts},  # type: ignore[arg-type]
+            connect_timeout=min(self.connect_timeout, self.control_plane_timeout) if fast else self.connect_timeout,
+            read_timeout=min(self.read_timeout, 2 * self.control_plane_timeout) if fast else self.read_timeout,
             user_agent_extra="breakglass-aws",
         )
 
     def _configure(self, client: Any, service: str) -> Any:
         events = client.meta.events
+        events.register("after-call-error", _tag_error(service, client.meta.region_name))
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
         events.register("before-call", _log_call)
         for event_name, handler in self.hooks:
@@ -130,8 +136,40 @@ class ClientFactory:
         session = self.session()
         if service == "sts":
             session.set_config_variable("sts_regional_endpoints", "regional")
-        client = session.create_client(service, region_name=region, config=self._config())
+        client = session.create_client(service, region_name=region, config=self._config(service))
         return self._configure(client, service)
+
+
+CONTROL_PLANE = frozenset({"organizations", "iam"})
+SERVICE_NAMES = {"organizations": "Organizations", "iam": "IAM", "sts": "STS", "dynamodb": "DynamoDB"}
+
+
+def _tag_error(service: str, region: str) -> Callable[..., None]:
+    """Remember which service and region an error came from, for an honest message."""
+
+    def tag(exception: BaseException | None = None, **_: Any) -> None:
+        if exception is not None:
+            exception.breakglass_where = (service, region)  # type: ignore[attr-defined]
+
+    return tag
+
+
+def _outage(err: BaseException, detail: str) -> BreakglassError | None:
+    where = getattr(err, "breakglass_where", None)
+    if not where and getattr(err, "operation_name", None):  # an HTTP error answer: known by its operation
+        service = iam_action(str(getattr(err, "operation_name", ""))).split(":", 1)[0]
+        where = (service, "us-east-1") if service in CONTROL_PLANE else None
+    if not where:
+        return None
+    service, region = where
+    name = SERVICE_NAMES.get(service, service)
+    if service in CONTROL_PLANE:
+        return AwsFailure(
+            f"{name} ({service} control plane, {region}) is unavailable: {detail}; nothing more was changed",
+            "the role path still works (breakglass role assume --account ID --reason ...); "
+            "rerun this command when the service is back: it resumes from the journal",
+        )
+    return AwsFailure(f"{name} in {region} is unavailable: {detail}", "retry shortly; run with -v to see each call")
 
 
 class _RetryExtraCodes:
@@ -192,6 +230,7 @@ def translate_error(err: BaseException) -> BreakglassError:
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
+        ConnectionClosedError,
         ConnectTimeoutError,
         EndpointConnectionError,
         NoCredentialsError,
@@ -213,8 +252,10 @@ def translate_error(err: BaseException) -> BreakglassError:
         return ConfigError(f"AWS profile not found: {err}", "list profiles with: aws configure list-profiles")
     if isinstance(err, NoRegionError):
         return ConfigError("no AWS region configured", "pass --region or set region in the config file")
-    if isinstance(err, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
-        return AwsFailure(f"cannot reach AWS: {err}", "check network access and AWS_ENDPOINT_URL; retry")
+    if isinstance(err, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
+        return _outage(err, type(err).__name__) or AwsFailure(
+            f"cannot reach AWS: {err}", "check network access and AWS_ENDPOINT_URL; retry"
+        )
     if isinstance(err, BotoCoreError):
         return AwsFailure(f"AWS client error: {err}", "retry; run with -v to see each AWS call")
     return BreakglassError(f"unexpected error: {type(err).__name__}", "this is a bug; please report it")
@@ -227,6 +268,11 @@ def _translate_client_error(err: Any) -> BreakglassError:
     operation = str(getattr(err, "operation_name", "") or "")
     action = iam_action(operation)
     attempts = err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if status >= 500:
+        outage = _outage(err, f"HTTP {status} {code} after {attempts + 1} attempt(s)")
+        if outage is not None:
+            return outage
     if code in _ACCESS_CODES:
         return AwsAccessError(f"access denied calling {action}", f"grant {action} to the identity running breakglass")
     if code in _CREDENTIAL_CODES:

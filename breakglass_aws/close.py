@@ -30,7 +30,7 @@ from breakglass_aws.rotation_run import RotationResult, rotate_in_incident
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.validate import validate_incident_id
 
-__all__ = ["CloseResult", "close_incident", "iam_for_account", "revoke_role_sessions"]
+__all__ = ["CloseResult", "close_incident", "finish_pending", "iam_for_account", "revoke_role_sessions"]
 
 
 class CloseResult(BaseModel):
@@ -135,6 +135,29 @@ def _evidence(rt: Runtime, result: CloseResult, options: EvidenceOptions | None)
             f"warning: evidence not collected ({result.evidence_error}); "
             f"run: breakglass evidence collect {result.incident_id}"
         )
+
+
+def finish_pending(rt: Runtime, caller: Requester) -> list[CloseResult]:
+    """Closes that stopped (a control plane was down) are finished here; what cron, the scheduled
+    function and `restore --expired` run. Each resumes where it stopped."""
+    results = []
+    for incident in rt.store.list_incidents(limit=100_000):
+        if incident.status is IncidentStatus.NEEDS_ATTENTION and (incident.status_reason or "").startswith(
+            "close stopped"
+        ):
+            rt.progress(f"finishing the close of {incident.incident_id}")
+            try:
+                results.append(close_incident(rt, incident.incident_id, caller))
+            except BreakglassError as err:
+                results.append(
+                    CloseResult(
+                        incident_id=incident.incident_id,
+                        mode=incident.mode,
+                        status=IncidentStatus.NEEDS_ATTENTION,
+                        exit_code=err.exit_code,
+                    )
+                )
+    return results
 
 
 def _closable(rt: Runtime, incident_id: str) -> Incident | None:

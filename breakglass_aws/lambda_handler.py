@@ -35,6 +35,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         results = [_one(rt, str(incident_id))]
     else:
         results = restore_expired(rt, workers=settings.restore_workers, max_rps=settings.max_rps)
+        _finish_pending(rt)
     summary = {
         "restored": [r.incident_id for r in results if r.status.value == "closed" and not r.noop],
         "already_closed": [r.incident_id for r in results if r.noop],
@@ -45,6 +46,17 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     }
     _log("summary", **summary)
     return summary
+
+
+def _finish_pending(rt: Any) -> None:
+    from breakglass_aws.close import finish_pending
+    from breakglass_aws.runtime import whoami
+
+    try:
+        for closed in finish_pending(rt, whoami(rt)):
+            _log("close", incident_id=closed.incident_id, status=closed.status.value)
+    except BreakglassError as err:
+        _log("close-failed", error=err.message)
 
 
 def _one(rt: Any, incident_id: str) -> RestoreResult:

@@ -32,6 +32,7 @@ OPERATION_ACTIONS: dict[str, str] = {
     "GetLoginProfile": "iam:GetLoginProfile",
     "UpdateLoginProfile": "iam:UpdateLoginProfile",
     "GetAccountPasswordPolicy": "iam:GetAccountPasswordPolicy",
+    "ListAccountAliases": "iam:ListAccountAliases",
     # Secrets Manager
     "DescribeSecret": "secretsmanager:DescribeSecret",
     "GetSecretValue": "secretsmanager:GetSecretValue",

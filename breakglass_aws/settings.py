@@ -53,6 +53,8 @@ class Settings(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=20)
     connect_timeout: float = Field(default=5.0, gt=0, le=120)
     read_timeout: float = Field(default=30.0, gt=0, le=600)
+    control_plane_timeout: float = Field(default=4.0, gt=0, le=60)
+    control_plane_attempts: int = Field(default=3, ge=1, le=10)
     requester_name: str | None = None
     role_name: str = "BreakGlassAdmin"
     mfa_serial: str | None = None

@@ -43,6 +43,8 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
         read_timeout=s.read_timeout,
         hooks=list(inj.hooks),
         botocore_session=None if s.profile else inj.botocore_session,
+        control_plane_timeout=s.control_plane_timeout,
+        control_plane_attempts=s.control_plane_attempts,
     )
     role = RoleDefaults(
         role_name=s.role_name,

@@ -28,6 +28,7 @@ __all__ = [
     "operation_of",
     "seeded_file_events",
     "serve_with_cloudtrail",
+    "service_of",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -80,6 +81,16 @@ class MotoServer:
         self.process = None
 
 
+def service_of(headers: Any) -> str:
+    """The signing service of a request, from its SigV4 credential scope."""
+    auth = str(headers.get("Authorization") or "")
+    marker = "Credential="
+    if marker not in auth:
+        return ""
+    scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) > 3 else ""
+
+
 def operation_of(headers: Any, body: bytes) -> str:
     """The API operation of a request: JSON protocols name it in X-Amz-Target, query ones in Action."""
     target = headers.get("X-Amz-Target") or ""
@@ -97,9 +108,16 @@ Rule = Callable[[str], str | None]  # operation -> None (forward) | "hang" | "th
 class FaultProxy:
     """An HTTP proxy on 127.0.0.1 that forwards to `upstream` unless a rule says otherwise."""
 
-    def __init__(self, upstream: str, rule: Rule | None = None, max_rps: float | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        rule: Rule | None = None,
+        max_rps: float | None = None,
+        services: dict[str, str] | None = None,
+    ) -> None:
         self.upstream = upstream.removeprefix("http://")
         self.rule: Rule = rule or (lambda _op: None)
+        self.services = dict(services or {})  # service -> "503" | "hang" | "drop", for an outage of one service
         self.max_rps = max_rps
         self.seen: list[str] = []
         self.throttled = 0
@@ -149,7 +167,12 @@ class FaultProxy:
                 operation = operation_of(self.headers, body)
                 with proxy._lock:
                     proxy.seen.append(operation)
-                action = "throttle" if proxy.over_rate() else proxy.rule(operation)
+                service = service_of(self.headers)
+                action = proxy.services.get(service) or ("throttle" if proxy.over_rate() else proxy.rule(operation))
+                if action == "drop":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if action == "hang":
                     proxy.released.wait()
                     self.close_connection = True

@@ -33,6 +33,9 @@ ops.register(app)
 readiness.register(app)
 
 
+SHARED_ONLY = {"approve", "deny", "activate", "sync", "watch"}
+
+
 def _version(value: bool) -> None:
     if value:
         from breakglass_aws import __version__
@@ -75,6 +78,13 @@ def root(
         int, typer.Option("--verbose", "-v", count=True, show_default=False, help="-v shows each AWS call; -vv debug.")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
+    offline_store: Annotated[
+        bool,
+        typer.Option(
+            "--offline-store",
+            help="Shared store unreachable: keep incidents in a local journal, loudly, until `breakglass sync`.",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -85,6 +95,7 @@ def root(
 
     overrides = ctx.obj if isinstance(ctx.obj, CliOverrides) else CliOverrides()
     ctx.obj = CliState(
+        offline=offline_store,
         profile=profile,
         region=region,
         output=output,
@@ -97,6 +108,8 @@ def root(
         raise UsageError(f"invalid --output {output!r}", "use --output text or --output json")
     if region is not None:
         validate_region(region)
+    if offline_store and ctx.invoked_subcommand in SHARED_ONLY:
+        raise UsageError(f"`{ctx.invoked_subcommand}` needs the shared store", "leave out --offline-store")
     _configure_logging(verbose, quiet)
 
 

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 __all__ = ["GLOBAL_FLAGS", "GLOBAL_OPTIONS", "RootGroup", "hoist_global_options"]
 
 GLOBAL_OPTIONS = {"--profile", "--region", "--output", "--config"}
-GLOBAL_FLAGS = {"-v", "--verbose", "-q", "--quiet", "-vv", "-vvv"}
+GLOBAL_FLAGS = {"-v", "--verbose", "-q", "--quiet", "-vv", "-vvv", "--offline-store"}
 
 log = logging.getLogger("breakglass_aws")
 

@@ -75,6 +75,12 @@ def restore_command(
         if incident_id
         else restore_expired(rt, workers or settings.restore_workers, rps)
     )
+    if expired:
+        from breakglass_aws.close import finish_pending
+        from breakglass_aws.runtime import whoami
+
+        for closed in finish_pending(rt, whoami(rt)):
+            st.progress(f"close of {closed.incident_id}: {closed.status.value}")
     lines = [
         line
         for r in results
@@ -145,6 +151,12 @@ def _list_text(found: list[Incident], now: object) -> list[str]:
             f"{incident.incident_id:26} {status:16} {incident.mode.value:5} "
             f"{','.join(incident.targets)[:28]:28} {left:>8}  {incident.reason[:60]}"
         )
+    for incident in found:
+        if incident.status.value == "needs-attention":
+            lines.append(
+                f"! {incident.incident_id} NEEDS ATTENTION: {incident.status_reason} "
+                f"(then: breakglass close {incident.incident_id})"
+            )
     return lines
 
 

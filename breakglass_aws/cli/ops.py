@@ -13,6 +13,33 @@ from breakglass_aws.cli.state import state
 
 def register(root: typer.Typer) -> None:
     root.command("package-lambda")(package_lambda)
+    root.command("sync")(sync_command)
+
+
+def sync_command(ctx: typer.Context) -> None:
+    """Merge incidents kept with --offline-store into the shared store (nothing lost or duplicated)."""
+    from breakglass_aws.journal import SqliteStore
+    from breakglass_aws.settings import default_state_dir
+    from breakglass_aws.sync import offline_path, sync_offline
+
+    st = state(ctx)
+    path = offline_path(default_state_dir())
+    if not path.exists():
+        emit(
+            st,
+            {"incidents_copied": [], "incidents_updated": [], "entries_copied": 0},
+            lambda: [f"nothing to sync: no offline journal at {path}"],
+        )
+        return
+    result = sync_offline(st.runtime(), SqliteStore(path))
+    emit(
+        st,
+        result.model_dump(),
+        lambda: [
+            f"synced {len(result.incidents_copied)} new and {len(result.incidents_updated)} updated incident(s), "
+            f"{result.entries_copied} journal entries, into the shared store"
+        ],
+    )
 
 
 def package_lambda(

@@ -61,6 +61,9 @@ def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> list[Findin
 def check_command(
     ctx: typer.Context,
     account: Annotated[list[str] | None, typer.Option(metavar="ID", help="Check this account (repeatable).")] = None,
+    outage_probe: Annotated[
+        bool, typer.Option("--outage-probe", help="Probe which break-glass paths work now.")
+    ] = False,
 ) -> None:
     """Prove the glass can be broken: SCP/RCP exemptions, the role, alerting, credentials, drills.
     Exits 4 when any error-level finding."""
@@ -70,6 +73,9 @@ def check_command(
     st = state(ctx)
     for one in account or []:
         validate_target(one)
+    if outage_probe:
+        _outage_probe(st)
+        return
     findings = _check(st, st.runtime(), account)
     emit(
         st,
@@ -78,6 +84,20 @@ def check_command(
     )
     if any(f.severity == "error" for f in findings):
         raise typer.Exit(GuardRailError.exit_code)
+
+
+def _outage_probe(st: CliState) -> None:
+    from breakglass_aws.errors import AwsFailure
+    from breakglass_aws.probe import probe
+
+    report = probe(st.runtime())
+    lines = [f"{'ok  ' if p.ok else 'DOWN'} {p.seconds:6.2f}s  {p.name}: {p.detail}" for p in report.probes]
+    lines += ["paths available now:"] + [f"  {'yes' if ok else 'NO '}  {name}" for name, ok in report.paths.items()]
+    if not report.paths["shared incident store"]:
+        lines.append("  the shared store is down: use --offline-store, then breakglass sync")
+    emit(st, report.model_dump(), lambda: lines)
+    if not report.paths["role assume (pre-staged role, regional STS)"]:
+        raise typer.Exit(AwsFailure.exit_code)
 
 
 def drill_text(result: DrillResult) -> list[str]:

@@ -58,6 +58,8 @@ def assume(
     if fmt not in FORMATS:
         raise _usage(f"invalid --format {fmt!r}", "use env, json or credential-process")
     command = _command(ctx)
+    if wait:
+        st.require_shared("--wait")
     rt = st.runtime()
     choice = choose_role(rt, account, role_arn, role_name, mfa_serial, token_code, duration)
     needed = approvals_needed(st, emergency_override)

@@ -57,6 +57,8 @@ def detach(
     ref = validate_ticket(ticket)
     wanted = parse_duration(ttl, what="--ttl") if ttl else None
     validate_target(target)
+    if wait or join:
+        st.require_shared("--wait" if wait else "--join")
     rt = st.runtime()
     lifetime = check_ttl(rt, wanted)
     validate_detach_target(rt, target.strip(), policy or [], allow_root, join)

@@ -35,6 +35,7 @@ class CliState:
     config: Path | None = None
     verbosity: int = 0
     quiet: bool = False
+    offline: bool = False
     overrides: CliOverrides = field(default_factory=CliOverrides)
     _settings: Settings | None = None
     _runtime: Runtime | None = None
@@ -44,8 +45,35 @@ class CliState:
             from breakglass_aws.settings import load_settings
 
             flags = {"profile": self.profile, "region": self.region, "output": self.output}
-            self._settings = load_settings(self.config, flags)
+            loaded = load_settings(self.config, flags)
+            if self.offline:
+                loaded = self._offline(loaded)
+            self._settings = loaded
         return self._settings
+
+    def _offline(self, loaded: Settings) -> Settings:
+        from breakglass_aws.errors import UsageError
+        from breakglass_aws.settings import default_state_dir
+        from breakglass_aws.sync import offline_path
+
+        if not loaded.store_spec().startswith("dynamodb://"):
+            raise UsageError(
+                "--offline-store is for a shared (DynamoDB) store; this one is already local",
+                "leave out --offline-store",
+            )
+        path = offline_path(default_state_dir())
+        typer.echo(
+            f"OFFLINE STORE: the shared store is bypassed; incidents are kept in {path}. "
+            "Run `breakglass sync` as soon as it is reachable.",
+            err=True,
+        )
+        return loaded.model_copy(update={"store": str(path)})
+
+    def require_shared(self, what: str) -> None:
+        from breakglass_aws.errors import UsageError
+
+        if self.offline:
+            raise UsageError(f"{what} needs the shared store", "leave out --offline-store")
 
     @property
     def json(self) -> bool:

@@ -162,6 +162,46 @@ class DynamoStore:
                 request = answer.get("UnprocessedKeys") or {}
         return [found[i] for i in ids if i in found]
 
+    def import_incident(self, incident: Incident, hold: bool) -> None:
+        """Copy an incident kept offline. It holds its targets only while still open, sharing
+        them (reference-counted) with whatever holds them in the shared store."""
+        items: list[dict[str, Any]] = [
+            self._put(
+                {"pk": _s(f"INC#{incident.incident_id}"), "sk": _s("META"), "body": _s(incident.model_dump_json())},
+                "attribute_not_exists(pk)",
+            ),
+            self._put(
+                {
+                    "pk": _s(INDEX),
+                    "sk": _s(f"{isoformat(incident.created_at)}#{incident.incident_id}"),
+                    "incident_id": _s(incident.incident_id),
+                }
+            ),
+        ]
+        for target in incident.lock_targets() if hold else []:
+            items += self._hold(target, incident.incident_id, join=bool(self.holders(target)))
+        with aws_errors():
+            self.db.transact_write_items(TransactItems=items)
+
+    def put_entry(self, entry: JournalEntry) -> bool:
+        """Copy one journal entry as it is (its hash links unchanged); False if already there."""
+        item = {
+            "pk": _s(f"INC#{entry.incident_id}"),
+            "sk": _s(f"J#{entry.seq:08d}"),
+            "at": _s(entry.at),
+            "kind": _s(entry.kind),
+            "data": _s(json.dumps(entry.data, sort_keys=True)),
+            "prev_hash": _s(entry.prev_hash),
+            "hash": _s(entry.hash),
+        }
+        with aws_errors():
+            try:
+                self.db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            except self.db.exceptions.ConditionalCheckFailedException:
+                return False
+        self._heads.pop(entry.incident_id, None)
+        return True
+
     # target holders ----------------------------------------------------------------------------
     def _holder_items(self, target: str) -> list[dict[str, Any]]:
         with aws_errors():
