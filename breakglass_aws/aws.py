@@ -158,7 +158,9 @@ def _outage(err: BaseException, detail: str) -> BreakglassError | None:
     where = getattr(err, "breakglass_where", None)
     if not where and getattr(err, "operation_name", None):  # an HTTP error answer: known by its operation
         service = iam_action(str(getattr(err, "operation_name", ""))).split(":", 1)[0]
-        where = (service, "us-east-1") if service in CONTROL_PLANE else None
+        where = (
+            (service, "us-east-1" if service in CONTROL_PLANE else "its region") if service in SERVICE_NAMES else None
+        )
     if not where:
         return None
     service, region = where
@@ -168,6 +170,11 @@ def _outage(err: BaseException, detail: str) -> BreakglassError | None:
             f"{name} ({service} control plane, {region}) is unavailable: {detail}; nothing more was changed",
             "the role path still works (breakglass role assume --account ID --reason ...); "
             "rerun this command when the service is back: it resumes from the journal",
+        )
+    if service == "dynamodb":
+        return AwsFailure(
+            f"the shared incident store ({name}, {region}) is unavailable: {detail}",
+            "in an emergency add --offline-store (a local journal), then run `breakglass sync` later",
         )
     return AwsFailure(f"{name} in {region} is unavailable: {detail}", "retry shortly; run with -v to see each call")
 
@@ -256,8 +263,10 @@ def translate_error(err: BaseException) -> BreakglassError:
         return _outage(err, type(err).__name__) or AwsFailure(
             f"cannot reach AWS: {err}", "check network access and AWS_ENDPOINT_URL; retry"
         )
-    if isinstance(err, BotoCoreError):
-        return AwsFailure(f"AWS client error: {err}", "retry; run with -v to see each AWS call")
+    if isinstance(err, BotoCoreError) or type(err).__module__.startswith("botocore"):
+        return _outage(err, type(err).__name__) or AwsFailure(
+            f"AWS client error: {type(err).__name__}: {err}", "retry; run with -v to see each AWS call"
+        )
     return BreakglassError(f"unexpected error: {type(err).__name__}", "this is a bug; please report it")
 
 

@@ -187,9 +187,9 @@ class FaultProxy:
             def _answer_error(self, action: str) -> None:
                 throttle = action == "throttle"
                 status, code = (400, "TooManyRequestsException") if throttle else (503, "ServiceUnavailable")
-                payload = f'{{"__type":"{code}","Message":"injected by proxy"}}'.encode()
+                payload = f'{{"__type":"{code}","Message":"injected by proxy"}}'.encode() if throttle else b""
                 self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Type", "application/x-amz-json-1.1" if throttle else "text/plain")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -1,0 +1,208 @@
+"""Outage resilience, end to end: a fault proxy on 127.0.0.1 in front of a moto server takes
+IAM, Organizations or DynamoDB down while regional STS stays healthy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from breakglass_aws.models import FULL_AWS_ACCESS
+from breakglass_aws.testing import FaultProxy, MotoServer, env_for
+from tests.conftest import ACCOUNT, TRUST, seed_org
+
+pytestmark = pytest.mark.e2e
+BREAKGLASS = str(Path(sys.executable).with_name("breakglass"))
+TABLE = "breakglass-store"
+
+
+@pytest.fixture(scope="module")
+def server():
+    moto = MotoServer().start()
+    yield moto
+    moto.stop()
+
+
+@pytest.fixture
+def world(server):
+    server.reset()
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server.url)
+    iam.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST))
+    org = seed_org(boto3.client("organizations", region_name="us-east-1", endpoint_url=server.url))
+    org.attach(org.new_policy("Deny"), org.account)
+    return iam, org
+
+
+@pytest.fixture
+def proxy(server):
+    fault = FaultProxy(server.url).start()
+    yield fault
+    fault.stop()
+
+
+def bg(endpoint, tmp_path, *args, extra=None, timeout=120):
+    env = env_for(endpoint)
+    env.update(
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        BREAKGLASS_CONTROL_PLANE_TIMEOUT="1",
+        BREAKGLASS_MAX_ATTEMPTS="2",
+        **(extra or {}),
+    )
+    start = time.perf_counter()
+    done = subprocess.run([BREAKGLASS, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return done, time.perf_counter() - start
+
+
+ASSUME = (
+    "role",
+    "assume",
+    "--account",
+    ACCOUNT,
+    "--reason",
+    "us-east-1 is down",
+    "--format",
+    "json",
+    "--region",
+    "eu-west-1",
+)
+
+
+def test_role_path_works_with_control_planes_down(world, proxy, tmp_path):
+    healthy, healthy_time = bg(proxy.url, tmp_path, *ASSUME)
+    assert healthy.returncode == 0, healthy.stderr
+    proxy.services.update(iam="503", organizations="drop")
+    proxy.seen.clear()
+    impaired, impaired_time = bg(proxy.url, tmp_path, *ASSUME)
+    assert impaired.returncode == 0, impaired.stderr
+    assert json.loads(impaired.stdout)["AccessKeyId"]
+    assert set(proxy.seen) <= {"GetCallerIdentity", "AssumeRole"}, "no IAM or Organizations call on the role path"
+    ratio = impaired_time / healthy_time
+    assert ratio < 3, f"the role path slowed down {ratio:.1f}x while control planes were down"
+
+
+@pytest.mark.parametrize("fault", ["503", "hang", "drop"])
+def test_scp_detach_fails_fast_and_changes_nothing(world, proxy, tmp_path, fault):
+    _, org = world
+    before = org.snapshot()
+    proxy.services["organizations"] = fault
+    done, elapsed = bg(proxy.url, tmp_path, "scp", "detach", "--target", org.account, "--reason", "x", "--yes")
+    assert done.returncode == 7, done.stderr
+    assert elapsed < 30, f"took {elapsed:.0f}s: not a bounded budget"
+    assert "Organizations (organizations control plane, us-east-1) is unavailable" in done.stderr
+    assert "the role path still works" in done.stderr
+    assert org.snapshot() == before
+    listed, _ = bg(proxy.url, tmp_path, "list", "--output", "json")
+    assert json.loads(listed.stdout) == [], "nothing half-applied: no incident was opened"
+
+
+def test_close_defers_revocation_until_iam_is_back(world, proxy, tmp_path):
+    iam, _ = world
+    opened, _ = bg(proxy.url, tmp_path, *ASSUME)
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    proxy.services["iam"] = "503"
+    closing, _ = bg(proxy.url, tmp_path, "close", incident_id, "--yes")
+    assert closing.returncode == 8, closing.stderr
+    assert "IAM" in closing.stderr and f"breakglass close {incident_id}" in closing.stderr
+    listed, _ = bg(proxy.url, tmp_path, "list")
+    assert f"! {incident_id} NEEDS ATTENTION" in listed.stdout
+    proxy.services.clear()
+    swept, _ = bg(proxy.url, tmp_path, "restore", "--expired")
+    assert swept.returncode == 0, swept.stderr
+    shown, _ = bg(proxy.url, tmp_path, "show", incident_id, "--output", "json")
+    assert json.loads(shown.stdout)["status"] == "closed"
+    assert iam.get_role_policy(RoleName="BreakGlassAdmin", PolicyName="AWSRevokeOlderSessions")
+
+
+def make_table(server):
+    boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server.url).create_table(
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+
+
+def test_offline_store_then_sync(world, server, proxy, tmp_path):
+    _, org = world
+    make_table(server)
+    shared = {"BREAKGLASS_STORE": f"dynamodb://{TABLE}"}
+    proxy.services["dynamodb"] = "503"
+    down, _ = bg(proxy.url, tmp_path, "scp", "detach", "--target", org.account, "--reason", "x", "--yes", extra=shared)
+    assert down.returncode == 7 and "DynamoDB" in down.stderr and "--offline-store" in down.stderr
+    opened, _ = bg(
+        proxy.url,
+        tmp_path,
+        "--offline-store",
+        "scp",
+        "detach",
+        "--target",
+        org.account,
+        "--reason",
+        "store down",
+        "--yes",
+        "--output",
+        "json",
+        extra=shared,
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert "OFFLINE STORE" in opened.stderr
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    assert org.scps(org.account) == {FULL_AWS_ACCESS}
+    proxy.services.clear()
+    synced, _ = bg(proxy.url, tmp_path, "sync", "--output", "json", extra=shared)
+    assert synced.returncode == 0, synced.stderr
+    result = json.loads(synced.stdout)
+    assert result["incidents_copied"] == [incident_id] and result["entries_copied"] > 0
+    again, _ = bg(proxy.url, tmp_path, "sync", "--output", "json", extra=shared)
+    assert json.loads(again.stdout)["entries_copied"] == 0, "nothing duplicated"
+    verified, _ = bg(proxy.url, tmp_path, "journal", "verify", incident_id, extra=shared)
+    assert verified.returncode == 0, verified.stderr
+    locked, _ = bg(
+        proxy.url, tmp_path, "scp", "detach", "--target", org.account, "--reason", "y", "--yes", extra=shared
+    )
+    assert locked.returncode == 4 and incident_id in locked.stderr, "the shared store holds the target now"
+    restored, _ = bg(proxy.url, tmp_path, "scp", "restore", incident_id, extra=shared)
+    assert restored.returncode == 0, restored.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--offline-store", "approve", "bg-20260101-000000-abcdef"], "needs the shared store"),
+        (
+            ["--offline-store", "scp", "detach", "--target", "111111111111", "--reason", "x", "--join"],
+            "--join needs the shared store",
+        ),
+        (["--offline-store", "sync"], "needs the shared store"),
+    ],
+)
+def test_offline_store_bad_input(server, tmp_path, argv, fragment):
+    done, _ = bg(server.url, tmp_path, *argv, extra={"BREAKGLASS_STORE": f"dynamodb://{TABLE}"})
+    assert done.returncode == 2 and fragment in done.stderr
+
+
+def test_offline_store_needs_a_shared_store(server, tmp_path):
+    done, _ = bg(server.url, tmp_path, "--offline-store", "list")
+    assert done.returncode == 2 and "already local" in done.stderr
+
+
+def test_outage_probe(world, proxy, tmp_path):
+    proxy.services.update(iam="503", organizations="503")
+    done, _ = bg(proxy.url, tmp_path, "check", "--outage-probe", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    paths = json.loads(done.stdout)["paths"]
+    assert paths == {
+        "role assume (pre-staged role, regional STS)": True,
+        "scp detach / restore": False,
+        "revoke sessions / rotate credentials": False,
+        "shared incident store": True,
+    }
