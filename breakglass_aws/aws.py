@@ -91,6 +91,17 @@ class ClientFactory:
             self._clients[key] = self._build(service, where)
         return self._clients[key]
 
+    def client_once(self, service: str, region: str | None = None) -> Any:
+        """A client that never retries: for calls that are not idempotent (CreateAccessKey), whose
+        retry after a lost answer would repeat the effect. The caller reconciles instead."""
+        where = region or self.region_name()
+        key = (f"{service}#once", where)
+        if key not in self._clients:
+            config = self._config(service).merge(_no_retry_config())
+            client = self.session().create_client(service, region_name=where, config=config)
+            self._clients[key] = self._configure(client, service)
+        return self._clients[key]
+
     def client_as(
         self,
         service: str,
@@ -138,6 +149,12 @@ class ClientFactory:
             session.set_config_variable("sts_regional_endpoints", "regional")
         client = session.create_client(service, region_name=region, config=self._config(service))
         return self._configure(client, service)
+
+
+def _no_retry_config() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 CONTROL_PLANE = frozenset({"organizations", "iam"})

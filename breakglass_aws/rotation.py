@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,27 @@ __all__ = [
 ]
 
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
+CREATE_ATTEMPTS = 6
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+    }
+)
+
+
+def _transient(err: BaseException) -> bool:
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code") in TRANSIENT_CODES
+    return type(err).__module__.startswith("botocore")  # connection errors, timeouts
+
+
 MAX_KEYS = 2
 
 
@@ -215,6 +237,8 @@ class Performer:
     policy: PasswordPolicy
     clock: Callable[[], datetime]
     incident_id: str
+    iam_once: Any = None
+    sleep: Callable[[float], None] = time.sleep
     _pending: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __call__(self, step: RotationStep) -> dict[str, Any] | None:
@@ -232,9 +256,26 @@ class Performer:
         self.iam.update_access_key(UserName=step.user, AccessKeyId=step.key_id, Status="Inactive")
 
     def _create_key(self, step: RotationStep) -> dict[str, Any]:
-        key = self.iam.create_access_key(UserName=step.user)["AccessKey"]
-        self._pending = {"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
-        return {"access_key_id": key["AccessKeyId"]}
+        """CreateAccessKey is not idempotent: it is sent once per attempt (no botocore retry), and
+        after a failed attempt any key it may still have created, whose secret we never saw, is
+        deleted before trying again."""
+        for attempt in range(CREATE_ATTEMPTS):
+            before = self._key_ids(step.user)
+            try:
+                key = (self.iam_once or self.iam).create_access_key(UserName=step.user)["AccessKey"]
+            except Exception as err:
+                for orphan in self._key_ids(step.user) - before:
+                    self._delete_key(step.model_copy(update={"key_id": orphan}))
+                if attempt == CREATE_ATTEMPTS - 1 or not _transient(err):
+                    raise
+                self.sleep(0.5 * 2**attempt)
+                continue
+            self._pending = {"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+            return {"access_key_id": key["AccessKeyId"]}
+        raise AwsFailure("CreateAccessKey kept failing", "rerun: the rotation resumes")
+
+    def _key_ids(self, user: str) -> set[str]:
+        return {k["AccessKeyId"] for k in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
 
     def _store_secret(self, step: RotationStep) -> dict[str, Any]:
         if not self._pending:

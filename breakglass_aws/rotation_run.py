@@ -90,7 +90,9 @@ def rotate_in_incident(
     plan = plan_rotation(state, user, secret, rotation_id, created, finished, with_password)
     if dry_run:
         return _result(incident, plan, dry_run=True)
-    performer = Performer(iam, sm, _verifier(rt), policy, rt.clock, incident.incident_id)
+    performer = Performer(
+        iam, sm, _verifier(rt), policy, rt.clock, incident.incident_id, iam_once=rt.factory.client_once("iam")
+    )
     try:
         apply_steps(
             rt.store, incident.incident_id, plan.steps, performer, lambda s: rt.progress(f"done: {s.describe()}")

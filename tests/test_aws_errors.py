@@ -7,6 +7,8 @@ import pytest
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.faults import fail, reject, storm
 
+pytestmark = pytest.mark.reliability
+
 
 @pytest.fixture(autouse=True)
 def few_attempts(monkeypatch):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.reliability
+
 VALID_ID = "bg-20260101-000000-abcdef"
 TARGET = "111111111111"
 

@@ -8,6 +8,8 @@ import pytest
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.test_rotation import USER, keys, make_user, secret
 
+pytestmark = pytest.mark.reliability
+
 MUTATING = {
     "DeleteAccessKey",
     "UpdateAccessKey",

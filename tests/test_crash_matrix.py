@@ -11,6 +11,8 @@ from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
 from breakglass_aws.restore import restore_incident
 from breakglass_aws.runtime import whoami
 
+pytestmark = pytest.mark.reliability
+
 MUTATIONS_EACH_WAY = 4  # 3 custom SCPs, FullAWSAccess not attached: attach + 3 detaches; 3 attaches + detach
 
 

@@ -12,6 +12,8 @@ from tests.conftest import ACCOUNT, FAKE_SECRET, MFA, ROLE
 from tests.faults import _Raw
 from tests.test_role import assume, revoke_policy
 
+pytestmark = pytest.mark.reliability
+
 VALID_ID = "bg-20260101-000000-abcdef"
 
 

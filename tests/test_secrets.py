@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from breakglass_aws.models import FULL_AWS_ACCESS
 from breakglass_aws.redact import RedactingFilter, redact
 from tests.conftest import FAKE_SECRET
+
+pytestmark = pytest.mark.reliability
 
 TOKEN = "FwoGZXIvYXdzE" + "A" * 120
 
