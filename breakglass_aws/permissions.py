@@ -9,6 +9,10 @@ OPERATION_ACTIONS: dict[str, str] = {
     # STS
     "GetCallerIdentity": "sts:GetCallerIdentity",
     "AssumeRole": "sts:AssumeRole",
+    # authorized with AssumeRole, not operations of their own
+    "SetSourceIdentity": "sts:SetSourceIdentity",
+    "TagSession": "sts:TagSession",
+    "PutObjectRetention": "s3:PutObjectRetention",
     # Organizations
     "DescribeOrganization": "organizations:DescribeOrganization",
     "ListPoliciesForTarget": "organizations:ListPoliciesForTarget",
@@ -90,10 +94,10 @@ _RESTORE = [
 TASKS: dict[str, list[str]] = {
     "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "Publish", "CreateSchedule", *_STORE],
     "scp-restore": ["GetCallerIdentity", *_RESTORE],
-    "role-assume": ["GetCallerIdentity", "AssumeRole", "Publish", *_STORE],
+    "role-assume": ["GetCallerIdentity", "AssumeRole", "SetSourceIdentity", "TagSession", "Publish", *_STORE],
     "role-revoke": ["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "PutRolePolicy", "Publish", *_STORE],
     "rotate": [*_ROTATE, "Publish", *_STORE],
-    "evidence": ["LookupEvents", "GetObjectLockConfiguration", "PutObject", *_STORE],
+    "evidence": ["LookupEvents", "GetObjectLockConfiguration", "PutObject", "PutObjectRetention", *_STORE],
     "watch": ["LookupEvents", "Publish", *_STORE],
 }
 

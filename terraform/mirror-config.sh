@@ -8,9 +8,16 @@
 # The mirror is the folder holding `registry.terraform.io/`; it is discovered, never assumed.
 set -euo pipefail
 
-mirror_dir="$(
-  find / -xdev -type d -name registry.terraform.io -not -path '*/.terraform/*' 2>/dev/null | head -n 1 || true
-)"
+# Plugin caches and working directories hold the same layout: skip them, and prefer a folder that
+# really holds provider packages (not symlinks into another mirror).
+mirror_dir=""
+while IFS= read -r candidate; do
+  if find "$candidate" -type f -name 'terraform-provider-*' -print -quit 2>/dev/null | grep -q .; then
+    mirror_dir="$candidate"
+    break
+  fi
+done < <(find / -xdev -type d -name registry.terraform.io -not -path '*/.terraform/*' \
+  -not -path '*/plugin-cache/*' -not -path '/tmp/pytest-of-*' -not -path '/proc/*' 2>/dev/null || true)
 if [[ -z "$mirror_dir" ]]; then
   echo "mirror-config.sh: no Terraform provider mirror found (no 'registry.terraform.io' folder on this filesystem)" >&2
   exit 1

@@ -7,25 +7,26 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.name
 
-  topic_name              = "${var.name_prefix}-notifications"
-  restore_function_name   = "${var.name_prefix}-restore"
-  restore_role_name       = "${var.name_prefix}-restore-function"
-  scheduler_role_name     = "${var.name_prefix}-scheduler"
-  operator_policy_name    = "${var.name_prefix}-operator"
-  restore_log_group_name  = "/aws/lambda/${local.restore_function_name}"
-  store                   = "dynamodb://${var.store_table_name}"
-  secret_names            = { for user in var.break_glass_user_names : user => "${var.secret_prefix}${user}" }
-  create_sns_kms_key      = var.sns_kms_key_arn == null
-  sns_kms_key_arn         = local.create_sns_kms_key ? aws_kms_key.notifications[0].arn : var.sns_kms_key_arn
-  break_glass_role_arns   = "arn:${local.partition}:iam::*:role/${var.break_glass_role_name}"
-  member_role_arns        = "arn:${local.partition}:iam::*:role/${var.member_role_name}"
-  schedules_in_group_arn  = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${var.schedule_group_name}/*"
-  operator_kms_key_arns   = compact([var.evidence_kms_key_arn, var.secrets_kms_key_arn])
-  break_glass_user_arns   = [for user in var.break_glass_user_names : "arn:${local.partition}:iam::${local.account_id}:user/${user}"]
-  break_glass_secret_arns = [for user in var.break_glass_user_names : aws_secretsmanager_secret.break_glass[user].arn]
+  topic_name                   = "${var.name_prefix}-notifications"
+  restore_function_name        = "${var.name_prefix}-restore"
+  restore_role_name            = "${var.name_prefix}-restore-function"
+  scheduler_role_name          = "${var.name_prefix}-scheduler"
+  operator_policy_name         = "${var.name_prefix}-operator"
+  restore_log_group_name       = "/aws/lambda/${local.restore_function_name}"
+  store                        = "dynamodb://${var.store_table_name}"
+  secret_names                 = { for user in var.break_glass_user_names : user => "${var.secret_prefix}${user}" }
+  create_sns_kms_key           = var.sns_kms_key_arn == null
+  sns_kms_key_arn              = local.create_sns_kms_key ? aws_kms_key.notifications[0].arn : var.sns_kms_key_arn
+  break_glass_role_arn_pattern = "arn:${local.partition}:iam::*:role/${var.break_glass_role_name}"
+  member_role_arn_pattern      = "arn:${local.partition}:iam::*:role/${var.member_role_name}"
+  schedules_in_group_arn       = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${var.schedule_group_name}/*"
+  operator_kms_key_arns        = compact([var.evidence_kms_key_arn, var.secrets_kms_key_arn])
+  break_glass_user_arns        = [for user in var.break_glass_user_names : "arn:${local.partition}:iam::${local.account_id}:user/${user}"]
+  break_glass_secret_arns      = [for user in var.break_glass_user_names : aws_secretsmanager_secret.break_glass[user].arn]
 
   # Every IAM action of the tool's shared DynamoDB store.
   store_actions = [
+    "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
@@ -519,13 +520,13 @@ data "aws_iam_policy_document" "operator" {
   statement {
     sid       = "AssumeBreakGlassRole"
     actions   = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
-    resources = [local.break_glass_role_arns]
+    resources = [local.break_glass_role_arn_pattern]
   }
 
   statement {
     sid       = "AssumeMemberRole"
     actions   = ["sts:AssumeRole"]
-    resources = [local.member_role_arns]
+    resources = [local.member_role_arn_pattern]
   }
 
   statement {

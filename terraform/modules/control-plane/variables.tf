@@ -86,7 +86,7 @@ variable "evidence_bucket_name" {
 }
 
 variable "evidence_lock_mode" {
-  description = "Default Object Lock retention mode of the evidence bucket: GOVERNANCE or COMPLIANCE (cannot be shortened by anyone)."
+  description = "Default Object Lock retention mode of the evidence bucket: GOVERNANCE (lifted only with s3:BypassGovernanceRetention) or COMPLIANCE (nobody can shorten it)."
   type        = string
   default     = "GOVERNANCE"
 

@@ -185,7 +185,7 @@ run "restore_policy_grants_exactly_what_restore_needs" {
     condition = toset(flatten([for s in data.aws_iam_policy_document.restore.statement : s.actions])) == toset([
       "organizations:AttachPolicy", "organizations:DescribePolicy", "organizations:DetachPolicy", "organizations:ListPoliciesForTarget",
       "sns:Publish", "scheduler:DeleteSchedule",
-      "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
+      "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
       "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
     ])
@@ -219,7 +219,7 @@ run "operator_policy" {
       "organizations:ListParents", "organizations:ListPoliciesForTarget", "s3:GetBucketObjectLockConfiguration", "s3:PutObject",
       "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "sns:Publish",
       "sts:AssumeRole", "sts:GetCallerIdentity",
-      "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
+      "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole",
     ], flatten([for s in data.aws_iam_policy_document.operator.statement : s.actions]))) == 0

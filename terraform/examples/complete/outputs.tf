@@ -1,0 +1,72 @@
+# The first six outputs are named after the tool's settings: they feed its config file or
+# BREAKGLASS_* environment variables directly.
+
+output "sns_topic_arn" {
+  description = "Notification topic (setting sns_topic_arn)."
+  value       = module.control_plane.sns_topic_arn
+}
+
+output "store" {
+  description = "Shared store (setting store): dynamodb://<table name>."
+  value       = module.control_plane.store
+}
+
+output "role_name" {
+  description = "Break-glass role name (setting role_name)."
+  value       = module.breakglass_role.role_name
+}
+
+output "rotate_users" {
+  description = "Break-glass users rotated on close (setting rotate_users)."
+  value       = module.breakglass_role.user_names
+}
+
+output "secret_prefix" {
+  description = "Prefix of the break-glass secrets (setting secret_prefix)."
+  value       = module.control_plane.secret_prefix
+}
+
+output "evidence_bucket" {
+  description = "Evidence bucket name, for `breakglass evidence collect --upload s3://<bucket>/<prefix>`."
+  value       = module.control_plane.evidence_bucket
+}
+
+output "role_arn" {
+  description = "ARN of the break-glass role."
+  value       = module.breakglass_role.role_arn
+}
+
+output "operator_policy_arn" {
+  description = "IAM policy to attach to the operators of the tool."
+  value       = module.control_plane.operator_policy_arn
+}
+
+output "operator_policy_json" {
+  description = "The operator policy document."
+  value       = module.control_plane.operator_policy_json
+}
+
+output "restore_policy_json" {
+  description = "The restore function's policy document."
+  value       = module.control_plane.restore_policy_json
+}
+
+output "restore_function_name" {
+  description = "Name of the scheduled restore function."
+  value       = module.control_plane.restore_function_name
+}
+
+output "schedule_group_name" {
+  description = "EventBridge Scheduler group of the restore schedules."
+  value       = module.control_plane.schedule_group_name
+}
+
+output "scheduler_role_arn" {
+  description = "Role passed to the per-incident restore schedules."
+  value       = module.control_plane.scheduler_role_arn
+}
+
+output "scp_policy_ids" {
+  description = "Ids of the example SCPs, by name (empty when create_scp_guardrails is false)."
+  value       = try(module.scp_guardrails[0].policy_ids, {})
+}

@@ -1,0 +1,174 @@
+"""Terraform for the tests: find the binary and the provider mirror (skip when either is absent),
+write the CLI configuration that installs providers from the mirror, and run terraform commands in
+a temporary copy of `terraform/`, so that no `.terraform/`, lock file or state lands in the repository.
+
+The mirror is discovered as `.ci/run` and `terraform/mirror-config.sh` discover it: the parent of
+the first `registry.terraform.io` folder on the root filesystem.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TERRAFORM_DIR = REPO / "terraform"
+MIRROR_CONFIG_SCRIPT = TERRAFORM_DIR / "mirror-config.sh"
+MODULES = sorted(p.name for p in (TERRAFORM_DIR / "modules").iterdir() if (p / "main.tf").is_file())
+EXAMPLES = sorted(p.name for p in (TERRAFORM_DIR / "examples").iterdir() if (p / "main.tf").is_file())
+ROOTS = [*(f"modules/{name}" for name in MODULES), *(f"examples/{name}" for name in EXAMPLES)]
+
+FIND_MIRROR = ["find", "/", "-xdev", "-type", "d", "-name", "registry.terraform.io", "-not", "-path", "*/.terraform/*"]
+BREAKGLASS = str(Path(sys.executable).with_name("breakglass"))
+# Never copied into the scratch tree: Terraform's working files, should any exist in the checkout.
+SCRATCH_IGNORE = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*", "*.tfplan")
+
+
+def terraform_binary() -> str | None:
+    return shutil.which("terraform")
+
+
+@functools.cache
+def find_mirror() -> Path | None:
+    """The folder holding `registry.terraform.io/`, or None."""
+    try:
+        found = subprocess.run(FIND_MIRROR, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in found.stdout.splitlines():
+        candidate = Path(line.strip())
+        if not line.strip() or "plugin-cache" in candidate.parts or str(candidate).startswith("/tmp/pytest-of-"):
+            continue
+        if any(p.is_file() and not p.is_symlink() for p in candidate.rglob("terraform-provider-*")):
+            return candidate.parent  # as terraform/mirror-config.sh chooses it
+    return None
+
+
+def require_terraform() -> str:
+    binary = terraform_binary()
+    if binary is None:
+        pytest.skip("terraform not installed")
+    return binary
+
+
+def require_mirror() -> Path:
+    mirror = find_mirror()
+    if mirror is None:
+        pytest.skip("terraform provider mirror not found")
+    return mirror
+
+
+def write_cli_config(path: Path) -> Path:
+    """Write the CLI configuration with terraform/mirror-config.sh (the script CI uses)."""
+    done = subprocess.run(
+        ["bash", str(MIRROR_CONFIG_SCRIPT), str(path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"terraform/mirror-config.sh failed (exit {done.returncode}):\n{done.stderr}")
+    assert done.stdout.strip() == str(path), done.stdout
+    return path
+
+
+def clean_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment without AWS, Terraform or breakglass settings of the machine."""
+    source = os.environ if base is None else base
+    return {k: v for k, v in source.items() if not k.startswith(("AWS_", "TF_", "BREAKGLASS_"))}
+
+
+@dataclass
+class Terraform:
+    """Runs terraform with the mirror configuration in a scratch copy of `terraform/`."""
+
+    binary: str
+    env: dict[str, str]
+    scratch: Path
+    _initialized: set[Path] = field(default_factory=set)
+
+    def run(
+        self, *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `terraform ARGS` in cwd; fail the test with terraform's own output when it fails."""
+        done = subprocess.run(
+            [self.binary, *args],
+            cwd=cwd,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"terraform {' '.join(args)} failed in {cwd} (exit {done.returncode})\n"
+                f"--- stderr ---\n{done.stderr}\n--- stdout (end) ---\n{done.stdout[-6000:]}",
+                pytrace=False,
+            )
+        return done
+
+    def workdir(self, root: str) -> Path:
+        """The scratch copy of a module or example, e.g. `modules/control-plane`."""
+        return self.scratch / root
+
+    def init(self, root: str) -> Path:
+        """`terraform init -backend=false` once per directory and session; returns the directory."""
+        workdir = self.workdir(root)
+        if workdir not in self._initialized:
+            self.run("init", "-backend=false", "-no-color", cwd=workdir)
+            self._initialized.add(workdir)
+        return workdir
+
+    def outputs(self, workdir: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """`terraform output -json` as {name: value}."""
+        answer = json.loads(self.run("output", "-json", "-no-color", cwd=workdir, env=env).stdout)
+        return {name: item["value"] for name, item in answer.items()}
+
+
+def terraform_session(tmp: Path) -> Terraform:
+    """Skip unless terraform and the mirror are present; else a runner over a scratch copy."""
+    binary = require_terraform()
+    require_mirror()
+    config = write_cli_config(tmp / "terraform.rc")
+    scratch = tmp / "terraform"
+    shutil.copytree(TERRAFORM_DIR, scratch, ignore=SCRATCH_IGNORE)
+    env = clean_environment()
+    env.update(
+        TF_CLI_CONFIG_FILE=str(config),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",  # no version check against checkpoint-api.hashicorp.com
+    )
+    return Terraform(binary=binary, env=env, scratch=scratch)
+
+
+def build_lambda_zip(dest: Path) -> Path:
+    """The restore function's package: `breakglass package-lambda` when the command has it, else
+    a zip of the installed breakglass_aws package (enough for an emulator that never runs it)."""
+    probe = subprocess.run([BREAKGLASS, "package-lambda", "--help"], capture_output=True, text=True, check=False)
+    if probe.returncode == 0:
+        out = dest / "lambda-package"
+        built = subprocess.run(
+            [BREAKGLASS, "package-lambda", "--out", str(out)], capture_output=True, text=True, timeout=600, check=False
+        )
+        assert built.returncode == 0, built.stderr
+        zips = sorted(out.rglob("*.zip"))
+        assert zips, f"breakglass package-lambda wrote no zip into {out}"
+        return zips[0]
+    import breakglass_aws
+
+    package = Path(breakglass_aws.__file__).parent
+    target = dest / "breakglass-restore.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*.py")):
+            archive.write(path, path.relative_to(package.parent).as_posix())
+    return target

@@ -1,0 +1,371 @@
+"""The Terraform modules and the complete example: formatted, valid, their `terraform test` suites
+green, and the example applied to a moto server and driven by the installed `breakglass` command.
+
+Everything skips with the reason when terraform or the provider mirror is absent.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from breakglass_aws.evidence.bundle import MANIFEST
+from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, actions_for
+from breakglass_aws.testing import MotoServer, env_for
+from tests.terraform_support import (
+    BREAKGLASS,
+    MIRROR_CONFIG_SCRIPT,
+    MODULES,
+    ROOTS,
+    TERRAFORM_DIR,
+    Terraform,
+    build_lambda_zip,
+    clean_environment,
+    find_mirror,
+    terraform_session,
+)
+
+pytestmark = pytest.mark.terraform
+
+ACCOUNT = "123456789012"  # moto's account
+REGION = "us-east-1"
+# The DynamoDB operations of the shared store, granted on its table to operators and the restore function.
+STORE_OPERATIONS = [
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "ConditionCheckItem",
+    "DescribeTable",
+]
+
+
+@pytest.fixture(scope="session")
+def tf(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+    return terraform_session(tmp_path_factory.mktemp("tf"))
+
+
+# --- static checks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_formatted_and_valid(tf: Terraform, root: str):
+    tf.run("fmt", "-check", "-recursive", "-diff", "-no-color", cwd=TERRAFORM_DIR / root)
+    workdir = tf.init(root)
+    tf.run("validate", "-no-color", cwd=workdir)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_test_suite(tf: Terraform, module: str):
+    workdir = tf.init(f"modules/{module}")
+    assert list((workdir / "tests").glob("*.tftest.hcl")), f"modules/{module} has no terraform test files"
+    done = tf.run("test", "-no-color", cwd=workdir)
+    assert "0 failed" in done.stdout, done.stdout
+
+
+def test_mirror_config_names_the_discovered_mirror(tmp_path: Path):
+    mirror = find_mirror()
+    if mirror is None:
+        pytest.skip("terraform provider mirror not found")
+    target = tmp_path / "cli.tfrc"
+    done = subprocess.run(["bash", str(MIRROR_CONFIG_SCRIPT), str(target)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(target)
+    text = target.read_text()
+    assert f'path    = "{mirror}"' in text
+    assert text.count('["registry.terraform.io/*/*"]') == 2  # mirror include, direct exclude
+
+
+def test_mirror_config_fails_clearly_without_a_mirror(tmp_path: Path):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    fake_find = fake_bin / "find"
+    fake_find.write_text("#!/bin/sh\nexit 0\n")
+    fake_find.chmod(fake_find.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        ["bash", str(MIRROR_CONFIG_SCRIPT), str(tmp_path / "cli.tfrc")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "no Terraform provider mirror found" in done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "cli.tfrc").exists()
+
+
+# --- the complete example on a moto server -----------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    server: MotoServer
+    outputs: dict[str, Any]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.server.url,
+            aws_access_key_id="AKIAFAKEFORTESTS0000",
+            aws_secret_access_key="fakeSecretKeyForTests0000000000000000000",
+        )
+
+
+@pytest.fixture(scope="module")
+def deployed(tf: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    tmp = tmp_path_factory.mktemp("deployed")
+    seed = tmp / "cloudtrail.jsonl"  # moto lacks LookupEvents: answer it from this (empty) file
+    seed.write_text("")
+    server = MotoServer(cloudtrail_seed=str(seed))
+    with pytest.MonkeyPatch.context() as patch:
+        # AWS managed policies (AdministratorAccess) exist in moto only when loaded.
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        server.start()
+    try:
+        deployment = Deployment(server, {})
+        # The control plane runs in the organization's management account: the organization exists.
+        deployment.client("organizations").create_organization(FeatureSet="ALL")
+        variables = {
+            "trusted_principal_arns": [f"arn:aws:iam::{ACCOUNT}:root"],
+            "evidence_bucket_name": "breakglass-evidence-test",
+            "lambda_zip_path": str(build_lambda_zip(tmp)),
+            # moto applies a bucket policy's Deny without its conditions: TLS-only would deny everything.
+            "evidence_require_tls": False,
+            "skip_credentials_validation": True,
+            "skip_requesting_account_id": True,
+            "skip_metadata_api_check": True,
+            "s3_use_path_style": True,
+            "max_retries": 1,
+        }
+        var_file = tmp / "moto.tfvars.json"
+        var_file.write_text(json.dumps(variables))
+        workdir = tf.init("examples/complete")
+        env = env_for(server.url, {})
+        tf.run("apply", "-auto-approve", "-no-color", f"-var-file={var_file}", cwd=workdir, env=env)
+        deployment.outputs = tf.outputs(workdir, env)
+        yield deployment
+    finally:
+        server.stop()
+
+
+def breakglass(deployment: Deployment, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command, configured from the example's outputs."""
+    out = deployment.outputs
+    env = env_for(deployment.server.url, clean_environment())
+    env.update(
+        XDG_STATE_HOME=str(tmp / "state"),
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        BREAKGLASS_SNS_TOPIC_ARN=out["sns_topic_arn"],
+        BREAKGLASS_ROLE_NAME=out["role_name"],
+        BREAKGLASS_SECRET_PREFIX=out["secret_prefix"],
+        BREAKGLASS_ROTATE_USERS=json.dumps(out["rotate_users"]),
+        BREAKGLASS_STORE=out["store"],
+        BREAKGLASS_MAX_ATTEMPTS="2",
+    )
+    return subprocess.run([BREAKGLASS, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def allowed_actions(document: str) -> list[str]:
+    actions: list[str] = []
+    statements = json.loads(document)["Statement"]
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Effect") == "Allow":
+            found = statement.get("Action", [])
+            actions += [found] if isinstance(found, str) else found
+    return actions
+
+
+def missing_from(document: str, wanted: set[str]) -> set[str]:
+    """The wanted actions no Allow statement grants (IAM matches actions case-insensitively)."""
+    patterns = [p.lower() for p in allowed_actions(document)]
+    return {a for a in wanted if not any(fnmatch.fnmatchcase(a.lower(), p) for p in patterns)}
+
+
+def test_outputs_are_the_tool_settings(deployed: Deployment):
+    out = deployed.outputs
+    assert out["store"] == "dynamodb://breakglass-store"
+    assert out["role_name"] == "BreakGlassAdmin"
+    assert out["rotate_users"] == ["breakglass-1", "breakglass-2"]
+    assert out["secret_prefix"] == "breakglass/"
+    assert out["evidence_bucket"] == "breakglass-evidence-test"
+    assert out["sns_topic_arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:breakglass-notifications"
+    assert out["restore_function_name"] == "breakglass-restore"
+    assert out["schedule_group_name"] == "breakglass"
+
+
+def test_policies_grant_what_the_tool_declares(deployed: Deployment):
+    operator, restore = deployed.outputs["operator_policy_json"], deployed.outputs["restore_policy_json"]
+    assert missing_from(operator, actions_for()) == set()
+    store = {f"dynamodb:{a}" for a in STORE_OPERATIONS}
+    schedules = {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole"}
+    assert missing_from(operator, store | schedules) == set()
+    needed = {OPERATION_ACTIONS[op] for op in RESTORE_FUNCTION}
+    assert missing_from(restore, needed | store | {"scheduler:DeleteSchedule", "sns:Publish"}) == set()
+    assert missing_from(restore, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}) == set()
+    # The restore function restores SCPs: no IAM, no wildcard.
+    assert not [a for a in allowed_actions(restore) if a == "*" or a.lower().startswith(("iam:", "sts:"))]
+
+
+def test_deployed_control_plane(deployed: Deployment):
+    out = deployed.outputs
+    bucket = out["evidence_bucket"]
+    lock = deployed.client("s3").get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    assert lock["Rule"]["DefaultRetention"]["Mode"] == "GOVERNANCE"
+    table = deployed.client("dynamodb").describe_table(TableName="breakglass-store")["Table"]
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    function = deployed.client("lambda").get_function_configuration(FunctionName=out["restore_function_name"])
+    assert function["Runtime"] == "python3.11"
+    assert function["Environment"]["Variables"] == {
+        "BREAKGLASS_STORE": out["store"],
+        "BREAKGLASS_SNS_TOPIC_ARN": out["sns_topic_arn"],
+    }
+    schedule = deployed.client("scheduler").get_schedule(
+        Name="breakglass-restore-expired", GroupName=out["schedule_group_name"]
+    )
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["Target"]["Arn"] == function["FunctionArn"]
+    events = deployed.client("events")
+    rules = {r["Name"] for r in events.list_rules(NamePrefix="breakglass-")["Rules"]}
+    assert rules == {"breakglass-role-assumed", "breakglass-console-login", "breakglass-scp-changed"}
+    for rule in rules:
+        assert [t["Arn"] for t in events.list_targets_by_rule(Rule=rule)["Targets"]] == [out["sns_topic_arn"]]
+    sm = deployed.client("secretsmanager")
+    names = {s["Name"] for s in sm.list_secrets()["SecretList"]}
+    assert names == {"breakglass/breakglass-1", "breakglass/breakglass-2"}
+    with pytest.raises(sm.exceptions.ResourceNotFoundException):
+        sm.get_secret_value(SecretId="breakglass/breakglass-2")  # Terraform never writes a value
+    scps = deployed.client("organizations").list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    assert {"breakglass-DenyLeaveOrganization", "breakglass-DenyCloudTrailChanges"} <= {p["Name"] for p in scps}
+
+
+def test_role_assume_notifies_and_evidence_is_locked(deployed: Deployment, tmp_path: Path):
+    out = deployed.outputs
+    sqs, sns = deployed.client("sqs"), deployed.client("sns")
+    queue_url = sqs.create_queue(QueueName="breakglass-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=out["sns_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
+
+    assumed = breakglass(
+        deployed, tmp_path, "role", "assume", "--account", ACCOUNT, "--reason", "x", "--format", "json"
+    )
+    assert assumed.returncode == 0, assumed.stderr
+    credentials = json.loads(assumed.stdout)
+    assert credentials["AccessKeyId"]
+    assert credentials["role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{out['role_name']}"
+    incident_id = credentials["incident_id"]
+
+    events = []
+    for _ in range(10):
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        events += [json.loads(json.loads(m["Body"])["Message"]) for m in answer.get("Messages", [])]
+        if any(e.get("event") == "activated" for e in events):
+            break
+    activated = [e for e in events if e.get("event") == "activated"]
+    assert activated, events
+    assert activated[0]["incident_id"] == incident_id
+    assert activated[0]["mode"] == "role"
+
+    bundle = tmp_path / "bundle"
+    collected = breakglass(
+        deployed,
+        tmp_path,
+        "evidence",
+        "collect",
+        incident_id,
+        "--out",
+        str(bundle),
+        "--upload",
+        f"s3://{out['evidence_bucket']}/incidents",
+        "--retain-days",
+        "1",
+    )
+    assert collected.returncode == 0, collected.stderr
+    s3 = deployed.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=out["evidence_bucket"], Prefix="incidents/")["Contents"]]
+    manifest = next(k for k in keys if k.endswith(f"/{MANIFEST}"))
+    head = s3.head_object(Bucket=out["evidence_bucket"], Key=manifest)
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert head["ObjectLockRetainUntilDate"]
+
+
+def test_rotate_fills_the_created_secret(deployed: Deployment, tmp_path: Path):
+    user = deployed.outputs["rotate_users"][0]
+    iam, sm = deployed.client("iam"), deployed.client("secretsmanager")
+    old_key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+
+    rotated = breakglass(deployed, tmp_path, "rotate", "--user", user)
+    assert rotated.returncode == 0, rotated.stderr
+
+    keys = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+    new_keys = [k for k in keys if k != old_key]
+    assert len(new_keys) == 1
+    secret_id = f"{deployed.outputs['secret_prefix']}{user}"
+    stored = json.loads(sm.get_secret_value(SecretId=secret_id)["SecretString"])
+    assert stored["access_key_id"] == new_keys[0]
+    assert keys.get(old_key) in (None, "Inactive")
+
+
+def test_restore_function_on_the_created_table(deployed: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An SCP incident opened through the shared table expires; the restore function (called
+    directly: moto cannot invoke Lambda) restores it from that table."""
+    import time
+
+    from breakglass_aws.lambda_handler import handler
+
+    org = deployed.client("organizations")
+    account = org.create_account(Email="app@example.com", AccountName="app")["CreateAccountStatus"]["AccountId"]
+    content = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]}
+    )
+    policy = org.create_policy(Content=content, Description="d", Name="NoEC2", Type="SERVICE_CONTROL_POLICY")
+    policy_id = policy["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=policy_id, TargetId=account)
+    opened = breakglass(
+        deployed,
+        tmp_path,
+        "scp",
+        "detach",
+        "--target",
+        account,
+        "--reason",
+        "x",
+        "--yes",
+        "--ttl",
+        "1s",
+        "--output",
+        "json",
+    )
+    assert opened.returncode == 0, opened.stderr
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    time.sleep(1.5)
+    for key, value in env_for(deployed.server.url, {}).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BREAKGLASS_STORE", deployed.outputs["store"])
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "lambda-state"))
+    summary = handler({}, None)
+    assert incident_id in summary["restored"] and summary["failed"] == []
+    attached = {
+        p["Id"] for p in org.list_policies_for_target(TargetId=account, Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    }
+    assert policy_id in attached
+    shown = breakglass(deployed, tmp_path, "show", incident_id, "--output", "json")
+    assert json.loads(shown.stdout)["status"] == "closed"
