@@ -77,6 +77,18 @@ def incident(now: datetime) -> Incident:
     )
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident memory. VmHWM starts afresh at exec; ru_maxrss would still
+    count the parent's memory from before the fork."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main() -> None:
     count = int(sys.argv[1])
     folder = Path(tempfile.mkdtemp(prefix="bg-evidence-"))
@@ -96,7 +108,7 @@ def main() -> None:
         source=SyntheticSource(count, record.role.session_name),
     )
     elapsed = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = peak_rss_kib()
     print(
         json.dumps({"events": result.event_count, "peak_mib": round(peak_kib / 1024, 1), "seconds": round(elapsed, 2)})
     )
