@@ -179,6 +179,11 @@ def test_secret_scan_whole_role_flow(iam, cli, tmp_path, capfd, monkeypatch):
         cli("-vv", "close", creds["incident_id"], "--yes"),
         cli("journal", "verify", creds["incident_id"]),
     ]
+    assert [r.exit_code for r in others] == [0] * len(others), [r.stderr for r in others]
+    shown_after_close = cli("show", creds["incident_id"])
+    assert shown_after_close.exit_code == 0, shown_after_close.stderr
+    assert "revoke-sessions" in shown_after_close.stdout
+    others.append(shown_after_close)
     captured = capfd.readouterr()
     texts = [opened.stderr, execd.stdout, execd.stderr, captured.err, captured.out]
     texts += [r.stdout + r.stderr for r in others]

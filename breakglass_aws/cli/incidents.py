@@ -180,7 +180,15 @@ def _show_text(incident: Incident, entries: list[JournalEntry]) -> list[str]:
     lines.append("  timeline:")
     for e in entries:
         step = e.data.get("step")
-        what = f"{step['action']} {step['policy_id']} {step['target']}" if isinstance(step, dict) else ""
+        what = _step_text(step) if isinstance(step, dict) else ""
         extra = "" if "ok" not in e.data else (" ok" if e.data["ok"] else f" FAILED: {e.data.get('error')}")
         lines.append(f"    {e.seq:3} {e.at} {e.kind:18} {what}{extra}")
     return lines
+
+
+def _step_text(step: dict[str, object]) -> str:
+    """One journaled step as a line: SCP steps as `attach p-1 ou-x`, others as their fields."""
+    if "policy_id" in step and "target" in step:
+        return f"{step.get('action', '?')} {step['policy_id']} {step['target']}"
+    fields = " ".join(f"{k}={v}" for k, v in step.items() if k != "action" and v not in (None, "", [], {}))
+    return f"{step.get('action', 'step')} {fields}".rstrip()
