@@ -40,6 +40,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
 @dataclass
 class MotoServer:
     """`python -m moto.server` on 127.0.0.1, in its own process; stop() kills it by PID."""
@@ -53,6 +62,8 @@ class MotoServer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> MotoServer:
+        if not _port_is_free(self.port):
+            raise RuntimeError(f"port {self.port} on {LOOPBACK} is in use: another server would answer for this one")
         cmd = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
         if self.cloudtrail_seed is not None:
             seed = self.cloudtrail_seed
@@ -60,14 +71,17 @@ class MotoServer:
             cmd = [sys.executable, "-c", code]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):  # noqa: S310 - loopback
-                    return self
+                    if self.process.poll() is None:  # the answer came from our own process
+                        return self
             except OSError:
                 time.sleep(0.1)
+        code = self.process.poll()
         self.stop()
-        raise RuntimeError(f"moto server did not start on {self.url}")
+        ended = f" (it exited with {code})" if code is not None else ""
+        raise RuntimeError(f"moto server did not start on {self.url}{ended}")
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310

@@ -34,24 +34,37 @@ def _is_loopback(address: Any) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any test that would reach beyond loopback (real AWS above all)."""
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test that would reach beyond loopback (real AWS above all).
+
+    The refusal is raised where the connection is attempted, but botocore wraps it into an
+    ordinary connection error that the tool may handle, so every attempt is also recorded and
+    fails the test at teardown whatever the test itself asserted.
+    """
     real_connect = socket.socket.connect
     real_getaddrinfo = socket.getaddrinfo
+    attempts: list[str] = []
+
+    def refuse(what: str) -> AssertionError:
+        attempts.append(what)
+        return AssertionError(f"test tried to {what}: only loopback is allowed")
 
     def guarded_connect(self: socket.socket, address: Any) -> Any:
         if not _is_loopback(address):
-            raise AssertionError(f"test tried to reach {address}: only loopback is allowed")
+            raise refuse(f"reach {address}")
         return real_connect(self, address)
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else str(host)
         if name not in ("localhost", "127.0.0.1", "::1") and not name.startswith("127."):
-            raise AssertionError(f"test tried to resolve {name}: only loopback is allowed")
+            raise refuse(f"resolve {name}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    yield
+    if attempts:
+        pytest.fail(f"the test tried to leave loopback: {', '.join(attempts)}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)
