@@ -78,9 +78,9 @@ class MotoServer:
                         return self
             except OSError:
                 time.sleep(0.1)
-        code = self.process.poll()
+        exit_code = self.process.poll()
         self.stop()
-        ended = f" (it exited with {code})" if code is not None else ""
+        ended = f" (it exited with {exit_code})" if exit_code is not None else ""
         raise RuntimeError(f"moto server did not start on {self.url}{ended}")
 
     def reset(self) -> None:
