@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,7 @@ __all__ = ["Finding", "lint_policy"]
 
 ARN_KEYS = {"aws:principalarn"}
 EXEMPT_OPERATORS = {"arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals"}
+SCOPE_OPERATORS = {"arnlike", "arnequals", "stringlike", "stringequals"}
 TAG_PREFIX = "aws:principaltag/"
 
 
@@ -30,22 +32,35 @@ def _values(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def _matcher(op: str) -> Callable[[str, str], bool]:
+    return fnmatch.fnmatchcase if "like" in op else (lambda a, b: a == b)
+
+
+def _is_true(value: Any) -> bool:
+    return all(str(v).lower() == "true" for v in (value if isinstance(value, list) else [value]))
+
+
 def _exempts_role(condition: dict[str, Any], role_arn: str) -> str | None:
-    """How the condition exempts the role ("arn" or "tag"), or None."""
+    """How the condition exempts the role: "arn" (by its ARN, or the Deny is scoped to other
+    principals), "tag", "complex" (a multivalued set operator on the principal: not judged), or None."""
+    how = None
     for operator, pairs in condition.items():
-        op = operator.lower().removesuffix("ifexists")
         if not isinstance(pairs, dict):
             continue
+        lowered = operator.lower()
+        if ":" in lowered and any(k.lower() in ARN_KEYS or k.lower().startswith(TAG_PREFIX) for k in pairs):
+            return "complex"  # ForAnyValue: / ForAllValues: on a single-valued key: judge by hand
+        op = lowered.removesuffix("ifexists")
         for key, value in pairs.items():
             name = key.lower()
-            if name in ARN_KEYS and op in EXEMPT_OPERATORS:
-                patterns = _values(value)
-                matcher = fnmatch.fnmatchcase if "like" in op else (lambda a, b: a == b)
-                if any(matcher(role_arn, p) for p in patterns):
+            if name in ARN_KEYS and op in EXEMPT_OPERATORS | SCOPE_OPERATORS:
+                matches = any(_matcher(op)(role_arn, p) for p in _values(value))
+                # exempted by ARN, or the Deny applies only to other principals
+                if matches == (op in EXEMPT_OPERATORS):
                     return "arn"
-            if name.startswith(TAG_PREFIX) and (op in EXEMPT_OPERATORS or op == "null"):
-                return "tag"
-    return None
+            if name.startswith(TAG_PREFIX) and (op in EXEMPT_OPERATORS or (op == "null" and _is_true(value))):
+                how = "tag"
+    return how
 
 
 def _statements(content: str) -> list[dict[str, Any]] | None:
@@ -83,7 +98,19 @@ def lint_policy(policy_id: str, name: str, content: str, attached_to: str, role_
     return findings
 
 
+def _denies_nothing(statement: dict[str, Any]) -> bool:
+    """NotAction "*" or NotResource "*": the statement matches no request."""
+    return any(key in statement and "*" in _values(statement[key]) for key in ("NotAction", "NotResource"))
+
+
+def _fix(role_arn: str) -> str:
+    account_wildcard = role_arn.rsplit(":", 1)[0].rsplit(":", 1)[0] + ":*:role/" + role_arn.rsplit("/", 1)[-1]
+    return 'add Condition ArnNotLike {"aws:PrincipalARN": "' + account_wildcard + '"}'
+
+
 def _judge(statement: dict[str, Any], label: str, subject: str, role_arn: str) -> Finding | None:
+    if _denies_nothing(statement):
+        return None
     condition = statement.get("Condition") or {}
     how = _exempts_role(condition, role_arn) if isinstance(condition, dict) else None
     if how == "arn":
@@ -96,14 +123,17 @@ def _judge(statement: dict[str, Any], label: str, subject: str, role_arn: str) -
             message=f"{label} exempts principals by tag",
             remediation="make sure the break-glass role carries that principal tag",
         )
-    fix = (
-        'add Condition ArnNotLike {"aws:PrincipalARN": "'
-        + role_arn.rsplit(":", 1)[0].rsplit(":", 1)[0]
-        + ":*:role/"
-        + role_arn.rsplit("/", 1)[-1]
-        + '"}'
-    )
+    fix = _fix(role_arn)
     keys = sorted({k for pairs in condition.values() if isinstance(pairs, dict) for k in pairs}) if condition else []
+    if how == "complex":
+        return Finding(
+            severity="warning",
+            check="scp-exemption",
+            subject=subject,
+            message=f"{label} uses a ForAnyValue/ForAllValues operator on {', '.join(keys)}: "
+            "too complex to judge whether it exempts the break-glass role",
+            remediation="review it by hand, or use " + fix.removeprefix("add "),
+        )
     if keys and any(k.lower() not in ARN_KEYS for k in keys):
         return Finding(
             severity="warning",
@@ -118,6 +148,8 @@ def _judge(statement: dict[str, Any], label: str, subject: str, role_arn: str) -
         if "NotAction" in statement
         else ", ".join(_values(statement.get("Action", "*")))
     )
+    if "NotResource" in statement:
+        what += " on every resource except " + ", ".join(_values(statement["NotResource"]))
     return Finding(
         severity="error",
         check="scp-exemption",

@@ -90,6 +90,43 @@ CORPUS = [
         [("error", "R denies s3:*")],
     ),
     ("not JSON", "{not json", [("warning", "could not be parsed")]),
+    (
+        "Null tag false denies tagged principals: no exemption",
+        doc(deny({"Null": {"aws:PrincipalTag/breakglass": "false"}})),
+        [("warning", "S is a conditional Deny (aws:PrincipalTag/breakglass) without the break-glass exemption")],
+    ),
+    (
+        "Null tag true exempts tagged principals",
+        doc(deny({"Null": {"aws:PrincipalTag/breakglass": "true"}})),
+        [("info", "S exempts principals by tag")],
+    ),
+    (
+        "Deny scoped to another principal does not apply to the role",
+        doc(deny({"ArnLike": {"aws:PrincipalARN": "arn:aws:iam::*:role/Contractor"}})),
+        [],
+    ),
+    (
+        "Deny scoped to the break-glass role itself",
+        doc(deny({"ArnLike": {"aws:PrincipalARN": "arn:aws:iam::*:role/BreakGlass*"}})),
+        [("error", "S denies ec2:* to the break-glass role too")],
+    ),
+    (
+        "ForAnyValue exemption",
+        doc(deny({"ForAnyValue:ArnNotLike": {"aws:PrincipalARN": "arn:aws:iam::*:role/BreakGlassAdmin"}})),
+        [("warning", "S uses a ForAnyValue/ForAllValues operator on aws:PrincipalARN: too complex to judge")],
+    ),
+    (
+        "ForAllValues exemption",
+        doc(deny({"ForAllValues:StringNotEquals": {"aws:PrincipalTag/breakglass": "true"}})),
+        [("warning", "S uses a ForAnyValue/ForAllValues operator on aws:PrincipalTag/breakglass")],
+    ),
+    ("NotAction * denies nothing", doc({"Sid": "N", "Effect": "Deny", "NotAction": "*", "Resource": "*"}), []),
+    ("NotResource * denies nothing", doc({"Sid": "N", "Effect": "Deny", "Action": "*", "NotResource": "*"}), []),
+    (
+        "NotResource",
+        doc({"Sid": "N", "Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::logs/*"}),
+        [("error", "N denies s3:* on every resource except arn:aws:s3:::logs/* to the break-glass role too")],
+    ),
 ]
 
 
