@@ -188,8 +188,8 @@ def _record_failed_open(rt: Runtime, incident: Incident, failed: StepFailed) -> 
 
 def _rejected_by_aws(failed: StepFailed) -> bool:
     """AWS answered with an error, so the step did not happen (a timeout proves nothing)."""
-    cause = failed.__cause__
-    return cause is not None and hasattr(cause, "response") and "Error" in getattr(cause, "response", {})
+    response = getattr(failed.__cause__, "response", None)
+    return isinstance(response, dict) and "Error" in response
 
 
 def get_incident(rt: Runtime, incident_id: str) -> tuple[Incident, list[JournalEntry]]:

@@ -101,6 +101,24 @@ def test_scp_detach_fails_fast_and_changes_nothing(world, proxy, tmp_path, fault
     assert json.loads(listed.stdout) == [], "nothing half-applied: no incident was opened"
 
 
+@pytest.mark.parametrize("fault", ["hang", "drop"])
+def test_detach_cut_off_at_its_first_change_is_finished_by_restore(world, proxy, tmp_path, fault):
+    """A timeout proves nothing about whether AWS applied the change: the incident is kept, named,
+    and the restore puts back exactly what was there."""
+    _, org = world
+    before = org.snapshot()
+    proxy.rule = lambda operation: fault if operation == "DetachPolicy" else None
+    done, _ = bg(proxy.url, tmp_path, "scp", "detach", "--target", org.account, "--reason", "x", "--yes")
+    assert done.returncode == 8, done.stderr
+    assert "Traceback" not in done.stderr
+    incident_id = json.loads(bg(proxy.url, tmp_path, "list", "--output", "json")[0].stdout)[0]["incident_id"]
+    assert incident_id in done.stderr and "restore" in done.stderr
+    proxy.rule = lambda _operation: None
+    restored, _ = bg(proxy.url, tmp_path, "scp", "restore", incident_id)
+    assert restored.returncode == 0, restored.stderr
+    assert org.snapshot() == before
+
+
 def test_close_defers_revocation_until_iam_is_back(world, proxy, tmp_path):
     iam, _ = world
     opened, _ = bg(proxy.url, tmp_path, *ASSUME)
