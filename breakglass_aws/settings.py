@@ -139,6 +139,8 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {path} is not valid TOML: {err}", "fix the file's syntax") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {path} is not UTF-8 text", "save it as UTF-8 TOML") from err
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror}", "check its permissions") from err
 

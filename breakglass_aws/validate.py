@@ -102,6 +102,9 @@ def validate_ticket(ticket: str | None) -> str | None:
     return ticket
 
 
+MAX_DURATION_SECONDS = 366 * 24 * 3600  # no emergency lasts longer; also keeps datetimes in range
+
+
 def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     """Parse '90m', '1h', '1h30m', '3600s', '2d' or a bare number of seconds."""
     value = text.strip().lower()
@@ -115,6 +118,8 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
         seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
     if seconds <= 0:
         raise UsageError(f"{what} must be positive, got {text!r}", "use a duration such as 30m or 1h")
+    if seconds > MAX_DURATION_SECONDS:
+        raise UsageError(f"{what} {text!r} is longer than a year", "use a duration such as 1h, 12h or 7d")
     return timedelta(seconds=seconds)
 
 

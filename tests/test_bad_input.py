@@ -35,6 +35,8 @@ CASES = [
     ("ttl zero", _detach("--ttl", "0m"), None, {}, 2, "must be positive"),
     ("ttl negative", _detach("--ttl", "-5m"), None, {}, 2, "invalid --ttl"),
     ("ttl above max", _detach("--ttl", "48h"), None, {}, 2, "above the configured maximum 24h"),
+    ("ttl absurdly long", _detach("--ttl", "99999999999999999d"), None, {}, 2, "longer than a year"),
+    ("config max_ttl absurdly long", ["list"], 'max_ttl = "99999999999999999d"\n', {}, 5, "'max_ttl'"),
     ("ttl above configured max", _detach("--ttl", "3h"), 'max_ttl = "2h"\n', {}, 2, "maximum 2h"),
     ("bad policy id", _detach("--policy", "x-123"), None, {}, 2, "invalid policy id"),
     ("detach FullAWSAccess", _detach("--policy", "p-FullAWSAccess"), None, {}, 2, "refusing to detach"),
@@ -90,6 +92,18 @@ def test_bad_input(org, cli, tmp_path, monkeypatch, name, argv, config, env, cod
     assert fragment in lines[0]
     assert "Traceback" not in run.stderr + run.stdout
     assert calls == [], "no AWS call before input is validated"
+    assert org.snapshot() == before
+
+
+def test_config_file_that_is_not_utf8(org, cli, tmp_path):
+    path = tmp_path / "config" / "breakglass" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'reason = "caf\xe9"\n')
+    before = org.snapshot()
+    run = cli("list")
+    assert run.exit_code == 5, run.stderr
+    expected = f"error: config file {path} is not UTF-8 text (hint: save it as UTF-8 TOML)"
+    assert run.stderr.strip().splitlines() == [expected]
     assert org.snapshot() == before
 
 
