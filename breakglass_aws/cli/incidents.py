@@ -116,11 +116,15 @@ def verify_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argumen
         )
 
 
+_RUNNING = frozenset({"requested", "approved", "active", "closing", "needs-attention"})
+
+
 def _summary(incident: Incident, now: object) -> dict[str, object]:
     from breakglass_aws.validate import format_duration
 
     data = incident.public()
-    left = incident.expires_at - now if incident.closed_at is None else None  # type: ignore[operator]
+    running = incident.closed_at is None and incident.status.value in _RUNNING
+    left = incident.expires_at - now if running else None  # type: ignore[operator]
     return {
         "incident_id": incident.incident_id,
         "status": incident.status.value,
@@ -140,24 +144,29 @@ def _summary(incident: Incident, now: object) -> dict[str, object]:
 def _list_text(found: list[Incident], now: object) -> list[str]:
     if not found:
         return ["no incidents"]
-    lines = [f"{'INCIDENT':26} {'STATUS':16} {'MODE':5} {'TARGETS':28} {'LEFT':>8}  REASON"]
+    lines = [f"{'INCIDENT':26} {'STATUS':16} {'MODE':6} {'TARGETS':28} {'LEFT':>8}  REASON"]
     for incident in found:
-        row = _summary(incident, now)
-        left = row["time_left"] or "-"
-        if isinstance(left, str) and left.startswith("-"):
-            left = "EXPIRED"
+        left = _summary(incident, now)["time_left"]
+        shown = "-" if not isinstance(left, str) else ("EXPIRED" if left.startswith("-") else left)
         status = incident.status.value + ("!OVERRIDE" if incident.override else "")
         lines.append(
-            f"{incident.incident_id:26} {status:16} {incident.mode.value:5} "
-            f"{','.join(incident.targets)[:28]:28} {left:>8}  {incident.reason[:60]}"
+            f"{incident.incident_id:26} {status:16} {incident.mode.value:6} "
+            f"{','.join(incident.targets)[:28]:28} {shown:>8}  {incident.reason[:60]}"
         )
     for incident in found:
         if incident.status.value == "needs-attention":
             lines.append(
-                f"! {incident.incident_id} NEEDS ATTENTION: {incident.status_reason} "
-                f"(then: breakglass close {incident.incident_id})"
+                f"! {incident.incident_id} NEEDS ATTENTION: {incident.status_reason} (then: {_finish_hint(incident)})"
             )
     return lines
+
+
+def _finish_hint(incident: Incident) -> str:
+    """The command that finishes an incident that needs attention."""
+    if incident.mode.value == "rotate":
+        user = incident.targets[0].removeprefix("user/") if incident.targets else "NAME"
+        return f"breakglass rotate --user {user}"
+    return f"breakglass close {incident.incident_id}"
 
 
 def _show_text(incident: Incident, entries: list[JournalEntry]) -> list[str]:
