@@ -21,9 +21,13 @@ from breakglass_aws.errors import AwsFailure, UsageError
 __all__ = [
     "PasswordPolicy",
     "RotationPlan",
+    "RotationProof",
     "RotationStep",
+    "check_target",
     "generate_password",
+    "identifies_user",
     "plan_rotation",
+    "prove_rotation",
     "read_policy",
     "stored_key_id",
 ]
@@ -128,23 +132,52 @@ class UserState:
     keys: list[dict[str, Any]]
     has_login_profile: bool
     stored: dict[str, Any] = field(default_factory=dict)
+    arn: str = ""
 
 
-def read_state(iam: Any, sm: Any, user: str, secret_id: str) -> UserState:
-    iam.get_user(UserName=user)
+def check_target(iam: Any, sm: Any, user: str, secret_id: str) -> str:
+    """Read-only: the user and its secret exist. Bad input fails here, before anything changes.
+    Returns the user's ARN (what GetCallerIdentity with its new key must answer)."""
+    try:
+        arn = str(iam.get_user(UserName=user)["User"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        raise UsageError(
+            f"IAM user {user!r} not found", "check the name (aws iam list-users) and the account you are in"
+        ) from None
     try:
         sm.describe_secret(SecretId=secret_id)
     except sm.exceptions.ResourceNotFoundException:
         raise UsageError(
             f"secret {secret_id!r} not found", "create it (terraform control-plane module) or pass --secret-id"
         ) from None
+    return arn
+
+
+def identifies_user(arn: str, user_arn: str, user: str) -> bool:
+    """Does a GetCallerIdentity ARN name this IAM user? Same partition and account, the `iam`
+    service, and a `user/[path/]NAME` resource (so moto's `sts::...:user/moto` placeholder for an
+    unknown key, or another principal, does not pass)."""
+    got, want = arn.split(":", 5), user_arn.split(":", 5)
+    if len(got) != 6 or len(want) != 6 or got[0] != "arn":
+        return False
+    return (
+        got[1] == want[1]
+        and got[2] == "iam"
+        and got[4] == want[4]
+        and got[5].startswith("user/")
+        and got[5].rsplit("/", 1)[-1] == user
+    )
+
+
+def read_state(iam: Any, sm: Any, user: str, secret_id: str) -> UserState:
+    arn = check_target(iam, sm, user, secret_id)
     keys = sorted(iam.list_access_keys(UserName=user)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
     try:
         iam.get_login_profile(UserName=user)
         login = True
     except iam.exceptions.NoSuchEntityException:
         login = False
-    return UserState(keys=keys, has_login_profile=login, stored=_stored(sm, secret_id))
+    return UserState(keys=keys, has_login_profile=login, stored=_stored(sm, secret_id), arn=arn)
 
 
 def _stored(sm: Any, secret_id: str) -> dict[str, Any]:
@@ -184,7 +217,7 @@ def plan_rotation(
         orphans = [k for k in created_before if k in ids]
         steps += [RotationStep(action="delete-key", key_id=k, **base) for k in orphans]
         remaining = [k for k in state.keys if k["AccessKeyId"] not in orphans]
-        steps += _make_room(remaining, base)
+        steps += _make_room(remaining, base, stored_key)
         steps += [RotationStep(action="create-key", **base), RotationStep(action="store-secret", **base)]
         keep = None
     else:
@@ -213,18 +246,51 @@ def _deleted(steps: list[RotationStep]) -> set[str]:
     return {s.key_id for s in steps if s.action == "delete-key" and s.key_id}
 
 
-def _make_room(keys: list[dict[str, Any]], base: dict[str, str]) -> list[RotationStep]:
-    """The 2-key limit: remove inactive keys first, then the oldest active one if still full."""
+def _make_room(keys: list[dict[str, Any]], base: dict[str, str], stored_key: object = None) -> list[RotationStep]:
+    """The 2-key limit: remove an inactive key first, then the oldest active one that is not the
+    key in the secret (the break-glass key in use stays until its successor is verified)."""
     if len(keys) < MAX_KEYS:
         return []
-    inactive = [k for k in keys if k["Status"] != "Active"]
-    victim = inactive[0] if inactive else keys[0]
+    # stable sort: not-in-the-secret before in-the-secret, inactive before active, oldest first
+    victim = sorted(keys, key=lambda k: (k["AccessKeyId"] == stored_key, k["Status"] == "Active"))[0]
     steps = (
         []
         if victim["Status"] != "Active"
         else [RotationStep(action="deactivate-key", key_id=victim["AccessKeyId"], **base)]
     )
     return [*steps, RotationStep(action="delete-key", key_id=victim["AccessKeyId"], **base)]
+
+
+class RotationProof(BaseModel):
+    """What was read back after the rotation: key ids only, never secrets."""
+
+    model_config = ConfigDict(extra="forbid")
+    active_key_id: str
+    secret_key_id: str
+    old_keys_gone: list[str]
+
+
+def prove_rotation(iam: Any, sm: Any, user: str, secret_id: str, old_keys: list[str]) -> RotationProof:
+    """The old keys are gone from ListAccessKeys, and exactly one key is left, active, and the
+    one in the secret's AWSCURRENT version. Raises AwsFailure naming what is wrong."""
+    listed = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+    current = stored_key_id(sm, secret_id)
+    left = sorted(k for k in old_keys if k in listed and k != current)
+    active = sorted(k for k, status in listed.items() if status == "Active")
+    problems = []
+    if left:
+        problems.append(f"old key(s) still present: {', '.join(left)}")
+    if active != [current] or len(listed) != 1:
+        problems.append(
+            f"keys of {user}: {', '.join(f'{k} ({v})' for k, v in sorted(listed.items())) or 'none'}; "
+            f"the secret {secret_id} holds {current or 'no key'}"
+        )
+    if problems or current is None:
+        raise AwsFailure(
+            f"rotation of {user} does not check out: {'; '.join(problems) or 'no key in the secret'}",
+            "rerun the same command: it finishes the rotation and never rotates twice",
+        )
+    return RotationProof(active_key_id=current, secret_key_id=current, old_keys_gone=sorted(set(old_keys) - {current}))
 
 
 @dataclass
@@ -239,6 +305,9 @@ class Performer:
     incident_id: str
     iam_once: Any = None
     sleep: Callable[[float], None] = time.sleep
+    new_password: bool = True  # a set-password step is planned: store a fresh password
+    keep_password: str | None = field(default=None, repr=False)  # else the secret keeps this one
+    user_arn: str = ""  # what GetCallerIdentity with the new key must identify
     _pending: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __call__(self, step: RotationStep) -> dict[str, Any] | None:
@@ -284,11 +353,14 @@ class Performer:
             "user": step.user,
             "access_key_id": self._pending["id"],
             "secret_access_key": self._pending["secret"],
-            "password": generate_password(self.policy),
             "rotated_at": isoformat(self.clock()),
             "incident": self.incident_id,
             "rotation_id": step.rotation_id,
         }
+        # the password in the secret must be the console's: fresh only when it is about to be set
+        password = generate_password(self.policy) if self.new_password else self.keep_password
+        if password:
+            value["password"] = password
         answer = self.sm.put_secret_value(SecretId=step.secret_id, SecretString=json.dumps(value))
         self._pending = {}
         return {"access_key_id": value["access_key_id"], "version_id": answer.get("VersionId")}
@@ -296,6 +368,11 @@ class Performer:
     def _verify_key(self, step: RotationStep) -> dict[str, Any]:
         stored = _stored(self.sm, step.secret_id)
         arn = self.verify(str(stored["access_key_id"]), str(stored["secret_access_key"]))
+        if self.user_arn and not identifies_user(arn, self.user_arn, step.user):
+            raise AwsFailure(
+                f"the new key {stored['access_key_id']} answers as {arn}, not as {self.user_arn}",
+                "the old key was kept; check the secret and the account, then rerun: the rotation resumes",
+            )
         return {"access_key_id": stored["access_key_id"], "arn": arn}
 
     def _set_password(self, step: RotationStep) -> None:

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
-from breakglass_aws.errors import AwsFailure, PartialApplyError, UsageError
+from breakglass_aws.errors import AwsFailure, BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, Requester, new_incident_id
-from breakglass_aws.rotation import Performer, RotationPlan, plan_rotation, read_policy, read_state, stored_key_id
+from breakglass_aws.rotation import (
+    Performer,
+    RotationPlan,
+    RotationProof,
+    RotationStep,
+    check_target,
+    plan_rotation,
+    prove_rotation,
+    read_policy,
+    read_state,
+)
 from breakglass_aws.runtime import Runtime
 
-__all__ = ["RotationResult", "rotate_in_incident", "rotate_standalone", "validate_user"]
+__all__ = ["RotationResult", "check_rotation_targets", "rotate_in_incident", "rotate_standalone", "validate_user"]
+
+PROOF_ATTEMPTS = 3
 
 USER_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 SECRET_RE = re.compile(r"^[\w/+=.@:-]{1,2048}$")
@@ -33,6 +44,7 @@ class RotationResult(BaseModel):
     new_key_id: str | None = None
     deleted_keys: list[str] = []
     password_reset: bool = False
+    verified: RotationProof | None = None
 
 
 def validate_user(user: str, secret_id: str | None) -> None:
@@ -40,6 +52,14 @@ def validate_user(user: str, secret_id: str | None) -> None:
         raise UsageError(f"invalid IAM user name {user!r}", "user names use letters, digits and +=,.@_- only")
     if secret_id is not None and not SECRET_RE.match(secret_id):
         raise UsageError(f"invalid secret id {secret_id!r}", "use the secret's name or ARN")
+
+
+def check_rotation_targets(rt: Runtime, users: list[str], secret_id: str | None = None) -> None:
+    """Read-only: every user and its secret exist; a UsageError (exit 2) before anything changes."""
+    iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
+    for user in users:
+        with aws_errors():
+            check_target(iam, sm, user, secret_id or rt.rotation.secret_for(user))
 
 
 def _journal_facts(rt: Runtime, incident_id: str, rotation_id: str) -> tuple[list[str], set[str]]:
@@ -58,20 +78,21 @@ def _journal_facts(rt: Runtime, incident_id: str, rotation_id: str) -> tuple[lis
 def _verifier(rt: Runtime) -> Any:
     def verify(key_id: str, secret: str) -> str:
         """GetCallerIdentity with the new key, waiting (bounded) for IAM's eventual consistency."""
-        deadline = time.monotonic() + rt.rotation.verify_timeout
-        delay = 1.0
+        waited, delay = 0.0, 1.0
         while True:
             sts = rt.factory.client_as("sts", key_id, secret, None)
             try:
                 return str(sts.get_caller_identity()["Arn"])
             except sts.exceptions.ClientError as err:
-                if time.monotonic() + delay > deadline:
+                if waited + delay > rt.rotation.verify_timeout:
                     code = err.response.get("Error", {}).get("Code")
                     raise AwsFailure(
-                        f"the new key {key_id} does not work yet ({code})",
+                        f"the new key {key_id} still does not work after waiting {waited:g}s ({code}); "
+                        "the old key was kept",
                         "wait a minute, then rerun: the rotation resumes at verification",
                     ) from err
                 rt.rotation.sleep(delay)
+                waited += delay
                 delay = min(delay * 2, 10.0)
 
     return verify
@@ -91,24 +112,54 @@ def rotate_in_incident(
     if dry_run:
         return _result(incident, plan, dry_run=True)
     performer = Performer(
-        iam, sm, _verifier(rt), policy, rt.clock, incident.incident_id, iam_once=rt.factory.client_once("iam")
+        iam,
+        sm,
+        _verifier(rt),
+        policy,
+        rt.clock,
+        incident.incident_id,
+        iam_once=rt.factory.client_once("iam"),
+        new_password=any(s.action == "set-password" for s in plan.steps),
+        keep_password=state.stored.get("password") if isinstance(state.stored.get("password"), str) else None,
+        user_arn=state.arn,
     )
     try:
         apply_steps(
             rt.store, incident.incident_id, plan.steps, performer, lambda s: rt.progress(f"done: {s.describe()}")
         )
     except StepFailed as failed:
-        if failed.done == 0:
+        if failed.done == 0 and not (created or finished):
             raise failed.error from failed
+        step = failed.step.describe() if isinstance(failed.step, RotationStep) else "a rotation step"
         raise PartialApplyError(
-            f"rotation of {user} stopped after {failed.done} step(s): {failed.error.message}",
+            f"rotation of {user} stopped at step {failed.done + 1} ({step}): {failed.error.message}",
             incident.incident_id,
-            "fix the cause, then rerun the same command: it resumes and never rotates twice",
+            f"{failed.error.remediation or 'fix the cause'}; the finished steps are not repeated",
         ) from failed
     result = _result(incident, plan, resumed=bool(created or finished))
-    with aws_errors():
-        result.new_key_id = stored_key_id(sm, secret)
+    result.verified = _prove(rt, incident, user, secret, plan.keys + result.deleted_keys)
+    result.new_key_id = result.verified.secret_key_id
     return result
+
+
+def _prove(rt: Runtime, incident: Incident, user: str, secret: str, old_keys: list[str]) -> RotationProof:
+    """Read back the end state (bounded retries for IAM's eventual consistency), then journal it."""
+    iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
+    for attempt in range(PROOF_ATTEMPTS):
+        try:
+            with aws_errors():
+                proof = prove_rotation(iam, sm, user, secret, sorted(set(old_keys)))
+            break
+        except AwsFailure as err:
+            if attempt == PROOF_ATTEMPTS - 1:
+                raise PartialApplyError(
+                    f"{err.message} (read back after the rotation)", incident.incident_id, err.remediation
+                ) from err
+            rt.rotation.sleep(1.0)
+    rt.store.append(
+        incident.incident_id, "verified", {"rotation_id": f"{incident.incident_id}:{user}", **proof.model_dump()}
+    )
+    return proof
 
 
 def _result(incident: Incident, plan: RotationPlan, dry_run: bool = False, resumed: bool = False) -> RotationResult:
@@ -164,13 +215,21 @@ def rotate_standalone(
             expires_at=rt.clock(),
         )
         return rotate_in_incident(rt, probe, user, secret_id, with_password, dry_run=True)
+    check_rotation_targets(rt, [user], secret_id)  # bad input leaves no incident behind
     incident, resumed = _open_rotation(rt, requester, user, reason)
     if resumed:
         rt.progress(f"resuming unfinished rotation {incident.incident_id}")
     try:
         result = rotate_in_incident(rt, incident, user, secret_id, with_password)
     except Exception as err:
-        set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"rotation stopped: {err}")
+        message = err.message if isinstance(err, BreakglassError) else f"{type(err).__name__}: {err}"
+        set_status(
+            rt,
+            incident,
+            IncidentStatus.NEEDS_ATTENTION,
+            f"rotation stopped: {message}; resume with: breakglass rotate --user {user}"
+            + (f" --secret-id {secret_id}" if secret_id else ""),
+        )
         raise
     set_status(rt, incident, IncidentStatus.CLOSED, "rotated")
     rt.store.release_locks(incident.incident_id)

@@ -29,6 +29,14 @@ def make_user(iam, sm, keys=0, inactive=0, login=False, policy=None):
     return made
 
 
+def console_password(user=USER):
+    """The login-profile password as moto's IAM backend holds it (None: no login profile)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    return iam_backends[DEFAULT_ACCOUNT_ID]["aws"].get_user(user).password
+
+
 def secret(sm, stage="AWSCURRENT"):
     return json.loads(sm.get_secret_value(SecretId=SECRET, VersionStage=stage)["SecretString"])
 
@@ -62,10 +70,14 @@ def test_rotation(aws_clients, cli, existing, inactive, login, policy):
     assert run.json()["new_key_id"] == current["access_key_id"]
     assert sorted(run.json()["deleted_keys"]) == sorted(old)
     assert run.json()["password_reset"] is login
-    if policy:
-        assert len(current["password"]) >= 40
+    if login:
+        assert current["password"] == console_password() != "Old-passw0rd!"
+        assert len(current["password"]) >= (40 if policy else 14)
+        assert current["password"] not in run.stdout + run.stderr
+    else:
+        assert "password" not in current, "no login profile: no password in the secret"
+        assert console_password() is None
     assert current["secret_access_key"] not in run.stdout + run.stderr
-    assert current["password"] not in run.stdout + run.stderr
 
 
 def test_new_key_really_works(aws_clients, cli):
@@ -98,6 +110,48 @@ def test_no_password_leaves_login_profile(aws_clients, cli):
     make_user(iam, sm, 1, login=True)
     run = cli("rotate", "--user", USER, "--no-password", "--output", "json")
     assert run.exit_code == 0 and run.json()["password_reset"] is False
+    assert console_password() == "Old-passw0rd!"
+    assert "password" not in secret(sm), "the previous secret had no password: none is invented"
+
+
+def test_no_password_keeps_the_console_password_in_the_secret(aws_clients, cli):
+    iam, sm = aws_clients
+    make_user(iam, sm, 1, login=True)
+    assert cli("rotate", "--user", USER).exit_code == 0
+    first = secret(sm)
+    assert first["password"] == console_password()
+    run = cli("rotate", "--user", USER, "--no-password", "--output", "json")
+    assert run.exit_code == 0, run.stderr
+    current = secret(sm)
+    assert current["access_key_id"] != first["access_key_id"]
+    assert current["password"] == first["password"] == console_password()
+    assert secret(sm, "AWSPREVIOUS")["access_key_id"] == first["access_key_id"]
+
+
+def test_two_active_keys_keep_the_key_in_the_secret(aws_clients, cli):
+    """The 2-key limit makes room by deleting the key that is NOT the break-glass key in use."""
+    iam, sm = aws_clients
+    make_user(iam, sm, 0)
+    assert cli("rotate", "--user", USER).exit_code == 0
+    in_secret = secret(sm)["access_key_id"]
+    stray = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]  # newer, not in the secret
+    plan = cli("rotate", "--user", USER, "--dry-run", "--output", "json").json()["steps"]
+    assert plan[:3] == [
+        f"deactivate access key {stray} of {USER}",
+        f"delete access key {stray} of {USER}",
+        "create a new access key of " + USER,
+    ]
+    calls: list[tuple[str, str]] = []
+
+    def seen(params=None, model=None, **_):
+        if model.name in ("DeleteAccessKey", "CreateAccessKey"):
+            calls.append((model.name, params.get("AccessKeyId", "")))
+
+    run = cli("rotate", "--user", USER, "--output", "json", hooks=[("before-parameter-build.iam", seen)])
+    assert run.exit_code == 0, run.stderr
+    assert calls[:2] == [("DeleteAccessKey", stray), ("CreateAccessKey", "")], "the stray key makes room"
+    assert keys(iam) == {secret(sm)["access_key_id"]: "Active"}
+    assert sorted(run.json()["deleted_keys"]) == sorted([stray, in_secret])
 
 
 @pytest.mark.parametrize(
@@ -116,7 +170,11 @@ def test_rotation_bad_input(aws_clients, cli, argv, code, fragment):
     run = cli(*argv)
     assert run.exit_code == code, run.stderr
     assert fragment in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 2, run.stderr
     assert set(keys(iam)) == set(old) and secret(sm) == {"note": "initial"}
+    assert cli("list", "--output", "json").json() == [], "bad input leaves no rotation incident behind"
+    again = cli("rotate", "--user", USER, "--output", "json")
+    assert again.exit_code == 0 and again.json()["resumed"] is False
 
 
 @settings(max_examples=200, deadline=None)
