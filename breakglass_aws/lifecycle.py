@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.models import Incident, IncidentStatus
-from breakglass_aws.notify import message_for
+from breakglass_aws.notify import message_for, publish_with_retry
 from breakglass_aws.redact import redact
 from breakglass_aws.runtime import Runtime
 
@@ -26,16 +26,19 @@ def set_status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: 
 
 
 def notify(rt: Runtime, incident: Incident, event: str, detail: str | None = None) -> None:
-    """Publish a lifecycle event. A failed notification never blocks the emergency: botocore has
-    retried it; it is journaled and reported, and the work goes on."""
+    """Publish a lifecycle event. A failed notification never blocks the emergency: each failed
+    attempt is journaled, it is tried again, and a final failure is reported; the work goes on."""
     if rt.notifier is None:
         return
     message, subject = message_for(incident, event, detail, isoformat(rt.clock()))
-    try:
-        message_id = rt.notifier.publish(message, subject)
-    except Exception as err:  # any failure: journal it, warn, continue
+
+    def failed(attempt: int, err: Exception) -> None:
         reason = redact(f"{type(err).__name__}: {err}")[:300]
-        rt.store.append(incident.incident_id, "notify-failed", {"event": event, "error": reason})
-        rt.progress(f"warning: notification '{event}' failed: {reason}")
+        rt.store.append(incident.incident_id, "notify-failed", {"event": event, "attempt": attempt, "error": reason})
+        rt.progress(f"warning: notification '{event}' failed (attempt {attempt}): {reason}")
+
+    message_id = publish_with_retry(rt.notifier, message, subject, failed)
+    if message_id is None:
+        rt.progress(f"warning: notification '{event}' for {incident.incident_id} was not sent; see its journal")
         return
     rt.store.append(incident.incident_id, "notified", {"event": event, "message_id": message_id})

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.models import Incident
 
-__all__ = ["Notifier", "SnsNotifier", "message_for"]
+__all__ = ["Notifier", "SnsNotifier", "message_for", "publish_with_retry"]
 
 SUBJECT_MAX = 100
+ATTEMPTS = 3
+RETRY_PAUSE = 0.2
 
 
 class Notifier(Protocol):
@@ -23,13 +27,77 @@ class SnsNotifier:
         self.factory = factory
         self.topic_arn = topic_arn
         self.region = topic_arn.split(":")[3] if topic_arn.count(":") >= 5 else None
+        self._actor: dict[str, str | None] | None = None
+
+    def actor(self) -> dict[str, str | None]:
+        """Who runs this command, from sts:GetCallerIdentity (asked once): the approver, the
+        restorer, the scheduled job. Never a name the caller typed."""
+        if self._actor is None:
+            try:
+                arn = str(self.factory.client("sts").get_caller_identity()["Arn"])
+            except Exception:  # an unreachable STS must not block a notification
+                return {"actor": None, "actor_arn": None}
+            self._actor = {"actor": arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1], "actor_arn": arn}
+        return self._actor
 
     def publish(self, message: dict[str, Any], subject: str) -> str:
         sns = self.factory.client("sns", self.region)
+        actor = self.actor()
+        who = {"who": actor["actor"], "who_arn": actor["actor_arn"]}
+        body = {**actor, **who, **message}
         answer = sns.publish(
-            TopicArn=self.topic_arn, Subject=subject[:SUBJECT_MAX], Message=json.dumps(message, sort_keys=True)
+            TopicArn=self.topic_arn, Subject=subject[:SUBJECT_MAX], Message=json.dumps(body, sort_keys=True)
         )
         return str(answer.get("MessageId", ""))
+
+
+def publish_with_retry(
+    notifier: Notifier,
+    message: dict[str, Any],
+    subject: str,
+    on_failure: Callable[[int, Exception], None],
+    attempts: int = ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str | None:
+    """Publish, trying again after a failure (botocore has already retried each attempt);
+    `on_failure(attempt, error)` is told of every failed attempt. The message id, or None when
+    every attempt failed."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return notifier.publish(message, subject)
+        except Exception as err:  # any failure: report it, try again if it may pass, never raise
+            on_failure(attempt, err)
+            if not _transient(err):
+                return None
+            if attempt < attempts:
+                sleep(RETRY_PAUSE * attempt)
+    return None
+
+
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "KMSThrottling",
+    }
+)
+
+
+def _transient(err: Exception) -> bool:
+    """Worth another attempt: throttling, a 5xx, or the network. A missing topic or a denied
+    publish will fail the same way again."""
+    response = getattr(err, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        code = str(response["Error"].get("Code", ""))
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return code in TRANSIENT_CODES or status >= 500
+    return type(err).__module__.startswith(("botocore", "urllib3"))
 
 
 def message_for(incident: Incident, event: str, detail: str | None, at: str) -> tuple[dict[str, Any], str]:
@@ -41,8 +109,8 @@ def message_for(incident: Incident, event: str, detail: str | None, at: str) -> 
         "incident_id": incident.incident_id,
         "mode": incident.mode.value,
         "status": incident.status.value,
-        "who": incident.requester.name,
-        "who_arn": incident.requester.arn,
+        "requester": incident.requester.name,
+        "requester_arn": incident.requester.arn,
         "reason": incident.reason,
         "ticket": incident.ticket,
         "targets": incident.targets,

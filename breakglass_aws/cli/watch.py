@@ -32,9 +32,23 @@ def watch_command(
     result = run_watch(rt, period, alert, list(settings.rotate_users), list(settings.watch_regions))
     lines = [f"{f.time} {f.kind:14} {f.region:10} {f.who}: {f.detail}" for f in result.findings]
     emit(st, result.model_dump(mode="json"), lambda: lines or [f"no out-of-band use since {result.since}"])
+    if alert and result.findings:
+        st.progress(f"{result.alerted} new alert(s) published")
+    if result.alert_failures:
+        if st.json:
+            raise typer.Exit(result.exit_code())
+        raise _alerts_not_sent(len(result.alert_failures), result.exit_code())
     if result.findings:
-        if alert:
-            st.progress(f"{result.alerted} new alert(s) published")
         if st.json:
             raise typer.Exit(GuardRailError.exit_code)
         raise GuardRailError(f"{len(result.findings)} out-of-band finding(s)", "investigate each one above")
+
+
+def _alerts_not_sent(count: int, code: int) -> Exception:
+    from breakglass_aws.errors import AwsAccessError, AwsFailure
+
+    kind = AwsAccessError if code == AwsAccessError.exit_code else AwsFailure
+    return kind(
+        f"{count} alert(s) could not be published to SNS",
+        "check the topic (sns_topic_arn) and sns:Publish permission; the next watch --alert retries them",
+    )

@@ -59,4 +59,7 @@ class Store(Protocol):
     def record_alert(self, key: str) -> bool:
         """Remember that `key` was alerted; True the first time only."""
 
+    def forget_alert(self, key: str) -> None:
+        """Drop a claim made by record_alert whose alert could not be sent (retried next run)."""
+
     def close(self) -> None: ...

@@ -337,6 +337,10 @@ class DynamoStore:
                 return False
         return True
 
+    def forget_alert(self, key: str) -> None:
+        with aws_errors():
+            self.db.delete_item(TableName=self.table, Key={"pk": _s(f"ALERT#{key}"), "sk": _s("ALERT")})
+
     def close(self) -> None:
         return None
 

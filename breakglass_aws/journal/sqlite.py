@@ -202,5 +202,9 @@ class SqliteStore:
         cursor = self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", (key, isoformat(self.clock())))
         return cursor.rowcount == 1
 
+    @_locked
+    def forget_alert(self, key: str) -> None:
+        self._db.execute("DELETE FROM alerts WHERE key = ?", (key,))
+
     def close(self) -> None:
         self._db.close()
