@@ -75,12 +75,15 @@ def restore_command(
         if incident_id
         else restore_expired(rt, workers or settings.restore_workers, rps)
     )
+    stuck: list[str] = []
     if expired:
         from breakglass_aws.close import finish_pending
         from breakglass_aws.runtime import whoami
 
         for closed in finish_pending(rt, whoami(rt)):
             st.progress(f"close of {closed.incident_id}: {closed.status.value}")
+            if closed.status.value != "closed":
+                stuck.append(closed.incident_id)
     lines = [
         line
         for r in results
@@ -92,6 +95,9 @@ def restore_command(
     codes = [r.exit_code for r in results if r.exit_code]
     if codes:
         raise typer.Exit(8 if len(set(codes)) > 1 or len(results) > 1 else codes[0])
+    if stuck:  # a cron job must see that clean-up is still pending
+        st.progress(f"still pending: {', '.join(stuck)} (see: breakglass list)")
+        raise typer.Exit(8)
 
 
 @journal_app.command("verify")
