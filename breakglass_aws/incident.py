@@ -183,6 +183,7 @@ def _record_failed_open(rt: Runtime, incident: Incident, failed: StepFailed) -> 
         raise failed.error
     reason = f"detach stopped after {failed.done} step(s): {failed.error.message}"
     set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, reason)
+    arm(rt, incident)  # part of it may be detached: the dead-man switch still restores it at expiry
     raise PartialApplyError(f"{incident.incident_id}: {incident.status_reason}", incident.incident_id) from failed
 
 

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from breakglass_aws.errors import BreakglassError
+from breakglass_aws.models import IncidentStatus
 from breakglass_aws.redact import RedactingFilter
 from breakglass_aws.restore import RestoreResult, restore_expired, restore_incident
 from breakglass_aws.settings import load_settings
@@ -63,8 +64,11 @@ def _one(rt: Any, incident_id: str) -> RestoreResult:
     try:
         return restore_incident(rt, incident_id)
     except BreakglassError as err:
-        current = rt.store.get_incident(incident_id)
-        return RestoreResult(incident_id=incident_id, status=current.status, error=err.message, exit_code=err.exit_code)
+        try:
+            status = rt.store.get_incident(incident_id).status
+        except BreakglassError:  # unknown or unreadable: the summary says so instead of the function failing
+            status = IncidentStatus.FAILED
+        return RestoreResult(incident_id=incident_id, status=status, error=err.message, exit_code=err.exit_code)
 
 
 def _configure_logging() -> None:
