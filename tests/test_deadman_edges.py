@@ -49,3 +49,14 @@ def test_the_function_reports_an_unknown_incident(org, monkeypatch):
     assert summary["restored"] == []
     assert [f["incident_id"] for f in summary["failed"]] == [unknown]
     assert "no incident" in summary["failed"][0]["error"]
+
+
+def test_package_lambda_into_a_file_is_a_usage_error(cli, tmp_path):
+    taken = tmp_path / "dist"
+    taken.write_text("not a folder")
+    run = cli("package-lambda", "--out", str(taken))
+    assert run.exit_code == 2, run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"error: --out {taken} is a file, not a folder (hint: give a folder, e.g. --out dist)"
+    ]
+    assert taken.read_text() == "not a folder"

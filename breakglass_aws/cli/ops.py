@@ -47,10 +47,16 @@ def package_lambda(
     out: Annotated[Path, typer.Option(metavar="DIR", help="Where to write breakglass-restore.zip.")] = Path("dist"),
 ) -> None:
     """Build the scheduled restore function's zip (handler breakglass_aws.lambda_handler.handler)."""
+    from breakglass_aws.errors import UsageError
     from breakglass_aws.lambda_package import build_lambda_zip
 
     st = state(ctx)
-    path = build_lambda_zip(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder", "give a folder, e.g. --out dist")
+    try:
+        path = build_lambda_zip(out)
+    except OSError as err:
+        raise UsageError(f"cannot write the zip into {out}: {err.strerror}", "give a writable folder") from err
     size = path.stat().st_size
     emit(
         st,
