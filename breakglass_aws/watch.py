@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.evidence.source import EvidenceSource
-from breakglass_aws.models import Incident, Mode
+from breakglass_aws.models import Incident, IssuedSession, Mode
 
 __all__ = ["Finding", "scan"]
 
@@ -41,25 +41,73 @@ def _when(event: dict[str, Any]) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _in_window(incident: Incident, when: datetime, now: datetime) -> bool:
+def _scp_window(incident: Incident, when: datetime, now: datetime) -> bool:
+    """An SCP incident detaches after it opens (or is approved) and restores when it closes."""
     return incident.created_at - MARGIN <= when <= (incident.closed_at or now) + MARGIN
+
+
+def _role_window(incident: Incident, when: datetime) -> bool:
+    """A role incident assumes between its opening and its expiry (or an earlier close)."""
+    end = incident.expires_at
+    if incident.closed_at is not None:
+        end = min(end, incident.closed_at)
+    if incident.role is not None:
+        end = max([end, *(s.issued_at for s in incident.role.sessions)])
+    return incident.created_at - MARGIN <= when <= end + MARGIN
+
+
+def _session_life(session: IssuedSession, when: datetime) -> bool:
+    return session.issued_at - MARGIN <= when <= session.expiration + MARGIN
+
+
+def _caller_key(record: dict[str, Any]) -> str | None:
+    key = (record.get("userIdentity") or {}).get("accessKeyId")
+    return str(key) if key else None
+
+
+def _issued_key(record: dict[str, Any]) -> str | None:
+    """The access key id an AssumeRole answer handed out (absent when the call failed)."""
+    creds = (record.get("responseElements") or {}).get("credentials") or {}
+    key = creds.get("accessKeyId") if isinstance(creds, dict) else None
+    return str(key) if key else None
 
 
 class _Matcher:
     def __init__(self, incidents: list[Incident], now: datetime) -> None:
         self.incidents, self.now = incidents, now
+        self.roles = [i for i in incidents if i.mode is Mode.ROLE and i.role is not None]
 
-    def assume(self, params: dict[str, Any]) -> bool:
-        session = params.get("roleSessionName")
-        return any(
-            i.role is not None and i.role.session_name == session and i.role.role_arn == params.get("roleArn")
-            for i in self.incidents
-            if i.mode is Mode.ROLE
+    def with_issued_credentials(self, record: dict[str, Any], when: datetime) -> bool:
+        """Made with credentials an incident was issued, while they were valid."""
+        key = _caller_key(record)
+        return key is not None and any(
+            s.access_key_id == key and _session_life(s, when)
+            for i in self.roles
+            if i.role is not None
+            for s in i.role.sessions
         )
+
+    def assume(self, record: dict[str, Any], when: datetime) -> bool:
+        """The tool's own AssumeRole for an incident: same role and session name, the incident's
+        SourceIdentity, inside its window, and (when AWS answered) one of the keys it recorded."""
+        params = record.get("requestParameters") or {}
+        issued = _issued_key(record)
+        for incident in self.roles:
+            role = incident.role
+            if role is None or not _role_window(incident, when):
+                continue
+            if params.get("roleArn") != role.role_arn or params.get("roleSessionName") != role.session_name:
+                continue
+            if role.source_identity and params.get("sourceIdentity") != role.source_identity:
+                continue
+            if issued is not None and issued not in {s.access_key_id for s in role.sessions}:
+                continue
+            return True
+        return self.with_issued_credentials(record, when)
 
     def login(self, user: str, when: datetime) -> bool:
         return any(
-            i.requester.arn.endswith(f":user/{user}") and _in_window(i, when, self.now)
+            i.requester.arn.endswith(f":user/{user}") and _role_window(i, when)
             for i in self.incidents
             if i.mode is Mode.ROLE
         )
@@ -69,7 +117,7 @@ class _Matcher:
         for incident in self.incidents:
             for snap in incident.scp:
                 touched = {*snap.detach, "p-FullAWSAccess"}
-                if snap.target == target and policy in touched and _in_window(incident, when, self.now):
+                if snap.target == target and policy in touched and _scp_window(incident, when, self.now):
                     return True
         return False
 
@@ -92,7 +140,7 @@ def _check(event: dict[str, Any], region: str, role_name: str, users: set[str], 
     who = str((record.get("userIdentity") or {}).get("arn") or event.get("Username") or "?")
     if name == "AssumeRole":
         arn = str(params.get("roleArn", ""))
-        if arn.rsplit("/", 1)[-1] == role_name and not match.assume(params):
+        if arn.rsplit("/", 1)[-1] == role_name and not match.assume(record, when):
             return _finding(
                 event,
                 region,

@@ -34,9 +34,10 @@ def scene(org, iam, cli, seeded_cloudtrail, monkeypatch):
     org.attach(policy, org.account)
     scp = cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--output", "json").json()
     role = cli("role", "assume", "--account", ACCOUNT, "--reason", "y", "--format", "json").json()
-    session = f"breakglass-{role['incident_id']}"
+    shown = cli("show", role["incident_id"], "--output", "json").json()["role"]
+    ours = {"roleArn": ROLE, "roleSessionName": shown["session_name"], "sourceIdentity": shown["source_identity"]}
     seeded_cloudtrail["us-east-1"] = [
-        ct("ok-assume", "AssumeRole", {"roleArn": ROLE, "roleSessionName": session}),
+        ct("ok-assume", "AssumeRole", ours),
         ct("bad-assume", "AssumeRole", {"roleArn": ROLE, "roleSessionName": "manual"}, "mallory"),
         ct("other-role", "AssumeRole", {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/ReadOnly", "roleSessionName": "x"}),
         ct("bad-login", "ConsoleLogin", {}, "breakglass-1"),
