@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 from collections.abc import Callable, Iterator
@@ -17,11 +18,13 @@ from breakglass_aws.scp_lint import Finding, lint_policy
 __all__ = ["ReadinessOptions", "run_checks"]
 
 POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+# What must reach the topic: label -> the CloudTrail event names (matched exactly).
 ALERT_EVENTS = {
-    "AssumeRole": "break-glass AssumeRole",
-    "ConsoleLogin": "break-glass console login",
-    "AttachPolicy": "SCP attach/detach",
+    "break-glass AssumeRole": {"AssumeRole"},
+    "break-glass console login": {"ConsoleLogin"},
+    "SCP attach/detach": {"AttachPolicy", "DetachPolicy"},
 }
+USER_ALERTS = {"break-glass console login"}  # only wanted when there are break-glass users
 
 
 class ReadinessOptions:
@@ -32,10 +35,13 @@ class ReadinessOptions:
         drill_interval: timedelta = timedelta(days=92),
         min_session: int = 3600,
         max_session: int = 43200,
+        require_source_identity: bool = False,
+        periodic_schedule: str = "breakglass-restore-expired",
     ) -> None:
         self.accounts = accounts
         self.rotation_interval, self.drill_interval = rotation_interval, drill_interval
         self.min_session, self.max_session = min_session, max_session
+        self.require_source_identity, self.periodic_schedule = require_source_identity, periodic_schedule
 
 
 def _finding(severity: str, check: str, subject: str, message: str, remediation: str) -> Finding:
@@ -110,26 +116,72 @@ def _trust_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     return [statements] if isinstance(statements, dict) else list(statements)
 
 
-def _actions(statement: dict[str, Any]) -> set[str]:
+def _grants(statement: dict[str, Any], action: str) -> bool:
+    """Does this Allow statement grant the action (Action patterns, or NotAction not matching)?"""
+    if "NotAction" in statement:
+        value = statement["NotAction"]
+        patterns = [value] if isinstance(value, str) else list(value)
+        return not any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns)
     value = statement.get("Action", [])
-    return {a.lower() for a in ([value] if isinstance(value, str) else value)}
+    patterns = [value] if isinstance(value, str) else list(value)
+    return any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns)
+
+
+def _condition_values(statement: dict[str, Any], operator: str, key: str) -> list[str] | None:
+    condition = statement.get("Condition") or {}
+    for op, pairs in condition.items() if isinstance(condition, dict) else []:
+        if op.lower() != operator or not isinstance(pairs, dict):
+            continue
+        for name, value in pairs.items():
+            if name.lower() == key:
+                return [str(v).lower() for v in (value if isinstance(value, list) else [value])]
+    return None
+
+
+def _requires_mfa(statement: dict[str, Any]) -> str | None:
+    """None when the statement requires MFA, else why not."""
+    present = _condition_values(statement, "bool", "aws:multifactorauthpresent")
+    if present is not None:
+        return None if present and all(v == "true" for v in present) else "accepts aws:MultiFactorAuthPresent false"
+    if _condition_values(statement, "boolifexists", "aws:multifactorauthpresent") is not None:
+        return "uses BoolIfExists, which also admits requests without MFA (long-term access keys)"
+    for operator in ("numericlessthan", "numericlessthanequals"):
+        if _condition_values(statement, operator, "aws:multifactorauthage") is not None:
+            return None
+    return "has no MFA condition"
+
+
+def _requires_source_identity(statement: dict[str, Any]) -> bool:
+    if _condition_values(statement, "null", "sts:sourceidentity") == ["false"]:
+        return True
+    return any(
+        _condition_values(statement, op, "sts:sourceidentity") is not None
+        for op in ("stringequals", "stringlike", "arnequals", "arnlike")
+    )
+
+
+def _who(statement: dict[str, Any], index: int) -> str:
+    return str(statement.get("Sid") or f"statement {index + 1}")
 
 
 def _role_findings(role: dict[str, Any], subject: str, options: ReadinessOptions) -> list[Finding]:
-    allows = [s for s in _trust_statements(role) if s.get("Effect") == "Allow"]
-    text = json.dumps(allows).lower()
+    allows = [(i, s) for i, s in enumerate(_trust_statements(role)) if s.get("Effect") == "Allow"]
+    assume = [(i, s) for i, s in allows if _grants(s, "sts:assumerole")]
     found = []
-    if not allows or '"aws:multifactorauthpresent"' not in text:
+    weak = [(i, s, why) for i, s in assume if (why := _requires_mfa(s))]
+    if not assume or weak:
+        detail = "; ".join(f"{_who(s, i)} {why}" for i, s, why in weak)
         found.append(
             _finding(
                 "error",
                 "role-trust",
                 subject,
-                "the trust policy does not require MFA",
-                "add Condition Bool aws:MultiFactorAuthPresent true (terraform breakglass-role)",
+                "the trust policy does not require MFA" + (f" ({detail})" if detail else ""),
+                "every Allow of sts:AssumeRole needs Condition Bool aws:MultiFactorAuthPresent true "
+                "(terraform breakglass-role)",
             )
         )
-    if not any({"sts:setsourceidentity", "sts:*"} & _actions(s) for s in allows):
+    if not any(_grants(s, "sts:setsourceidentity") for _, s in allows):
         found.append(
             _finding(
                 "error",
@@ -137,6 +189,16 @@ def _role_findings(role: dict[str, Any], subject: str, options: ReadinessOptions
                 subject,
                 "the trust policy does not allow sts:SetSourceIdentity",
                 "allow sts:SetSourceIdentity so every call is attributed",
+            )
+        )
+    if options.require_source_identity and not all(_requires_source_identity(s) for _, s in assume):
+        found.append(
+            _finding(
+                "error",
+                "role-trust",
+                subject,
+                "the trust policy does not require a SourceIdentity",
+                "add Condition Null sts:SourceIdentity false (terraform breakglass-role require_source_identity)",
             )
         )
     duration = int(role.get("MaxSessionDuration", 3600))
@@ -178,7 +240,7 @@ def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_acc
 # --- alerting, credentials, store, drills -------------------------------------------------------
 
 
-def _check_alerting(rt: Runtime, topic: str | None) -> list[Finding]:
+def _check_alerting(rt: Runtime, topic: str | None, users: list[str]) -> list[Finding]:
     if not topic:
         return [
             _finding(
@@ -205,23 +267,61 @@ def _check_alerting(rt: Runtime, topic: str | None) -> list[Finding]:
                 "subscribe the security team (email, chat, pager)",
             )
         )
+    return found + _check_rules(rt, topic, users)
+
+
+def _event_names(pattern: str | None) -> set[str]:
+    try:
+        detail = (json.loads(pattern or "{}") or {}).get("detail") or {}
+    except (json.JSONDecodeError, AttributeError):
+        return set()
+    names = detail.get("eventName", []) if isinstance(detail, dict) else []
+    return {n for n in (names if isinstance(names, list) else [names]) if isinstance(n, str)}
+
+
+def _check_rules(rt: Runtime, topic: str, users: list[str]) -> list[Finding]:
     events = rt.factory.client("events", "us-east-1")
     covered: set[str] = set()
-    for rule in events.list_rules().get("Rules", []):
-        targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
-        if any(t.get("Arn") == topic for t in targets):
-            covered |= {name for name in ALERT_EVENTS if name in (rule.get("EventPattern") or "")}
-    for name, label in ALERT_EVENTS.items():
-        if name not in covered:
+    disabled: dict[str, set[str]] = {}
+    for page in events.get_paginator("list_rules").paginate():
+        for rule in page.get("Rules", []):
+            names = _event_names(rule.get("EventPattern"))
+            if not names:
+                continue
+            targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
+            if not any(t.get("Arn") == topic for t in targets):
+                continue
+            if rule.get("State", "ENABLED") == "ENABLED":
+                covered |= names
+            else:
+                disabled[rule["Name"]] = names
+    found = []
+    for label, wanted in ALERT_EVENTS.items():
+        if label in USER_ALERTS and not users:
+            continue
+        if wanted <= covered:
+            continue
+        off = sorted(name for name, names in disabled.items() if wanted & names)
+        if off:
             found.append(
                 _finding(
                     "error",
                     "alerting",
                     "eventbridge",
-                    f"no EventBridge rule sends {label} to the topic",
-                    "apply the control-plane module (its rules live in us-east-1)",
+                    f"the EventBridge rule {', '.join(off)} sending {label} to the topic is disabled",
+                    f"aws events enable-rule --region us-east-1 --name {off[0]}",
                 )
             )
+            continue
+        found.append(
+            _finding(
+                "error",
+                "alerting",
+                "eventbridge",
+                f"no EventBridge rule sends {label} to the topic",
+                "apply the control-plane module (its rules live in us-east-1)",
+            )
+        )
     return found
 
 
@@ -252,9 +352,21 @@ def _check_user(rt: Runtime, user: str, options: ReadinessOptions) -> list[Findi
                     f"run: breakglass rotate --user {user}",
                 )
             )
+    secret_id = rt.rotation.secret_for(user)
     try:
-        stored = json.loads(sm.get_secret_value(SecretId=rt.rotation.secret_for(user)).get("SecretString") or "{}")
+        stored = json.loads(sm.get_secret_value(SecretId=secret_id).get("SecretString") or "{}")
     except sm.exceptions.ResourceNotFoundException:
+        if _secret_exists(sm, secret_id):
+            return [
+                *found,
+                _finding(
+                    "error",
+                    "credentials",
+                    user,
+                    f"the secret {secret_id} is empty",
+                    f"run: breakglass rotate --user {user}",
+                ),
+            ]
         return [
             *found,
             _finding(
@@ -289,9 +401,31 @@ def _check_user(rt: Runtime, user: str, options: ReadinessOptions) -> list[Findi
     return found
 
 
+def _secret_exists(sm: Any, secret_id: str) -> bool:
+    try:
+        sm.describe_secret(SecretId=secret_id)
+    except sm.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
 def _check_incidents(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     now = rt.clock()
-    incidents = rt.store.list_incidents(limit=100_000)
+    try:
+        incidents = rt.store.list_incidents(limit=100_000)
+    except BreakglassError as err:
+        table = getattr(rt.store, "table", None)
+        if table and "ResourceNotFoundException" in err.message:
+            return [
+                _finding(
+                    "error",
+                    "incidents",
+                    "store",
+                    f"the shared store table {table} does not exist",
+                    "apply the control-plane module, or set store to its output",
+                )
+            ]
+        raise
     found = [
         _finding(
             "error",
@@ -311,7 +445,18 @@ def _check_incidents(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     return found
 
 
-def _check_schedule(rt: Runtime) -> list[Finding]:
+def _periodic(schedule: dict[str, Any], function_arn: str) -> bool:
+    """A recurring (rate/cron), enabled schedule invoking the restore function."""
+    expression = str(schedule.get("ScheduleExpression", ""))
+    target = str((schedule.get("Target") or {}).get("Arn", ""))
+    return (
+        expression.startswith(("rate(", "cron("))
+        and schedule.get("State", "ENABLED") == "ENABLED"
+        and (target == function_arn or target.startswith(function_arn + ":"))
+    )
+
+
+def _check_schedule(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     if not rt.schedule.enabled:
         return [
             _finding(
@@ -323,18 +468,36 @@ def _check_schedule(rt: Runtime) -> list[Finding]:
             )
         ]
     scheduler = rt.factory.client("scheduler")
-    schedules = scheduler.list_schedules(GroupName=rt.schedule.group).get("Schedules", [])
-    if not any(s.get("Name", "").startswith("breakglass-periodic") or "rate(" in str(s) for s in schedules):
-        return [
-            _finding(
-                "warning",
-                "restore-schedule",
-                rt.schedule.group,
-                "no periodic restore schedule found",
-                "apply the control-plane module (rate(5 minutes) safety net)",
-            )
-        ]
-    return []
+    group, function_arn = rt.schedule.group, str(rt.schedule.function_arn)
+    try:
+        known = scheduler.get_schedule(Name=options.periodic_schedule, GroupName=group)
+        if _periodic(known, function_arn):
+            return []
+    except scheduler.exceptions.ResourceNotFoundException:
+        pass
+    # Named otherwise: any recurring schedule in the group that invokes the restore function.
+    pages = scheduler.get_paginator("list_schedules").paginate(GroupName=group)
+    candidates = [
+        s["Name"]
+        for page in pages
+        for s in page.get("Schedules", [])
+        if s.get("Name") != options.periodic_schedule
+        and s.get("State", "ENABLED") == "ENABLED"
+        and str((s.get("Target") or {}).get("Arn", "")).startswith(function_arn)
+        and not str(s.get("Name", "")).startswith("breakglass-restore-")  # the one-time per-incident ones
+    ]
+    for name in candidates[:20]:
+        if _periodic(scheduler.get_schedule(Name=name, GroupName=group), function_arn):
+            return []
+    return [
+        _finding(
+            "warning",
+            "restore-schedule",
+            group,
+            f"no enabled periodic schedule ({options.periodic_schedule}) invokes {function_arn}",
+            "apply the control-plane module (rate(5 minutes) safety net)",
+        )
+    ]
 
 
 def run_checks(rt: Runtime, options: ReadinessOptions, topic: str | None, users: list[str]) -> list[Finding]:
@@ -347,10 +510,10 @@ def run_checks(rt: Runtime, options: ReadinessOptions, topic: str | None, users:
     for account in accounts:
         findings += _guarded("scp-exemption", account, functools.partial(_lint_account, rt, org, account, seen))
         findings += _guarded("role", account, functools.partial(_check_role, rt, account, options, caller))
-    findings += _guarded("alerting", "sns", lambda: _check_alerting(rt, topic))
+    findings += _guarded("alerting", "sns", lambda: _check_alerting(rt, topic, users))
     for user in users:
         findings += _guarded("credentials", user, functools.partial(_check_user, rt, user, options))
-    findings += _guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt))
+    findings += _guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt, options))
     findings += _guarded("incidents", "store", lambda: _check_incidents(rt, options))
     return _dedupe(findings)
 

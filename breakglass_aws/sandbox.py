@@ -251,7 +251,7 @@ def _stage_store_and_evidence() -> None:
     scheduler = _client("scheduler")
     scheduler.create_schedule_group(Name="breakglass")
     scheduler.create_schedule(
-        Name="breakglass-periodic-restore",
+        Name="breakglass-restore-expired",  # as the control-plane module names it
         GroupName="breakglass",
         ScheduleExpression="rate(5 minutes)",
         FlexibleTimeWindow={"Mode": "OFF"},

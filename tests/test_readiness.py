@@ -236,9 +236,113 @@ def test_trust_policy_without_mfa(healthy, cli):
             "error",
             "role-trust",
             f"arn:aws:iam::{healthy.account}:role/BreakGlassAdmin",
-            "the trust policy does not require MFA",
+            "the trust policy does not require MFA (statement 1 has no MFA condition)",
         )
     ]
+
+
+ASSUME = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+def _set_trust(account, *statements):
+    document = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    _member_iam(account).update_assume_role_policy(RoleName="BreakGlassAdmin", PolicyDocument=document)
+
+
+def _allow(action, condition=None, sid=None, principal="*"):
+    statement = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": action}
+    if condition is not None:
+        statement["Condition"] = condition
+    if sid:
+        statement["Sid"] = sid
+    return statement
+
+
+@pytest.mark.parametrize(
+    ("statements", "message"),
+    [
+        (
+            [_allow(ASSUME, {"Bool": {"aws:MultiFactorAuthPresent": "false"}}, "NoMFA")],
+            "the trust policy does not require MFA (NoMFA accepts aws:MultiFactorAuthPresent false)",
+        ),
+        (
+            [_allow(["sts:SetSourceIdentity"], MFA, "Mfa"), _allow("sts:AssumeRole", sid="Open")],
+            "the trust policy does not require MFA (Open has no MFA condition)",
+        ),
+        (
+            [_allow(ASSUME, {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, "IfExists")],
+            "the trust policy does not require MFA (IfExists uses BoolIfExists, which also admits requests "
+            "without MFA (long-term access keys))",
+        ),
+        (
+            [
+                _allow(ASSUME, MFA, "Mfa"),
+                _allow(["sts:AssumeRole"], {"StringEquals": {"aws:SourceIp": "1.2.3.4"}}, "Ip"),
+            ],
+            "the trust policy does not require MFA (Ip has no MFA condition)",
+        ),
+        ([_allow("sts:AssumeRole", MFA)], "the trust policy does not allow sts:SetSourceIdentity"),
+    ],
+    ids=["mfa-false", "unconditioned-other-statement", "boolifexists", "mfa-on-one-of-two", "no-setsourceidentity"],
+)
+def test_trust_policy_broken(healthy, cli, statements, message):
+    _set_trust(healthy.account, *statements)
+    code, found = findings(cli)
+    assert code == 4
+    assert found == [("error", "role-trust", f"arn:aws:iam::{healthy.account}:role/BreakGlassAdmin", message)]
+
+
+def test_trust_policy_wildcard_actions_judged_by_what_they_grant():
+    """moto refuses wildcard trust actions; AWS accepts them: judged on the document itself."""
+    from breakglass_aws.readiness import ReadinessOptions, _role_findings
+
+    def judge(*statements, **options):
+        role = {"AssumeRolePolicyDocument": {"Statement": list(statements)}, "MaxSessionDuration": 3600}
+        return [f.message for f in _role_findings(role, "r", ReadinessOptions(**options))]
+
+    assert judge(_allow("sts:*", MFA)) == []
+    assert judge(_allow("*", MFA), _allow("sts:Assume*", sid="Open")) == [
+        "the trust policy does not require MFA (Open has no MFA condition)"
+    ]
+    assert judge(_allow("sts:*", MFA), {"Effect": "Allow", "NotAction": "iam:*", "Sid": "Not"}) == [
+        "the trust policy does not require MFA (Not has no MFA condition)"
+    ]
+    assert judge(_allow("sts:*", MFA), require_source_identity=True) == [
+        "the trust policy does not require a SourceIdentity"
+    ]
+    assert judge(_allow("sts:*", {**MFA, "Null": {"sts:SourceIdentity": "false"}}), require_source_identity=True) == []
+
+
+def test_trust_policy_split_statements_with_mfa_is_healthy(healthy, cli):
+    """As terraform/modules/breakglass-role writes it: AssumeRole and SetSourceIdentity apart, MFA on both,
+    SourceIdentity required."""
+    _set_trust(
+        healthy.account,
+        _allow("sts:AssumeRole", {**MFA, "Null": {"sts:SourceIdentity": "false"}}),
+        _allow(["sts:SetSourceIdentity", "sts:TagSession"], MFA),
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},
+    )
+    assert findings(cli) == (0, [])
+
+
+def test_session_duration_above_max_role_duration(healthy, cli, monkeypatch):
+    _member_iam(healthy.account).update_role(RoleName="BreakGlassAdmin", MaxSessionDuration=43200)
+    monkeypatch.setenv("BREAKGLASS_MAX_ROLE_DURATION", "4h")
+    assert findings(cli) == (
+        0,
+        [
+            (
+                "warning",
+                "role-duration",
+                f"arn:aws:iam::{healthy.account}:role/BreakGlassAdmin",
+                "MaxSessionDuration is 43200s",
+            )
+        ],
+    )
+    assert "keep it between 3600 and 14400 seconds" in cli("check").stdout
+    monkeypatch.setenv("BREAKGLASS_MAX_ROLE_DURATION", "12h")
+    assert findings(cli) == (0, [])
 
 
 def test_missing_role(healthy, cli):
@@ -333,3 +437,156 @@ def test_drill_sandbox_as_a_new_user_runs_it(tmp_path):
             [command, "evidence", "verify", str(bundle)], env=env, capture_output=True, text=True, check=False
         )
         assert verified.returncode == 0, verified.stderr
+
+
+# --- alerting, credentials, schedule, store, drills: each broken in turn -------------------------
+
+
+def test_topic_deleted(healthy, cli):
+    boto3.client("sns", region_name="us-east-1").delete_topic(TopicArn=healthy.topic)
+    assert findings(cli) == (4, [("error", "alerting", healthy.topic, "the SNS topic does not exist")])
+
+
+def test_disabled_alert_rule(healthy, cli):
+    boto3.client("events", region_name="us-east-1").disable_rule(Name="breakglass-assume-role")
+    code, found = findings(cli)
+    assert (code, found) == (
+        4,
+        [
+            (
+                "error",
+                "alerting",
+                "eventbridge",
+                "the EventBridge rule breakglass-assume-role sending break-glass AssumeRole to the topic is disabled",
+            )
+        ],
+    )
+    assert "aws events enable-rule --region us-east-1 --name breakglass-assume-role" in cli("check").stdout
+
+
+def test_alert_rule_event_names_match_exactly(healthy, cli):
+    events = boto3.client("events", region_name="us-east-1")
+    pattern = {"source": ["aws.sts"], "detail": {"eventName": ["AssumeRoleWithSAML"]}}
+    events.put_rule(Name="breakglass-assume-role", EventPattern=json.dumps(pattern))
+    assert findings(cli) == (
+        4,
+        [("error", "alerting", "eventbridge", "no EventBridge rule sends break-glass AssumeRole to the topic")],
+    )
+
+
+def test_no_console_login_rule_needed_without_break_glass_users(healthy, cli, monkeypatch):
+    events = boto3.client("events", region_name="us-east-1")
+    events.remove_targets(Rule="breakglass-console-login", Ids=["sns"])
+    events.delete_rule(Name="breakglass-console-login")
+    monkeypatch.setenv("BREAKGLASS_ROTATE_USERS", "[]")
+    assert findings(cli) == (0, [])
+
+
+def test_empty_secret(healthy, cli):
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    sm.delete_secret(SecretId=f"breakglass/{SANDBOX_USER}", ForceDeleteWithoutRecovery=True)
+    sm.create_secret(Name=f"breakglass/{SANDBOX_USER}")  # as Terraform creates it: no value
+    code, found = findings(cli)
+    assert (code, found) == (
+        4,
+        [("error", "credentials", SANDBOX_USER, f"the secret breakglass/{SANDBOX_USER} is empty")],
+    )
+    assert f"fix: run: breakglass rotate --user {SANDBOX_USER}" in cli("check").stdout
+
+
+def test_missing_secret(healthy, cli):
+    boto3.client("secretsmanager", region_name="us-east-1").delete_secret(
+        SecretId=f"breakglass/{SANDBOX_USER}", ForceDeleteWithoutRecovery=True
+    )
+    assert findings(cli) == (
+        4,
+        [("error", "credentials", SANDBOX_USER, "no secret holds this user's credentials")],
+    )
+
+
+def test_old_access_key_and_stale_rotation(healthy, cli):
+    from datetime import timedelta
+
+    from breakglass_aws.clock import utcnow
+
+    later = utcnow() + timedelta(days=91)
+    key = boto3.client("iam", region_name="us-east-1").list_access_keys(UserName=SANDBOX_USER)["AccessKeyMetadata"][0]
+    run = cli("check", "--output", "json", clock=lambda: later)
+    found = {(f["severity"], f["check"], f["message"].split(" last rotated")[0]) for f in run.json()["findings"]}
+    assert run.exit_code == 4
+    assert found == {
+        ("error", "credentials", f"access key {key['AccessKeyId']} is 91 days old"),
+        ("error", "credentials", "password and key"),
+        ("warning", "drill", f"last drill {(utcnow() - timedelta(days=1)):%Y-%m-%d}"),
+    }
+
+
+def test_stale_drill(healthy, cli, monkeypatch):
+    from datetime import timedelta
+
+    from breakglass_aws.clock import utcnow
+
+    monkeypatch.setenv("BREAKGLASS_ROTATION_INTERVAL", "365d")
+    run = cli("check", "--output", "json", clock=lambda: utcnow() + timedelta(days=93))
+    yesterday = utcnow() - timedelta(days=1)
+    assert run.exit_code == 0
+    assert [(f["severity"], f["check"], f["message"]) for f in run.json()["findings"]] == [
+        ("warning", "drill", f"last drill {yesterday:%Y-%m-%d}")
+    ]
+
+
+def test_periodic_schedule_missing(healthy, cli):
+    boto3.client("scheduler", region_name="us-east-1").delete_schedule(
+        Name="breakglass-restore-expired", GroupName="breakglass"
+    )
+    assert findings(cli) == (
+        0,
+        [
+            (
+                "warning",
+                "restore-schedule",
+                "breakglass",
+                "no enabled periodic schedule (breakglass-restore-expired) invokes "
+                "arn:aws:lambda:us-east-1:123456789012:function:breakglass-restore",
+            )
+        ],
+    )
+
+
+def test_periodic_schedule_under_another_name_is_found(healthy, cli):
+    scheduler = boto3.client("scheduler", region_name="us-east-1")
+    scheduler.delete_schedule(Name="breakglass-restore-expired", GroupName="breakglass")
+    scheduler.create_schedule(
+        Name="sweep",
+        GroupName="breakglass",
+        ScheduleExpression="cron(0/5 * * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": healthy.settings()["restore_function_arn"], "RoleArn": healthy.settings()["scheduler_role_arn"]},
+    )
+    assert findings(cli) == (0, [])
+
+
+def test_store_table_missing(healthy, cli, monkeypatch):
+    monkeypatch.setenv("BREAKGLASS_STORE", "dynamodb://breakglass-missing")
+    code, found = findings(cli)
+    assert code == 4
+    assert found == [("error", "incidents", "store", "the shared store table breakglass-missing does not exist")]
+
+
+def test_rcp_without_exemption(healthy, cli):
+    org = boto3.client("organizations", region_name="us-east-1")
+    content = doc({"Sid": "R", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"})
+    policy = org.create_policy(Content=content, Description="x", Name="NoS3", Type="RESOURCE_CONTROL_POLICY")
+    policy_id = policy["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=policy_id, TargetId=healthy.account)
+    assert findings(cli) == (
+        4,
+        [
+            (
+                "error",
+                "scp-exemption",
+                f"{policy_id} (NoS3) on {healthy.account}",
+                "R denies s3:* to the break-glass role too",
+            )
+        ],
+    )

@@ -26,10 +26,14 @@ def _options(s: Settings, accounts: list[str] | None) -> object:
     from breakglass_aws.readiness import ReadinessOptions
     from breakglass_aws.validate import parse_duration
 
+    # The role's MaxSessionDuration: at least AWS's default hour, at most what the tool would ask for.
+    longest = max(3600, int(parse_duration(s.max_role_duration).total_seconds()))
     return ReadinessOptions(
         accounts=accounts,
         rotation_interval=parse_duration(s.rotation_interval),
         drill_interval=parse_duration(s.drill_interval),
+        min_session=3600,
+        max_session=longest,
     )
 
 
@@ -156,7 +160,9 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
         sb.store = rt.store
         if not st.json:
             echo_lines(_sandbox_plan(sb.account))
-        findings = run_checks(rt, ReadinessOptions(), settings.sns_topic_arn, list(settings.rotate_users))
+        options = _options(settings, None)
+        assert isinstance(options, ReadinessOptions)  # noqa: S101
+        findings = run_checks(rt, options, settings.sns_topic_arn, list(settings.rotate_users))
         if not st.json:
             echo_lines(
                 ["", "breakglass check (one SCP is deliberately missing the exemption):", *findings_text(findings), ""]
