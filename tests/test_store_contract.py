@@ -10,8 +10,17 @@ import pytest
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.journal import NothingToJoin, SqliteStore, TargetLocked, open_store, verify_chain
+from breakglass_aws.journal.base import IncidentChanged, UnreadableIncident, update_incident
 from breakglass_aws.journal.dynamodb import DynamoStore
-from breakglass_aws.models import FULL_AWS_ACCESS, Incident, IncidentStatus, Mode, Requester, new_incident_id
+from breakglass_aws.models import (
+    FULL_AWS_ACCESS,
+    Approval,
+    Incident,
+    IncidentStatus,
+    Mode,
+    Requester,
+    new_incident_id,
+)
 from tests.conftest import _shared_botocore
 
 TABLE = "breakglass-store"
@@ -167,6 +176,114 @@ def test_racing_creates_open_exactly_one(backend):
     assert len(backend().holders("111111111111")) == 1
 
 
+def test_a_stale_save_is_refused_and_nothing_is_lost(backend):
+    store = backend()
+    record = incident()
+    store.create_incident(record)
+    approver = store.get_incident(record.incident_id)
+    other = backend()
+    fresh_denier = other.get_incident(record.incident_id)
+    fresh_denier.status = IncidentStatus.DENIED
+    other.save_incident(fresh_denier)
+    approver.status = IncidentStatus.APPROVED
+    with pytest.raises(IncidentChanged, match=record.incident_id) as refused:
+        store.save_incident(approver)
+    assert refused.value.exit_code == 4 and "run the command again" in (refused.value.remediation or "")
+    assert backend().get_incident(record.incident_id).status is IncidentStatus.DENIED
+    again = store.get_incident(record.incident_id)
+    again.reason = "re-read, then saved"
+    store.save_incident(again)
+    store.save_incident(again)  # the same object saves again: its version followed the save
+    assert backend().get_incident(record.incident_id).reason == "re-read, then saved"
+
+
+def test_the_creator_saves_without_rereading(backend):
+    store = backend()
+    record = incident()
+    store.create_incident(record)
+    record.status = IncidentStatus.CLOSING
+    store.save_incident(record)
+    assert backend().get_incident(record.incident_id).status is IncidentStatus.CLOSING
+
+
+def test_concurrent_updates_each_land(backend):
+    record = incident()
+    backend().create_incident(record)
+    barrier = threading.Barrier(4)
+
+    def approver(n):
+        store = backend()
+        barrier.wait()
+
+        def add(found):
+            found.approvals.append(Approval(principal=f"p{n}", arn=f"arn:{n}", name=f"n{n}", at=record.created_at))
+
+        update_incident(store, record.incident_id, add)
+
+    threads = [threading.Thread(target=approver, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.principal for a in backend().get_incident(record.incident_id).approvals) == [
+        "p0",
+        "p1",
+        "p2",
+        "p3",
+    ]
+
+
+def test_a_copy_from_another_store_overwrites(backend, tmp_path):
+    """What `sync` does with an incident read from the offline store."""
+    store = backend()
+    record = incident()
+    store.create_incident(record)
+    offline = SqliteStore(tmp_path / "offline.sqlite3")
+    offline.create_incident(record.model_copy(deep=True))
+    copy = offline.get_incident(record.incident_id)
+    copy.status = IncidentStatus.CLOSED
+    store.save_incident(copy)
+    assert backend().get_incident(record.incident_id).status is IncidentStatus.CLOSED
+
+
+def test_newest_first_within_one_second(backend):
+    store = backend()
+    now = datetime.now(UTC).replace(microsecond=0)
+    opened = []
+    for n in range(5):
+        record = incident(f"11111111111{n}").model_copy(update={"created_at": now})
+        store.create_incident(record)
+        opened.append(record.incident_id)
+    assert [i.incident_id for i in backend().list_incidents()] == opened[::-1]
+
+
+def corrupt(store, incident_id):
+    """Damage one stored record the way a hand edit or a bad disk would."""
+    if isinstance(store, SqliteStore):
+        store._db.execute("UPDATE incidents SET body=? WHERE incident_id=?", ('{"incident_id": 1}', incident_id))
+        return
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"INC#{incident_id}"}, "sk": {"S": "META"}},
+        UpdateExpression="SET body = :b",
+        ExpressionAttributeValues={":b": {"S": '{"status": "no-such-status"}'}},
+    )
+
+
+def test_an_unreadable_record_is_named_and_skipped(backend):
+    store = backend()
+    good, bad = incident("111111111111"), incident("222222222222", offset=1)
+    store.create_incident(good)
+    store.create_incident(bad)
+    corrupt(store, bad.incident_id)
+    with pytest.raises(UnreadableIncident, match=bad.incident_id) as err:
+        backend().get_incident(bad.incident_id)
+    assert err.value.exit_code == 5 and "\n" not in err.value.message
+    skipped: list[str] = []
+    assert [i.incident_id for i in backend().list_incidents(skipped=skipped)] == [good.incident_id]
+    assert skipped == [bad.incident_id]
+
+
 def test_alerts_once(backend):
     store = backend()
     assert store.record_alert("watch:e1") is True
@@ -247,3 +364,42 @@ def verify_chain_ok(journal):
     from breakglass_aws.models import JournalEntry
 
     return verify_chain([JournalEntry(**e) for e in journal]) == []
+
+
+def test_a_damaged_record_stops_neither_list_nor_the_expired_sweep(store_env, org, cli, tmp_path):
+    from breakglass_aws.clock import utcnow
+
+    accounts = [org.client.create_account(Email=f"d{k}@example.com", AccountName=f"d{k}") for k in range(2)]
+    good_target, bad_target = (a["CreateAccountStatus"]["AccountId"] for a in accounts)
+    for target in (good_target, bad_target):
+        org.attach(org.new_policy(f"Deny{target}"), target)
+    before = org.scps(good_target)
+    past = utcnow() - timedelta(hours=2)
+    opened = []
+    for target in (good_target, bad_target):
+        run = cli("scp", "detach", "--target", target, "--reason", "x", "--yes", "--output", "json", clock=lambda: past)
+        assert run.exit_code == 0, run.stderr
+        opened.append(run.json()["incident_id"])
+    good, bad = opened
+    if store_env == "sqlite":
+        store = SqliteStore(tmp_path / "state" / "breakglass" / "journal.sqlite3")
+    else:
+        store = DynamoStore(ClientFactory(botocore_session=_shared_botocore()), TABLE)
+    corrupt(store, bad)
+
+    listed = cli("list", "--output", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [i["incident_id"] for i in listed.json()] == [good]
+    assert f"incident {bad}" in listed.stderr and "unreadable" in listed.stderr
+
+    shown = cli("show", bad)
+    assert shown.exit_code == 5 and bad in shown.stderr and "Traceback" not in shown.stderr
+    assert len(shown.stderr.strip().splitlines()) == 1
+    assert "validation error" not in shown.stderr.lower()
+
+    swept = cli("restore", "--expired", "--output", "json")
+    assert swept.exit_code == 8, swept.stderr  # one restored, one that needs a repair: partial
+    results = {r["incident_id"]: r for r in swept.json()}
+    assert results[good]["status"] == "closed" and results[good]["exit_code"] == 0
+    assert results[bad]["exit_code"] == 5 and bad in results[bad]["error"]
+    assert org.scps(good_target) == before, "the readable incident was restored"

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from breakglass_aws.errors import GuardRailError, UsageError
+from pydantic import ValidationError
+
+from breakglass_aws.errors import ConfigError, GuardRailError, UsageError
 from breakglass_aws.models import Incident, JournalEntry
 
-__all__ = ["IncidentNotFound", "NothingToJoin", "Store", "TargetLocked"]
+__all__ = [
+    "IncidentChanged",
+    "IncidentNotFound",
+    "NothingToJoin",
+    "Store",
+    "TargetLocked",
+    "UnreadableIncident",
+    "Versions",
+    "parse_incident",
+    "refresh",
+    "update_incident",
+]
+
+log = logging.getLogger("breakglass_aws.journal")
+
+UPDATE_ATTEMPTS = 10
 
 
 class TargetLocked(GuardRailError):
@@ -30,8 +51,95 @@ class IncidentNotFound(UsageError):
         super().__init__(f"no incident {incident_id} in the journal", "list incidents with: breakglass list")
 
 
+class IncidentChanged(GuardRailError):
+    """A version-checked save lost the race: someone saved the incident after it was read."""
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(
+            f"{incident_id} was changed by someone else meanwhile; nothing was saved",
+            f"see what changed with: breakglass show {incident_id}, then run the command again",
+        )
+        self.incident_id = incident_id
+
+
+class UnreadableIncident(ConfigError):
+    """A stored incident that no longer validates (edited by hand, damaged file or item)."""
+
+    def __init__(self, incident_id: str, where: str, err: ValidationError) -> None:
+        problems = err.errors()
+        first = problems[0] if problems else {"loc": (), "msg": str(err)}
+        detail = f"{'.'.join(str(part) for part in first['loc']) or 'record'}: {first['msg']}"
+        if len(problems) > 1:
+            detail += f" (and {len(problems) - 1} more)"
+        super().__init__(
+            f"incident {incident_id} in {where} is unreadable: {detail[:200]}",
+            "the stored record was damaged or edited by hand; other incidents are unaffected "
+            "(breakglass list skips it); repair it from a backup of the store",
+        )
+        self.incident_id = incident_id
+
+
+def parse_incident(incident_id: str, body: str, where: str) -> Incident:
+    try:
+        return Incident.model_validate_json(body)
+    except ValidationError as err:
+        raise UnreadableIncident(incident_id, where, err) from None
+
+
+class Versions:
+    """The stored version each Incident object was read (or last saved) at, kept beside the
+    object rather than in the model, so equality and the JSON shape stay as they are. A save of
+    an object read at version v succeeds only while the store still holds v (compare-and-set)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_object: dict[int, int] = {}
+
+    def remember(self, incident: Incident, version: int) -> None:
+        key = id(incident)
+        with self._lock:
+            if key not in self._by_object:
+                weakref.finalize(incident, self._forget, key)
+            self._by_object[key] = version
+
+    def of(self, incident: Incident) -> int | None:
+        """None for an object this store never handed out (e.g. copied from another store)."""
+        with self._lock:
+            return self._by_object.get(id(incident))
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            self._by_object.pop(key, None)
+
+
+def refresh(store: Store, incident: Incident) -> None:
+    """Re-read the stored record into this very object (fields and version), so that whoever
+    holds it keeps saving on top of what others saved meanwhile."""
+    fresh = store.get_incident(incident.incident_id)
+    for name in Incident.model_fields:
+        setattr(incident, name, getattr(fresh, name))
+    store.versions.remember(incident, store.versions.of(fresh) or 0)
+
+
+def update_incident(store: Store, incident_id: str, change: Callable[[Incident], None]) -> Incident:
+    """Read, change, save with compare-and-set; on a lost race read again and re-apply `change`
+    (which may refuse by raising, e.g. once a request was denied meanwhile)."""
+    for _ in range(UPDATE_ATTEMPTS):
+        incident = store.get_incident(incident_id)
+        change(incident)
+        try:
+            store.save_incident(incident)
+        except IncidentChanged:
+            log.info("%s changed while being updated; retrying", incident_id)
+            continue
+        return incident
+    raise IncidentChanged(incident_id)
+
+
 class Store(Protocol):
     """Incidents, their hash-chained journals and per-target locks."""
+
+    versions: Versions
 
     def create_incident(self, incident: Incident, join: bool = False) -> None:
         """Store a new incident and hold its targets atomically. A held target raises
@@ -39,9 +147,14 @@ class Store(Protocol):
 
     def get_incident(self, incident_id: str) -> Incident: ...
 
-    def save_incident(self, incident: Incident) -> None: ...
+    def save_incident(self, incident: Incident) -> None:
+        """Compare-and-set: raises IncidentChanged when the incident was saved by someone else
+        since this object was read from this store (see `update_incident` for read-change-save
+        with retries). An object the store never handed out overwrites the stored record."""
 
-    def list_incidents(self, limit: int = 50) -> list[Incident]: ...
+    def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
+        """Newest first. A record that cannot be read is skipped with a warning, and its id
+        appended to `skipped` when given."""
 
     def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
         """Let go of the incident's targets (all of them, or the given ones)."""

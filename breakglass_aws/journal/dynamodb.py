@@ -1,10 +1,13 @@
 """The shared store: one DynamoDB table (pk/sk), for a team and for the scheduled restore.
 
 Items:
-  INC#<id>  / META               the incident (JSON body)
-  INCIDENTS / <created>#<id>     the index, newest first by Query
+  INC#<id>  / META               the incident (JSON body) and its `version`: every save is a
+                                 compare-and-set on it, so no concurrent update is lost
+  INCIDENTS / <created>#<ns>#<id>  the index, newest first by Query (<ns>: insertion order
+                                 within one second)
   INC#<id>  / J#<seq>            journal entries; a conditional put makes each seq unique
-  LOCK#<t>  / GUARD              a held target: `count` holders; created with attribute_not_exists
+  LOCK#<t>  / GUARD              a held target: `count` holders; created when absent, or taken
+                                 over when a release left it at count 0
   LOCK#<t>  / H#<seq>#<id>       one holder of the target
   ALERT#<k> / ALERT              an alert already sent
 
@@ -19,7 +22,16 @@ from typing import Any
 
 from breakglass_aws.aws import ClientFactory, aws_errors
 from breakglass_aws.clock import Clock, isoformat, utcnow
-from breakglass_aws.journal.base import IncidentNotFound, NothingToJoin, TargetLocked
+from breakglass_aws.journal.base import (
+    IncidentChanged,
+    IncidentNotFound,
+    NothingToJoin,
+    TargetLocked,
+    UnreadableIncident,
+    Versions,
+    log,
+    parse_incident,
+)
 from breakglass_aws.journal.chain import GENESIS, entry_hash
 from breakglass_aws.models import Incident, JournalEntry
 
@@ -47,18 +59,33 @@ class DynamoStore:
         self.clock = clock
         self.db = factory.client("dynamodb", region)
         self._heads: dict[str, tuple[int, str]] = {}  # last entry this writer saw, per incident
+        self.versions = Versions()
+
+    def _meta(self, incident: Incident) -> dict[str, Any]:
+        return {
+            "pk": _s(f"INC#{incident.incident_id}"),
+            "sk": _s("META"),
+            "body": _s(incident.model_dump_json()),
+            "version": {"N": "1"},
+        }
+
+    @staticmethod
+    def _index_key(incident: Incident) -> str:
+        return f"{isoformat(incident.created_at)}#{time.time_ns():020d}#{incident.incident_id}"
+
+    def _parse(self, incident_id: str, item: dict[str, Any]) -> Incident:
+        incident = parse_incident(incident_id, item["body"]["S"], f"table {self.table}")
+        self.versions.remember(incident, int(item.get("version", {}).get("N", "0")))
+        return incident
 
     # incidents ---------------------------------------------------------------------------------
     def create_incident(self, incident: Incident, join: bool = False) -> None:
         items: list[dict[str, Any]] = [
-            self._put(
-                {"pk": _s(f"INC#{incident.incident_id}"), "sk": _s("META"), "body": _s(incident.model_dump_json())},
-                "attribute_not_exists(pk)",
-            ),
+            self._put(self._meta(incident), "attribute_not_exists(pk)"),
             self._put(
                 {
                     "pk": _s(INDEX),
-                    "sk": _s(f"{isoformat(incident.created_at)}#{incident.incident_id}"),
+                    "sk": _s(self._index_key(incident)),
                     "incident_id": _s(incident.incident_id),
                 }
             ),
@@ -73,6 +100,7 @@ class DynamoStore:
                     raise
                 self._explain_conflict(incident, join)
                 raise TargetLocked(incident.targets[0], "another incident") from None
+        self.versions.remember(incident, 1)
 
     def _hold(self, target: str, incident_id: str, join: bool) -> list[dict[str, Any]]:
         key = {"pk": _s(f"LOCK#{target}"), "sk": _s("GUARD")}
@@ -82,13 +110,22 @@ class DynamoStore:
                     "TableName": self.table,
                     "Key": key,
                     "UpdateExpression": "ADD #c :one",
-                    "ConditionExpression": "attribute_exists(pk)",
+                    "ConditionExpression": "attribute_exists(pk) AND #c > :zero",  # a leftover 0 holds nothing
                     "ExpressionAttributeNames": {"#c": "count"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
                 }
             }
         else:
-            guard = self._put({**key, "count": {"N": "1"}}, "attribute_not_exists(pk)")
+            # a guard left at count 0 (a release whose delete never ran) holds nothing: take it over
+            guard = {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {**key, "count": {"N": "1"}},
+                    "ConditionExpression": "attribute_not_exists(pk) OR #c <= :zero",
+                    "ExpressionAttributeNames": {"#c": "count"},
+                    "ExpressionAttributeValues": {":zero": {"N": "0"}},
+                }
+            }
         holder = self._put(
             {
                 "pk": _s(f"LOCK#{target}"),
@@ -119,20 +156,47 @@ class DynamoStore:
             ).get("Item")
         if not found:
             raise IncidentNotFound(incident_id)
-        return Incident.model_validate_json(found["body"]["S"])
+        return self._parse(incident_id, found)
 
     def save_incident(self, incident: Incident) -> None:
+        read_at = self.versions.of(incident)
+        if read_at is None:  # not read from here (a copy from the offline store): overwrite it
+            read_at = self._stored_version(incident.incident_id)
+        item = {**self._meta(incident), "version": {"N": str(read_at + 1)}}
+        if read_at == 0:  # written before saves were versioned
+            condition, values = "attribute_exists(pk) AND attribute_not_exists(#v)", None
+        else:
+            condition, values = "#v = :read", {":read": {"N": str(read_at)}}
         with aws_errors():
-            self.db.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": _s(f"INC#{incident.incident_id}"),
-                    "sk": _s("META"),
-                    "body": _s(incident.model_dump_json()),
-                },
-            )
+            try:
+                self.db.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#v": "version"},
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except self.db.exceptions.ConditionalCheckFailedException as err:
+                if not err.response.get("Item"):
+                    raise IncidentNotFound(incident.incident_id) from None
+                raise IncidentChanged(incident.incident_id) from None
+        self.versions.remember(incident, read_at + 1)
 
-    def list_incidents(self, limit: int = 50) -> list[Incident]:
+    def _stored_version(self, incident_id: str) -> int:
+        with aws_errors():
+            found = self.db.get_item(
+                TableName=self.table,
+                Key={"pk": _s(f"INC#{incident_id}"), "sk": _s("META")},
+                ConsistentRead=True,
+                ProjectionExpression="#v, pk",
+                ExpressionAttributeNames={"#v": "version"},
+            ).get("Item")
+        if not found:
+            raise IncidentNotFound(incident_id)
+        return int(found.get("version", {}).get("N", "0"))
+
+    def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
         ids: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -147,9 +211,9 @@ class DynamoStore:
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            return self._batch_get(ids)
+            return self._batch_get(ids, skipped)
 
-    def _batch_get(self, ids: list[str]) -> list[Incident]:
+    def _batch_get(self, ids: list[str], skipped: list[str] | None = None) -> list[Incident]:
         found: dict[str, Incident] = {}
         for start in range(0, len(ids), 100):
             keys = [{"pk": _s(f"INC#{i}"), "sk": _s("META")} for i in ids[start : start + 100]]
@@ -157,8 +221,13 @@ class DynamoStore:
             while request:
                 answer = self.db.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self.table, []):
-                    incident = Incident.model_validate_json(item["body"]["S"])
-                    found[incident.incident_id] = incident
+                    incident_id = item["pk"]["S"].removeprefix("INC#")
+                    try:
+                        found[incident_id] = self._parse(incident_id, item)
+                    except UnreadableIncident as err:
+                        log.warning("skipped: %s", err.message)
+                        if skipped is not None:
+                            skipped.append(incident_id)
                 request = answer.get("UnprocessedKeys") or {}
         return [found[i] for i in ids if i in found]
 
@@ -166,14 +235,11 @@ class DynamoStore:
         """Copy an incident kept offline. It holds its targets only while still open, sharing
         them (reference-counted) with whatever holds them in the shared store."""
         items: list[dict[str, Any]] = [
-            self._put(
-                {"pk": _s(f"INC#{incident.incident_id}"), "sk": _s("META"), "body": _s(incident.model_dump_json())},
-                "attribute_not_exists(pk)",
-            ),
+            self._put(self._meta(incident), "attribute_not_exists(pk)"),
             self._put(
                 {
                     "pk": _s(INDEX),
-                    "sk": _s(f"{isoformat(incident.created_at)}#{incident.incident_id}"),
+                    "sk": _s(self._index_key(incident)),
                     "incident_id": _s(incident.incident_id),
                 }
             ),
@@ -182,6 +248,7 @@ class DynamoStore:
             items += self._hold(target, incident.incident_id, join=bool(self.holders(target)))
         with aws_errors():
             self.db.transact_write_items(TransactItems=items)
+        self.versions.remember(incident, 1)
 
     def put_entry(self, entry: JournalEntry) -> bool:
         """Copy one journal entry as it is (its hash links unchanged); False if already there."""

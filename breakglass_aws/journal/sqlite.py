@@ -14,7 +14,16 @@ from typing import Any, TypeVar
 
 from breakglass_aws.clock import Clock, isoformat, utcnow
 from breakglass_aws.errors import ConfigError
-from breakglass_aws.journal.base import IncidentNotFound, NothingToJoin, TargetLocked
+from breakglass_aws.journal.base import (
+    IncidentChanged,
+    IncidentNotFound,
+    NothingToJoin,
+    TargetLocked,
+    UnreadableIncident,
+    Versions,
+    log,
+    parse_incident,
+)
 from breakglass_aws.journal.chain import GENESIS, entry_hash
 from breakglass_aws.models import Incident, JournalEntry
 
@@ -24,7 +33,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
     incident_id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS journal (
     incident_id TEXT NOT NULL,
@@ -62,6 +72,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(incidents)")}
+        if "version" not in columns:  # a file written before saves were version-checked
+            db.execute("ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
     except BaseException:
         db.close()
         raise
@@ -87,6 +100,7 @@ class SqliteStore:
         self.path = path
         self.clock = clock
         self._lock = threading.RLock()
+        self.versions = Versions()
         self._db = self._open(path)
 
     @staticmethod
@@ -123,33 +137,64 @@ class SqliteStore:
                     raise NothingToJoin(target)
                 db.execute("INSERT INTO holders (target, incident_id) VALUES (?, ?)", (target, incident.incident_id))
             db.execute(
-                "INSERT INTO incidents VALUES (?, ?, ?)",
+                "INSERT INTO incidents (incident_id, created_at, body, version) VALUES (?, ?, ?, 1)",
                 (incident.incident_id, isoformat(incident.created_at), incident.model_dump_json()),
             )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self.versions.remember(incident, 1)
 
     @_locked
     def get_incident(self, incident_id: str) -> Incident:
-        row = self._db.execute("SELECT body FROM incidents WHERE incident_id=?", (incident_id,)).fetchone()
+        row = self._db.execute("SELECT body, version FROM incidents WHERE incident_id=?", (incident_id,)).fetchone()
         if row is None:
             raise IncidentNotFound(incident_id)
-        return Incident.model_validate_json(row[0])
+        return self._parse(incident_id, row[0], row[1])
+
+    def _parse(self, incident_id: str, body: str, version: int) -> Incident:
+        incident = parse_incident(incident_id, body, f"the journal at {self.path}")
+        self.versions.remember(incident, version)
+        return incident
 
     @_locked
     def save_incident(self, incident: Incident) -> None:
-        self._db.execute(
-            "UPDATE incidents SET body=? WHERE incident_id=?", (incident.model_dump_json(), incident.incident_id)
-        )
+        read_at = self.versions.of(incident)
+        body = incident.model_dump_json()
+        sql = "UPDATE incidents SET body=?, version=version+1 WHERE incident_id=?"
+        args: tuple[str | int, ...] = (body, incident.incident_id)
+        if read_at is not None:  # read from here: compare-and-set (else a copy from elsewhere: overwrite)
+            sql, args = sql + " AND version=?", (*args, read_at)
+        db = self._tx()
+        try:
+            saved = db.execute(sql, args).rowcount == 1
+            row = db.execute("SELECT version FROM incidents WHERE incident_id=?", (incident.incident_id,)).fetchone()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if row is None:
+            raise IncidentNotFound(incident.incident_id)
+        if not saved:
+            raise IncidentChanged(incident.incident_id)
+        self.versions.remember(incident, int(row[0]))
 
     @_locked
-    def list_incidents(self, limit: int = 50) -> list[Incident]:
+    def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
+        # rowid breaks ties between incidents opened within the same second: newest first
         rows = self._db.execute(
-            "SELECT body FROM incidents ORDER BY created_at DESC, incident_id DESC LIMIT ?", (limit,)
+            "SELECT incident_id, body, version FROM incidents ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [Incident.model_validate_json(r[0]) for r in rows]
+        found: list[Incident] = []
+        for incident_id, body, version in rows:
+            try:
+                found.append(self._parse(incident_id, body, version))
+            except UnreadableIncident as err:
+                log.warning("skipped: %s", err.message)
+                if skipped is not None:
+                    skipped.append(incident_id)
+        return found
 
     @_locked
     def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
