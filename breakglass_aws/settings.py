@@ -69,6 +69,9 @@ class Settings(BaseModel):
     evidence_margin: str = "5m"
     evidence_delay: str = "15m"
     evidence_rate: float = Field(default=2.0, gt=0, le=2.0)
+    evidence_regions: list[str] = Field(
+        default_factory=list, description="regions searched for evidence besides us-east-1 and the incident's"
+    )
     sns_topic_arn: str | None = None
     approvals_required: int = Field(default=0, ge=0, le=5)
     watch_regions: list[str] = Field(default_factory=list, description="regions whose STS endpoints are watched")
@@ -161,7 +164,7 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-LIST_FIELDS = frozenset({"rotate_users", "watch_regions"})
+LIST_FIELDS = frozenset({"rotate_users", "watch_regions", "evidence_regions"})
 
 
 def _list_value(value: str) -> list[str]:

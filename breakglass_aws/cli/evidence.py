@@ -22,13 +22,26 @@ app = typer.Typer(
 )
 
 
-def options(st: CliState) -> EvidenceOptions:
+def options(st: CliState, regions: list[str] | None = None) -> EvidenceOptions:
+    """From the settings; `regions` (--lookup-region) add to evidence_regions and the global region."""
+    from breakglass_aws.errors import ConfigError, UsageError
     from breakglass_aws.evidence.run import EvidenceOptions
-    from breakglass_aws.validate import parse_duration
+    from breakglass_aws.validate import parse_duration, validate_region
 
+    for region in regions or []:
+        validate_region(region)
     s = st.settings()
+    configured = list(s.evidence_regions)
+    for region in configured:
+        try:
+            validate_region(region)
+        except UsageError as err:
+            raise ConfigError(f"evidence_regions: {err.message}", "fix evidence_regions in the config file") from err
     return EvidenceOptions(
-        margin=parse_duration(s.evidence_margin), delay=parse_duration(s.evidence_delay), rate=s.evidence_rate
+        margin=parse_duration(s.evidence_margin),
+        delay=parse_duration(s.evidence_delay),
+        rate=s.evidence_rate,
+        regions=sorted({*configured, *([s.region] if s.region else []), *(regions or [])}),
     )
 
 
@@ -43,48 +56,68 @@ def collect(
     upload: Annotated[str | None, typer.Option(metavar="s3://BUCKET/PREFIX", help="Upload with Object Lock.")] = None,
     retain_days: Annotated[int, typer.Option(metavar="N", help="Object Lock retention in days.")] = 365,
     lock_mode: Annotated[str, typer.Option(metavar="GOVERNANCE|COMPLIANCE", help="Object Lock mode.")] = "GOVERNANCE",
+    lookup_region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lookup-region",
+            metavar="REGION",
+            help="Also search this region (repeatable). Always searched: us-east-1, the regions the incident "
+            "touched, evidence_regions and the global --region.",
+        ),
+    ] = None,
 ) -> None:
     """Collect the incident, its journal and its CloudTrail events into a bundle with a manifest of hashes."""
+    from breakglass_aws.evidence.collect import check_out_folder
     from breakglass_aws.evidence.run import Upload, collect_evidence, validate_upload
+    from breakglass_aws.evidence.run import wait_for_delivery as wait_until_final
     from breakglass_aws.validate import validate_incident_id
 
     st = state(ctx)
     validate_incident_id(incident_id)
     wanted = Upload(upload, retain_days, lock_mode.upper()) if upload else None
     validate_upload(wanted)
+    if out is not None:
+        check_out_folder(out, incident_id)
+    opts = options(st, lookup_region)
     rt = st.runtime()
-    opts = options(st)
     if wait_for_delivery:
-        _wait(st, rt.store.get_incident(incident_id), opts, rt.clock)
+        wait_until_final(rt, incident_id, opts, time.sleep)
     result = collect_evidence(rt, incident_id, out, opts, wanted)
     emit(st, result.model_dump(mode="json"), lambda: collect_text(result))
 
 
-def _wait(st: CliState, incident: object, opts: EvidenceOptions, clock: object) -> None:
-    from breakglass_aws.models import Incident
-
-    assert isinstance(incident, Incident) and callable(clock)  # noqa: S101
-    ready = (incident.closed_at or clock()) + opts.delay
-    while (left := (ready - clock()).total_seconds()) > 0:
-        st.progress(f"waiting {int(left)}s for CloudTrail delivery (until {ready:%H:%M:%S}Z)")
-        time.sleep(min(left, 30.0))
-
-
 @app.command()
 def verify(
-    ctx: typer.Context, bundle: Annotated[Path, typer.Argument(metavar="BUNDLE_DIR", help="Bundle folder.")]
+    ctx: typer.Context,
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE_DIR", help="Bundle folder.")],
+    expect_sha256: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-sha256",
+            metavar="HEX",
+            help="The manifest's SHA-256 as journaled by collect (breakglass show ID) or on the locked S3 copy.",
+        ),
+    ] = None,
 ) -> None:
-    """Recompute every hash and the journal chain; exit 4 naming each changed, missing or added file."""
+    """Recompute every hash, the journal chain and the manifest's facts; exit 4 naming each problem."""
+    from dataclasses import asdict
+
     from breakglass_aws.errors import GuardRailError
-    from breakglass_aws.evidence.run import verify_evidence
+    from breakglass_aws.evidence.run import verify_report
 
     st = state(ctx)
-    problems = verify_evidence(bundle)
-    emit(
-        st,
-        {"bundle": str(bundle), "intact": not problems, "problems": problems},
-        lambda: [f"{bundle}: intact"] if not problems else [],
-    )
+    report = verify_report(bundle, expect_sha256)
+    problems = report.problems
+
+    def text() -> list[str]:
+        sha = f"manifest sha256 {report.manifest_sha256}" if report.manifest_sha256 else "no manifest"
+        checked = " (the expected one)" if expect_sha256 and not problems else ""
+        if problems:
+            return [f"{bundle}: {sha}"]
+        note = "" if expect_sha256 else "; pass --expect-sha256 with the journaled value to prove the manifest itself"
+        return [f"{bundle}: intact, {sha}{checked}{note}"]
+
+    emit(st, asdict(report), text)
     if problems and st.json:
         raise typer.Exit(GuardRailError.exit_code)
     if problems:
@@ -95,7 +128,9 @@ def verify(
 
 def collect_text(result: CollectResult) -> list[str]:
     lines = [
-        f"bundle {result.folder}: {result.event_count} CloudTrail events, manifest sha256 {result.manifest_sha256}"
+        f"bundle {result.folder}: {result.event_count} CloudTrail events from {', '.join(result.regions)}",
+        f"manifest sha256 {result.manifest_sha256} (journaled; check a copy with: "
+        f"breakglass evidence verify DIR --expect-sha256 {result.manifest_sha256})",
     ]
     if not result.final:
         lines.append(f"not final: CloudTrail may still deliver events; collect again after {result.final_after}")

@@ -4,10 +4,12 @@ event of the break-glass session and of the tool's changes, streamed to disk in 
 from __future__ import annotations
 
 import json
+import secrets
+import shutil
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
-from breakglass_aws.evidence.bundle import write_manifest
+from breakglass_aws.errors import UsageError
+from breakglass_aws.evidence.bundle import MANIFEST, Manifest, write_manifest
 from breakglass_aws.evidence.source import Attribute, EvidenceSource
 from breakglass_aws.models import Incident, JournalEntry, Mode
+from breakglass_aws.validate import REGION_RE
 
-__all__ = ["CollectResult", "Window", "collect_bundle", "plan_queries", "window_for"]
+__all__ = [
+    "CollectResult",
+    "Window",
+    "check_out_folder",
+    "collect_bundle",
+    "plan_queries",
+    "regions_for",
+    "window_for",
+]
 
 GLOBAL_REGION = "us-east-1"
 SCP_EVENTS = ("AttachPolicy", "DetachPolicy")
@@ -50,9 +62,26 @@ def _session_queries(incident: Incident, regions: list[str]) -> list[tuple[str, 
     return found
 
 
-def plan_queries(incident: Incident, entries: list[JournalEntry]) -> list[tuple[str, Attribute, str]]:
-    """(region, lookup attribute, purpose). us-east-1 always: global services log there."""
-    regions = sorted({GLOBAL_REGION, *([incident.role.region] if incident.role else [])})
+def regions_for(incident: Incident, entries: list[JournalEntry], extra: Iterable[str] = ()) -> list[str]:
+    """us-east-1 (global services log there), the configured regions, the role's region, and every
+    region a journaled step recorded (a regional STS endpoint of an issued session, ...)."""
+    found = {GLOBAL_REGION, *extra}
+    if incident.role is not None:
+        found.add(incident.role.region)
+    for entry in entries:
+        step = entry.data.get("step")
+        for holder in (entry.data, step if isinstance(step, dict) else {}):
+            region = holder.get("region")
+            if isinstance(region, str) and REGION_RE.match(region):
+                found.add(region)
+    return sorted(found)
+
+
+def plan_queries(
+    incident: Incident, entries: list[JournalEntry], extra_regions: Iterable[str] = ()
+) -> list[tuple[str, Attribute, str]]:
+    """(region, lookup attribute, purpose). Tool changes (IAM, Organizations) log in us-east-1."""
+    regions = regions_for(incident, entries, extra_regions)
     queries = _session_queries(incident, regions)
     names: list[str] = []
     if incident.mode is Mode.SCP or any(e.data.get("step", {}).get("action") in ("attach", "detach") for e in entries):
@@ -76,6 +105,7 @@ class CollectResult(BaseModel):
     event_count: int
     manifest_sha256: str
     files: list[str]
+    regions: list[str] = []
 
 
 class _Summary:
@@ -132,6 +162,46 @@ def _stream(
             yield _normalize(event, region, f"{attribute[0]}={attribute[1]}"), purpose
 
 
+def check_out_folder(folder: Path, incident_id: str) -> None:
+    """The bundle folder may be new, empty, or an earlier bundle of this incident holding only the
+    files its manifest lists (it is replaced whole); anything else is refused, untouched."""
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if not folder.is_dir():
+        raise UsageError(f"--out {folder} is a file, not a folder", "pass a new or empty folder for the bundle")
+    present = sorted(folder.iterdir())
+    if not present:
+        return
+    hint = "choose a new or empty folder with --out, or move those files away"
+    try:
+        manifest = Manifest.model_validate_json((folder / MANIFEST).read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--out {folder} already holds files and is not an evidence bundle", hint) from err
+    if manifest.incident_id != incident_id:
+        raise UsageError(f"--out {folder} holds the bundle of another incident, {manifest.incident_id}", hint)
+    if stray := [p.name for p in present if p.name != MANIFEST and (p.name not in manifest.files or not p.is_file())]:
+        raise UsageError(
+            f"--out {folder} holds files its bundle did not write: {', '.join(stray[:5])}",
+            "move them away (recollecting replaces the whole folder), or choose another --out",
+        )
+
+
+def _install(staging: Path, folder: Path) -> None:
+    """Move the complete new bundle into place. An earlier bundle is moved aside first and deleted
+    only once the new one is in place (a crash in between leaves it whole in .NAME.old-*)."""
+    if not folder.exists():
+        staging.rename(folder)
+        return
+    old = folder.with_name(f".{folder.name}.old-{secrets.token_hex(4)}")
+    folder.rename(old)
+    try:
+        staging.rename(folder)
+    except OSError:
+        old.rename(folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def collect_bundle(
     incident: Incident,
     entries: list[JournalEntry],
@@ -140,14 +210,39 @@ def collect_bundle(
     window: Window,
     final_after: datetime,
     now: datetime,
+    extra_regions: Iterable[str] = (),
 ) -> CollectResult:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Collect into a fresh hidden sibling folder, then move it into place: a failed collect
+    leaves no partial bundle and never damages an earlier one."""
+    check_out_folder(folder, incident.incident_id)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    try:
+        result = _collect_into(incident, entries, source, staging, window, final_after, now, extra_regions)
+        check_out_folder(folder, incident.incident_id)
+        _install(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result.model_copy(update={"folder": str(folder)})
+
+
+def _collect_into(
+    incident: Incident,
+    entries: list[JournalEntry],
+    source: EvidenceSource,
+    folder: Path,
+    window: Window,
+    final_after: datetime,
+    now: datetime,
+    extra_regions: Iterable[str],
+) -> CollectResult:
     (folder / "incident.json").write_text(json.dumps(incident.public(), indent=2, sort_keys=True) + "\n")
     with (folder / "journal.jsonl").open("w") as out:
         for entry in entries:
             out.write(entry.model_dump_json() + "\n")
     summary, count = _Summary(), 0
-    queries = plan_queries(incident, entries)
+    queries = plan_queries(incident, entries, extra_regions)
     with tempfile.TemporaryDirectory() as scratch:
         seen = sqlite3.connect(Path(scratch) / "seen.sqlite3", isolation_level=None)
         seen.execute("CREATE TABLE seen (id TEXT PRIMARY KEY)")
@@ -162,6 +257,7 @@ def collect_bundle(
     regions = sorted({q[0] for q in queries})
     manifest, digest = write_manifest(
         folder,
+        ["incident.json", "journal.jsonl", "cloudtrail-events.jsonl", "summary.json"],
         incident_id=incident.incident_id,
         collected_at=isoformat(now),
         window_start=isoformat(window.start),
@@ -179,7 +275,8 @@ def collect_bundle(
         final_after=manifest.final_after,
         event_count=count,
         manifest_sha256=digest,
-        files=sorted([*manifest.files, "manifest.json"]),
+        files=sorted([*manifest.files, MANIFEST]),
+        regions=regions,
     )
 
 

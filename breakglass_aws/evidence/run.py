@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import PartialApplyError, UsageError
-from breakglass_aws.evidence.bundle import MANIFEST, Manifest, verify_bundle
-from breakglass_aws.evidence.collect import CollectResult, collect_bundle, window_for
-from breakglass_aws.evidence.source import CloudTrailSource, EvidenceSource
+from breakglass_aws.evidence.bundle import MANIFEST, Manifest, manifest_sha256, sha256_file, verify_bundle
+from breakglass_aws.evidence.collect import CollectResult, check_out_folder, collect_bundle, window_for
+from breakglass_aws.evidence.source import Attribute, CloudTrailSource, EvidenceSource
 from breakglass_aws.evidence.upload import check_bucket, parse_s3_url, perform_upload, upload_steps
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.runtime import Runtime
-from breakglass_aws.validate import validate_incident_id
+from breakglass_aws.validate import validate_incident_id, validate_region
 
-__all__ = ["EvidenceOptions", "Upload", "collect_evidence", "validate_upload", "verify_evidence"]
+__all__ = [
+    "EvidenceOptions",
+    "Upload",
+    "VerifyReport",
+    "collect_evidence",
+    "validate_upload",
+    "verify_evidence",
+    "verify_report",
+    "wait_for_delivery",
+]
+
+SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 @dataclass
@@ -32,6 +45,7 @@ class EvidenceOptions:
     margin: timedelta = timedelta(minutes=5)
     delay: timedelta = timedelta(minutes=15)
     rate: float = 2.0
+    regions: list[str] = field(default_factory=list)  # searched besides us-east-1 and the incident's
 
 
 def validate_upload(upload: Upload | None) -> tuple[str, str] | None:
@@ -44,6 +58,25 @@ def validate_upload(upload: Upload | None) -> tuple[str, str] | None:
     return parse_s3_url(upload.url)
 
 
+def wait_for_delivery(
+    rt: Runtime, incident_id: str, options: EvidenceOptions, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Wait until CloudTrail's delivery delay after the close has passed. An open incident has no
+    end yet, so no wait could make its bundle final: refused."""
+    validate_incident_id(incident_id)
+    incident = rt.store.get_incident(incident_id)
+    if incident.closed_at is None:
+        raise UsageError(
+            f"incident {incident_id} is still open ({incident.status.value}): "
+            "its bundle cannot be final until it is closed",
+            f"close it first (breakglass close {incident_id}), or collect now without --wait-for-delivery",
+        )
+    ready = incident.closed_at + options.delay
+    while (left := (ready - rt.clock()).total_seconds()) > 0:
+        rt.progress(f"waiting {int(left)}s for CloudTrail delivery (until {ready:%H:%M:%S}Z)")
+        sleep(min(left, 30.0))
+
+
 def collect_evidence(
     rt: Runtime,
     incident_id: str,
@@ -54,22 +87,29 @@ def collect_evidence(
 ) -> CollectResult:
     validate_incident_id(incident_id)
     target = validate_upload(upload)
-    incident = rt.store.get_incident(incident_id)
+    for region in options.regions:
+        validate_region(region)
     folder = out or rt.evidence_dir / incident_id
+    check_out_folder(folder, incident_id)
+    incident = rt.store.get_incident(incident_id)
     now = rt.clock()
     window = window_for(incident, now, options.margin, options.delay)
     final_after = (incident.closed_at or now) + options.delay
     if target is not None:
         with aws_errors():
             check_bucket(rt.factory.client("s3"), target[0])
+    fetched = [0]
 
-    def progress(region: str, count: int) -> None:
+    def progress(region: str, attribute: Attribute, count: int) -> None:
+        fetched[0] += count
         if count:
-            rt.progress(f"{region}: page of {count} events")
+            rt.progress(f"{region} {attribute[0]}={attribute[1]}: page of {count} events, {fetched[0]} fetched so far")
 
     chosen = source or CloudTrailSource(rt.factory, options.rate, on_page=progress)
     with aws_errors():
-        result = collect_bundle(incident, rt.store.entries(incident_id), chosen, folder, window, final_after, now)
+        result = collect_bundle(
+            incident, rt.store.entries(incident_id), chosen, folder, window, final_after, now, options.regions
+        )
     rt.store.append(
         incident_id,
         "evidence",
@@ -77,6 +117,7 @@ def collect_evidence(
             "folder": result.folder,
             "final": result.final,
             "events": result.event_count,
+            "regions": result.regions,
             "manifest_sha256": result.manifest_sha256,
         },
     )
@@ -86,8 +127,9 @@ def collect_evidence(
 
 
 def _upload(rt: Runtime, incident_id: str, folder: Path, target: tuple[str, str], upload: Upload) -> None:
+    """Only the files the manifest lists (those collect wrote), then the manifest itself."""
     manifest = Manifest.model_validate_json((folder / MANIFEST).read_text())
-    files = {**manifest.files, MANIFEST: hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()}
+    files = {**manifest.files, MANIFEST: sha256_file(folder / MANIFEST)}
     until = rt.clock() + timedelta(days=upload.retain_days)
     steps = upload_steps(folder, files, target[0], target[1], upload.lock_mode, until)
     s3 = rt.factory.client("s3")
@@ -109,7 +151,25 @@ def _upload(rt: Runtime, incident_id: str, folder: Path, target: tuple[str, str]
         ) from failed
 
 
-def verify_evidence(folder: Path) -> list[str]:
+@dataclass
+class VerifyReport:
+    bundle: str
+    intact: bool
+    manifest_sha256: str | None
+    problems: list[str]
+
+
+def verify_report(folder: Path, expect_sha256: str | None = None) -> VerifyReport:
+    if expect_sha256 is not None and not SHA256_RE.match(expect_sha256.strip()):
+        raise UsageError(
+            f"--expect-sha256 must be 64 hex digits, got {expect_sha256!r}",
+            "pass the manifest_sha256 from the incident journal (breakglass show ID) or the S3 copy",
+        )
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder", "pass the bundle folder written by evidence collect")
-    return verify_bundle(folder)
+    problems = verify_bundle(folder, expect_sha256.strip() if expect_sha256 else None)
+    return VerifyReport(str(folder), not problems, manifest_sha256(folder), problems)
+
+
+def verify_evidence(folder: Path, expect_sha256: str | None = None) -> list[str]:
+    return verify_report(folder, expect_sha256).problems

@@ -52,17 +52,25 @@ class CloudTrailSource:
     """LookupEvents through botocore's paginator, one client and one limiter per region."""
 
     def __init__(
-        self, factory: ClientFactory, rate: float = 2.0, on_page: Callable[[str, int], None] | None = None
+        self,
+        factory: ClientFactory,
+        rate: float = 2.0,
+        on_page: Callable[[str, Attribute, int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """on_page(region, attribute, events on the page) after every page; clock and sleep pace
+        the requests (injectable so tests can count the pacing without waiting)."""
         self.factory = factory
         self.rate = rate
         self.on_page = on_page
+        self.clock, self.sleep = clock, sleep
         self._limiters: dict[str, RateLimiter] = {}
 
     def _client(self, region: str) -> Any:
         client = self.factory.client("cloudtrail", region)
         if region not in self._limiters:
-            limiter = self._limiters[region] = RateLimiter(self.rate)
+            limiter = self._limiters[region] = RateLimiter(self.rate, self.clock, self.sleep)
             # before-send: every HTTP attempt is paced, botocore's retries included
             client.meta.events.register("before-send.cloudtrail.LookupEvents", lambda **_: limiter.wait())
         return client
@@ -82,5 +90,5 @@ class CloudTrailSource:
             for page in pages:
                 events = page.get("Events", [])
                 if self.on_page is not None:
-                    self.on_page(region, len(events))
+                    self.on_page(region, attribute, len(events))
                 yield from events

@@ -44,7 +44,13 @@ def check_bucket(s3: Any, bucket: str) -> None:
         config = s3.get_object_lock_configuration(Bucket=bucket).get("ObjectLockConfiguration", {})
     except s3.exceptions.ClientError as err:
         code = err.response.get("Error", {}).get("Code", "")
-        if code in ("ObjectLockConfigurationNotFoundError", "NoSuchBucket"):
+        if code == "NoSuchBucket":
+            raise ConfigError(
+                f"bucket {bucket} does not exist",
+                "check the bucket name in --upload, or create the evidence bucket with the terraform "
+                "control-plane module",
+            ) from err
+        if code == "ObjectLockConfigurationNotFoundError":
             config = {}
         else:
             raise
