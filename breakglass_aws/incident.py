@@ -18,6 +18,7 @@ from breakglass_aws.models import (
     JournalEntry,
     Mode,
     Requester,
+    ScpTargetSnapshot,
     new_incident_id,
 )
 from breakglass_aws.runtime import Runtime
@@ -39,6 +40,7 @@ __all__ = [
     "new_scp_incident",
     "open_scp_incident",
     "plan_scp_detach",
+    "scp_activation_plan",
     "validate_detach_target",
 ]
 
@@ -136,8 +138,9 @@ def new_scp_incident(
         approvals_required=approvals_required,
         request={
             "ttl_seconds": int(ttl.total_seconds()),
-            "policies": [] if not plan.only else snapshot.detach,
+            "policies": [] if not plan.only else [s.policy_id for s in plan.steps if s.action == "detach"],
             "kind": snapshot.kind,
+            "join": join,
         },
     )
     rt.store.create_incident(incident, join)
@@ -150,9 +153,42 @@ def new_scp_incident(
     return incident
 
 
+def scp_activation_plan(rt: Runtime, incident: Incident) -> DetachPlan:
+    """The plan of an approved SCP request, from a fresh read. A request that joined an open
+    incident keeps that holder's snapshot (what the target held before any incident); if every
+    other holder has closed meanwhile, it plans like a first holder."""
+    snapshot = incident.scp[0]
+    with aws_errors():
+        plan = build_detach_plan(
+            rt.factory.client("organizations"),
+            snapshot.target,
+            TargetKind(snapshot.kind),
+            incident.request.get("policies") or None,
+            _joined_holder(rt, incident) is not None,
+        )
+    return _merge_joined(rt, incident, plan)
+
+
+def _joined_holder(rt: Runtime, incident: Incident) -> ScpTargetSnapshot | None:
+    """For a request made with --join: the snapshot of the oldest other holder of its target."""
+    if not incident.request.get("join"):
+        return None
+    target = incident.scp[0].target
+    others = [h for h in rt.store.holders(target) if h != incident.incident_id]
+    if not others:
+        return None
+    return next((s for s in rt.store.get_incident(others[0]).scp if s.target == target), None)
+
+
+def _merge_joined(rt: Runtime, incident: Incident, plan: DetachPlan) -> DetachPlan:
+    held = _joined_holder(rt, incident)
+    return plan if held is None else merge_for_join(plan, held)
+
+
 def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
     """Detach through the gate for an incident that is allowed to proceed."""
     now = rt.clock()
+    plan = _merge_joined(rt, incident, plan)
     incident.scp = [plan.snapshot]
     incident.expires_at = now + timedelta(seconds=int(incident.request.get("ttl_seconds", 3600)))
     if incident.status is not IncidentStatus.ACTIVE:

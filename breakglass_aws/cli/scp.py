@@ -75,7 +75,7 @@ def detach(
         from breakglass_aws.models import IncidentStatus
 
         request = new_scp_incident(
-            rt, plan, requester, why, ref, lifetime, IncidentStatus.REQUESTED, approvals_required=needed
+            rt, plan, requester, why, ref, lifetime, IncidentStatus.REQUESTED, approvals_required=needed, join=join
         )
         announce_request(st, request)
         if not wait:
