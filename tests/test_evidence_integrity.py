@@ -128,6 +128,15 @@ def test_out_pointing_at_a_file_is_a_usage_error(incident, cli, tmp_path):
     assert target.read_text() == "keep me" and calls == []
 
 
+def test_out_pointing_at_a_symlink_is_a_usage_error(incident, cli, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    run = collect(cli, incident["incident_id"], tmp_path / "link")
+    assert run.exit_code == 2 and "is a symbolic link" in run.stderr
+    assert (tmp_path / "link").is_symlink() and list(real.iterdir()) == []
+
+
 # --- 2. the manifest itself is protected ----------------------------------------------------------
 
 

@@ -165,7 +165,11 @@ def _stream(
 def check_out_folder(folder: Path, incident_id: str) -> None:
     """The bundle folder may be new, empty, or an earlier bundle of this incident holding only the
     files its manifest lists (it is replaced whole); anything else is refused, untouched."""
-    if not folder.exists() and not folder.is_symlink():
+    if folder.is_symlink():
+        raise UsageError(
+            f"--out {folder} is a symbolic link", "pass the real folder (the bundle replaces the folder whole)"
+        )
+    if not folder.exists():
         return
     if not folder.is_dir():
         raise UsageError(f"--out {folder} is a file, not a folder", "pass a new or empty folder for the bundle")
