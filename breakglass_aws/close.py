@@ -24,9 +24,9 @@ from breakglass_aws.models import (
     new_incident_id,
 )
 from breakglass_aws.restore import RestoreResult, restore_targets, unrecoverable_reason
-from breakglass_aws.revoke import RevokeStep, perform_revoke, plan_revoke
+from breakglass_aws.revoke import RevokeProof, RevokeStep, perform_revoke, plan_revoke, prove_revoke
 from breakglass_aws.role import parse_role_arn, source_identity_for
-from breakglass_aws.rotation_run import RotationResult, rotate_in_incident
+from breakglass_aws.rotation_run import RotationResult, cause_hint, check_rotation_targets, rotate_in_incident
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.validate import validate_incident_id
 
@@ -41,6 +41,7 @@ class CloseResult(BaseModel):
     noop: bool = False
     restore: RestoreResult | None = None
     revoked: RevokeStep | None = None
+    revoke_verified: RevokeProof | None = None
     also_revoked: list[str] = []
     rotated: list[RotationResult] = []
     evidence: CollectResult | None = None
@@ -58,25 +59,30 @@ def iam_for_account(rt: Runtime, account: str, caller: Requester) -> Any:
     return rt.factory.client_as("iam", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
 
-def _revoke(rt: Runtime, incident: Incident, caller: Requester, before: datetime) -> RevokeStep:
+def _revoke(rt: Runtime, incident: Incident, caller: Requester, before: datetime) -> tuple[RevokeStep, RevokeProof]:
+    """Put the revocation policy through the gate (StepFailed on failure), then read it back."""
     assert incident.role is not None  # noqa: S101
     account, role_name = parse_role_arn(incident.role.role_arn)
     iam = iam_for_account(rt, account, caller)
     with aws_errors():
         step = plan_revoke(iam, incident.role.role_arn, role_name, before)
+    apply_steps(
+        rt.store,
+        incident.incident_id,
+        [step],
+        lambda s: perform_revoke(iam, s),
+        lambda s: rt.progress(f"done: {s.describe()}"),
+    )
     try:
-        apply_steps(
-            rt.store,
-            incident.incident_id,
-            [step],
-            lambda s: perform_revoke(iam, s),
-            lambda s: rt.progress(f"done: {s.describe()}"),
-        )
-    except StepFailed as failed:
-        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"session revocation failed: {failed.error.message}")
-        raise failed.error from failed
+        with aws_errors():
+            proof = prove_revoke(iam, step)
+    except BreakglassError as err:  # applied, but the read-back does not show it
+        raise PartialApplyError(
+            f"revocation not confirmed: {err.message}", incident.incident_id, err.remediation
+        ) from err
+    rt.store.append(incident.incident_id, "verified", proof.model_dump())
     incident.role.revoked_before = before
-    return step
+    return step, proof
 
 
 def close_incident(
@@ -92,11 +98,14 @@ def close_incident(
     users. Each finished step is journaled, so a rerun after a crash does only what is left."""
     incident = _closable(rt, incident_id)
     if incident is None:
-        found = rt.store.get_incident(incident_id)
-        return CloseResult(incident_id=incident_id, mode=found.mode, status=found.status, noop=True)
+        return _already_closed(rt, incident_id, evidence)
     done = _steps_done(rt, incident_id)
+    to_rotate = [] if skip_rotation else (users if users is not None else rt.rotation.users)
+    to_rotate = [user for user in to_rotate if f"rotate:{user}" not in done]
+    check_rotation_targets(rt, to_rotate)  # read-only: an unknown user or secret changes nothing
     result = CloseResult(incident_id=incident_id, mode=incident.mode, status=incident.status)
     _status(rt, incident, IncidentStatus.CLOSING, "closing")
+    step = "restore"
     try:
         if (
             incident.mode is Mode.SCP
@@ -104,18 +113,24 @@ def close_incident(
             and not _close_restore(rt, incident, result, accept_drift)
         ):
             return result
+        step = "revoke"
         if incident.mode is Mode.ROLE and "revoke" not in done:
-            result.revoked = _revoke(rt, incident, caller, rt.clock())
+            result.revoked, result.revoke_verified = _revoke(rt, incident, caller, rt.clock())
             _step_done(rt, incident_id, "revoke")
             result.also_revoked = _other_open_role_incidents(rt, incident)
-        for user in [] if skip_rotation else (users if users is not None else rt.rotation.users):
-            if f"rotate:{user}" not in done:
-                result.rotated.append(rotate_in_incident(rt, incident, user, None, with_password=True))
-                _step_done(rt, incident_id, f"rotate:{user}")
+        for user in to_rotate:
+            step = f"rotate:{user}"
+            result.rotated.append(
+                rotate_in_incident(rt, incident, user, None, with_password=True, raise_step_failed=True)
+            )
+            _step_done(rt, incident_id, step)
     except StepFailed as failed:
-        raise _stopped(rt, incident, failed.error.message, failed.error) from failed
+        describe = getattr(failed.step, "describe", None)
+        raise _stopped(rt, incident, step, describe() if describe else None, failed.error) from failed
     except BreakglassError as err:
-        raise _stopped(rt, incident, err.message, err) from err
+        raise _stopped(rt, incident, step, None, err) from err
+    if rt.evidence_on_close:
+        _step_done(rt, incident_id, "evidence:pending")  # a crash after `closed` still collects on rerun
     incident.closed_at = rt.clock()
     _status(rt, incident, IncidentStatus.CLOSED, "closed")
     rt.store.release_locks(incident_id)
@@ -125,10 +140,23 @@ def close_incident(
     return result
 
 
+def _already_closed(rt: Runtime, incident_id: str, options: EvidenceOptions | None) -> CloseResult:
+    """A rerun on a finished incident: nothing to do, unless the evidence hand-off is pending."""
+    found = rt.store.get_incident(incident_id)
+    done = _steps_done(rt, incident_id)
+    if found.status is IncidentStatus.CLOSED and "evidence:pending" in done and "evidence" not in done:
+        rt.progress(f"{incident_id} is closed; collecting its pending evidence")
+        result = CloseResult(incident_id=incident_id, mode=found.mode, status=found.status)
+        _evidence(rt, result, options)
+        return result
+    return CloseResult(incident_id=incident_id, mode=found.mode, status=found.status, noop=True)
+
+
 def _evidence(rt: Runtime, result: CloseResult, options: EvidenceOptions | None) -> None:
     """Evidence never blocks a close: a failure is reported with the command to finish it."""
     try:
         result.evidence = collect_evidence(rt, result.incident_id, None, options or EvidenceOptions())
+        _step_done(rt, result.incident_id, "evidence")
     except Exception as err:
         result.evidence_error = f"{type(err).__name__}: {err}"
         rt.progress(
@@ -195,12 +223,17 @@ def _close_restore(rt: Runtime, incident: Incident, result: CloseResult, accept_
     return True
 
 
-def _stopped(rt: Runtime, incident: Incident, message: str, err: BreakglassError) -> BreakglassError:
-    _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"close stopped: {message}")
+def _stopped(rt: Runtime, incident: Incident, name: str, step: str | None, err: BreakglassError) -> BreakglassError:
+    """needs-attention naming the close step, the exact AWS step that failed, and what to do."""
+    where = f"close stopped at {name}" + (f" (could not {step})" if step else "")
+    hint = cause_hint(err.remediation)
+    # `list` adds the command that finishes it: the reason says what to fix, once
+    _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"{where}: {err.message}; to finish: {hint}")
     return PartialApplyError(
-        f"{incident.incident_id}: close stopped: {message}",
+        f"{incident.incident_id}: {where}: {err.message}",
         incident.incident_id,
-        f"{err.remediation or 'fix the cause'}; then rerun: breakglass close {incident.incident_id}",
+        f"{hint}, then run: breakglass close {incident.incident_id} "
+        f"(it resumes at {name}; finished steps are not repeated)",
     )
 
 
@@ -254,7 +287,13 @@ def revoke_role_sessions(
     rt.store.create_incident(incident)
     rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
     try:
-        step = _revoke(rt, incident, caller, cutoff)
+        step, proof = _revoke(rt, incident, caller, cutoff)
+    except StepFailed as failed:
+        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"session revocation failed: {failed.error.message}")
+        raise failed.error from failed
+    except PartialApplyError as err:
+        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, err.message)
+        raise
     except Exception:
         if incident.status is IncidentStatus.CLOSING:
             _status(rt, incident, IncidentStatus.FAILED, "revocation not applied")
@@ -262,7 +301,9 @@ def revoke_role_sessions(
     incident.closed_at = rt.clock()
     _status(rt, incident, IncidentStatus.CLOSED, "sessions revoked")
     rt.store.release_locks(incident.incident_id)
-    return CloseResult(incident_id=incident.incident_id, mode=Mode.ROLE, status=incident.status, revoked=step)
+    return CloseResult(
+        incident_id=incident.incident_id, mode=Mode.ROLE, status=incident.status, revoked=step, revoke_verified=proof
+    )
 
 
 def _status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:

@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
+from breakglass_aws.errors import AwsFailure
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
-__all__ = ["POLICY_NAME", "RevokeStep", "current_cutoff", "perform_revoke", "plan_revoke", "revoke_document"]
+__all__ = [
+    "POLICY_NAME",
+    "RevokeProof",
+    "RevokeStep",
+    "current_cutoff",
+    "perform_revoke",
+    "plan_revoke",
+    "prove_revoke",
+    "revoke_document",
+]
 
 POLICY_NAME = "AWSRevokeOlderSessions"
 
@@ -83,3 +93,40 @@ def plan_revoke(iam: IAMClient, role_arn: str, role_name: str, before: datetime)
 def perform_revoke(iam: IAMClient, step: RevokeStep) -> None:
     document = revoke_document(_parse(step.cutoff))
     iam.put_role_policy(RoleName=step.role_name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(document))
+
+
+class RevokeProof(BaseModel):
+    """The inline policy as read back after the revocation."""
+
+    model_config = ConfigDict(extra="forbid")
+    role_arn: str
+    policy_name: str = POLICY_NAME
+    cutoff: str
+
+
+def prove_revoke(iam: IAMClient, step: RevokeStep) -> RevokeProof:
+    """Read the inline policy back: a Deny of everything for sessions issued before a cut-off no
+    earlier than the one we put. Raises AwsFailure when the role does not carry it."""
+    try:
+        document: Any = iam.get_role_policy(RoleName=step.role_name, PolicyName=POLICY_NAME)["PolicyDocument"]
+    except iam.exceptions.NoSuchEntityException:
+        document = {}
+    if isinstance(document, str):
+        document = json.loads(document)
+    wanted = _parse(step.cutoff)
+    found = [
+        _parse(s["Condition"]["DateLessThan"]["aws:TokenIssueTime"])
+        for s in document.get("Statement", [])
+        if isinstance(s, dict)
+        and s.get("Effect") == "Deny"
+        and s.get("Action") in ("*", ["*"])
+        and s.get("Resource") in ("*", ["*"])
+        and "aws:TokenIssueTime" in s.get("Condition", {}).get("DateLessThan", {})
+    ]
+    if not found or max(found) < wanted:
+        have = isoformat(max(found)) if found else "no deny-all cut-off"
+        raise AwsFailure(
+            f"{step.role_arn}: inline policy {POLICY_NAME} read back with {have}, expected {step.cutoff}",
+            "someone may have edited the role meanwhile: check it in IAM",
+        )
+    return RevokeProof(role_arn=step.role_arn, cutoff=isoformat(max(found)))

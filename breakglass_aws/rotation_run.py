@@ -25,7 +25,14 @@ from breakglass_aws.rotation import (
 )
 from breakglass_aws.runtime import Runtime
 
-__all__ = ["RotationResult", "check_rotation_targets", "rotate_in_incident", "rotate_standalone", "validate_user"]
+__all__ = [
+    "RotationResult",
+    "cause_hint",
+    "check_rotation_targets",
+    "rotate_in_incident",
+    "rotate_standalone",
+    "validate_user",
+]
 
 PROOF_ATTEMPTS = 3
 
@@ -52,6 +59,16 @@ def validate_user(user: str, secret_id: str | None) -> None:
         raise UsageError(f"invalid IAM user name {user!r}", "user names use letters, digits and +=,.@_- only")
     if secret_id is not None and not SECRET_RE.match(secret_id):
         raise UsageError(f"invalid secret id {secret_id!r}", "use the secret's name or ARN")
+
+
+_RERUN = re.compile(r"[,;:]?\s*(?:and |then )?(?:re)?run\b.*$", re.IGNORECASE | re.DOTALL)
+
+
+def cause_hint(remediation: str | None) -> str:
+    """What fixes the cause, without a step's own "rerun ..." advice: the caller names the one
+    command to run next (`list` shows it beside the reason)."""
+    hint = _RERUN.sub("", remediation or "").strip(" ;,.")
+    return hint or "fix the cause"
 
 
 def check_rotation_targets(rt: Runtime, users: list[str], secret_id: str | None = None) -> None:
@@ -99,8 +116,15 @@ def _verifier(rt: Runtime) -> Any:
 
 
 def rotate_in_incident(
-    rt: Runtime, incident: Incident, user: str, secret_id: str | None, with_password: bool, dry_run: bool = False
+    rt: Runtime,
+    incident: Incident,
+    user: str,
+    secret_id: str | None,
+    with_password: bool,
+    dry_run: bool = False,
+    raise_step_failed: bool = False,
 ) -> RotationResult:
+    """`raise_step_failed`: let the gate's StepFailed through (close names the step itself)."""
     secret = secret_id or rt.rotation.secret_for(user)
     rotation_id = f"{incident.incident_id}:{user}"
     iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
@@ -128,6 +152,8 @@ def rotate_in_incident(
             rt.store, incident.incident_id, plan.steps, performer, lambda s: rt.progress(f"done: {s.describe()}")
         )
     except StepFailed as failed:
+        if raise_step_failed:
+            raise
         if failed.done == 0 and not (created or finished):
             raise failed.error from failed
         step = failed.step.describe() if isinstance(failed.step, RotationStep) else "a rotation step"
@@ -227,8 +253,8 @@ def rotate_standalone(
             rt,
             incident,
             IncidentStatus.NEEDS_ATTENTION,
-            f"rotation stopped: {message}; resume with: breakglass rotate --user {user}"
-            + (f" --secret-id {secret_id}" if secret_id else ""),
+            f"rotation stopped: {message}; to finish: "
+            f"{cause_hint(err.remediation if isinstance(err, BreakglassError) else None)}",
         )
         raise
     set_status(rt, incident, IncidentStatus.CLOSED, "rotated")

@@ -1,11 +1,14 @@
-"""Crash before or after every mutating call of `rotate` and `close`; the rerun finishes, and the
-credentials are rotated exactly once."""
+"""Crash before or after every mutating call of `rotate` and `close` (SCP and role incidents); the
+rerun finishes, and the credentials are rotated exactly once."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
+from tests.test_role import assume, revoke_policy
 from tests.test_rotation import USER, keys, make_user, secret
 
 pytestmark = pytest.mark.reliability
@@ -118,39 +121,64 @@ def test_close_reports_rotation_and_restore(org, aws_clients, cli):
     assert stored["secret_access_key"] not in run.stdout and stored["password"] not in run.stdout
 
 
-def test_close_with_rotation_failure_needs_attention_then_finishes(org, aws_clients, cli):
-    iam, sm = aws_clients
-    make_user(iam, sm, keys=1)
-    incident_id, before = scp_incident(org, cli)
-    sm.delete_secret(SecretId=f"breakglass/{USER}", ForceDeleteWithoutRecovery=True)
-    run = cli("close", incident_id, "--yes", "--user", USER)
-    assert run.exit_code == 8
-    assert "not found" in run.stderr and f"breakglass close {incident_id}" in run.stderr
-    assert org.snapshot() == before, "the restore finished before the rotation stopped"
-    assert cli("list", "--output", "json").json()[0]["status"] == "needs-attention"
-    sm.create_secret(Name=f"breakglass/{USER}", SecretString="{}")
-    calls: list[str] = []
-    again = cli(
-        "close",
-        incident_id,
-        "--yes",
-        "--user",
-        USER,
-        hooks=[("before-call", lambda model=None, **_: calls.append(model.name))],
-    )
-    assert again.exit_code == 0, again.stderr
-    assert "AttachPolicy" not in calls and "ListPoliciesForTarget" not in calls, "the restore is not repeated"
-    assert keys(iam) == {secret(sm)["access_key_id"]: "Active"}
-
-
-def test_close_skip_rotation_and_mode_errors(org, aws_clients, cli):
+def test_close_skip_rotation_and_finished_rotation(org, aws_clients, cli):
+    """--skip-rotation leaves the keys alone; a FINISHED rotation is a no-op for close and is
+    refused by scp restore. (An active rotation refused by close: test_close_steps.)"""
     iam, sm = aws_clients
     old = make_user(iam, sm, keys=1)
     incident_id, _before = scp_incident(org, cli)
     run = cli("close", incident_id, "--yes", "--user", USER, "--skip-rotation")
     assert run.exit_code == 0 and set(keys(iam)) == set(old)
     rotation = cli("rotate", "--user", USER, "--output", "json").json()["incident_id"]
-    refused = cli("close", rotation, "--yes")
-    assert refused.exit_code == 0 and "already closed" in refused.stdout
+    rotated = keys(iam)
+    closed = cli("close", rotation, "--yes")
+    assert closed.exit_code == 0 and "already closed" in closed.stdout
+    assert keys(iam) == rotated
     restore_role = cli("scp", "restore", rotation)
     assert restore_role.exit_code == 2 and "is a rotate incident" in restore_role.stderr
+
+
+ROLE_CLOSE_MUTATIONS = 1 + ROTATE_MUTATIONS  # put the revocation policy, then rotate
+
+
+@pytest.mark.parametrize("event", ["before-call", "after-call"])
+@pytest.mark.parametrize("k", range(1, ROLE_CLOSE_MUTATIONS + 1))
+def test_role_close_crash_then_close_again(iam, aws_clients, cli, event, k):
+    _, sm = aws_clients
+    make_user(iam, sm, keys=2, inactive=1, login=True)
+    opened = assume(cli, "--format", "json").json()
+    incident_id = opened["incident_id"]
+    created = cli("show", incident_id, "--output", "json").json()["created_at"]
+    counter = Counter()
+    with pytest.raises(Crash):
+        cli("close", incident_id, "--yes", "--user", USER, hooks=[(event, Injector(k)), ("before-call", counter)])
+    rerun = cli("close", incident_id, "--yes", "--user", USER, "--output", "json", hooks=[("before-call", counter)])
+    assert rerun.exit_code == 0, rerun.stderr
+    assert rerun.json()["status"] == "closed"
+    # the revocation: present, deny-all, cut-off after the incident opened and as journaled
+    document = revoke_policy(iam)
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Action"] == ["*"]
+    cutoff = statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    assert parse(cutoff) >= parse(created)
+    journal = cli("show", incident_id, "--output", "json").json()["journal"]
+    revoked = [
+        e["data"]["step"]["cutoff"]
+        for e in journal
+        if e["kind"] == "outcome" and e["data"]["ok"] and e["data"]["step"]["action"] == "revoke-sessions"
+    ]
+    assert revoked and revoked[-1] == cutoff
+    # the rotation: exactly one active key, the one in the secret, rotated once
+    stored = secret(sm)
+    assert keys(iam) == {stored["access_key_id"]: "Active"}
+    lost_create = (event, k - 1) in (("after-call", 2), ("before-call", 3))
+    assert counter.creates == (2 if lost_create else 1), "no second rotation"
+    assert cli("journal", "verify", incident_id).exit_code == 0
+    done = cli("close", incident_id, "--yes", "--user", USER, hooks=[("before-call", counter)])
+    assert done.exit_code == 0 and "already closed" in done.stdout
+    assert counter.creates == (2 if lost_create else 1)
+    assert revoke_policy(iam) == document
+
+
+def parse(value):
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

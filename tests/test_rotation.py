@@ -149,6 +149,8 @@ def test_two_active_keys_keep_the_key_in_the_secret(aws_clients, cli):
 
     run = cli("rotate", "--user", USER, "--output", "json", hooks=[("before-parameter-build.iam", seen)])
     assert run.exit_code == 0, run.stderr
+    assert run.json()["verified"]["active_key_id"] == secret(sm)["access_key_id"]
+    assert run.json()["verified"]["old_keys_gone"] == sorted([stray, in_secret])
     assert calls[:2] == [("DeleteAccessKey", stray), ("CreateAccessKey", "")], "the stray key makes room"
     assert keys(iam) == {secret(sm)["access_key_id"]: "Active"}
     assert sorted(run.json()["deleted_keys"]) == sorted([stray, in_secret])

@@ -129,7 +129,11 @@ def test_verify_refuses_a_key_that_is_not_the_users(aws_clients, make_runtime, a
     assert keys(iam) == {old[0]: "Active", stored["access_key_id"]: "Active"}, "the old key is NOT deleted"
     incident = rt.store.get_incident(caught.value.incident_id)
     assert incident.status.value == "needs-attention"
-    assert f"resume with: breakglass rotate --user {USER}" in (incident.status_reason or "")
+    reason = incident.status_reason or ""
+    assert reason.startswith(f"rotation stopped: rotation of {USER} stopped at step")
+    assert "(verify the new key works of" in reason and reason.endswith(
+        "to finish: the old key was kept; check the secret and the account"
+    )
 
 
 def test_verify_accepts_a_user_path(aws_clients, make_runtime):
@@ -140,3 +144,31 @@ def test_verify_accepts_a_user_path(aws_clients, make_runtime):
     result = rotate(rt)
     assert keys(iam) == {secret(sm)["access_key_id"]: "Active"}
     assert result.verified is not None and result.verified.active_key_id == secret(sm)["access_key_id"]
+
+
+def test_rotation_end_state_is_read_back(aws_clients, make_runtime, cli):
+    """A key that appears during the rotation (someone else, a script) fails the read-back: exit 8
+    naming the key, after a bounded re-read; the rerun removes it and proves one active key."""
+    iam, sm = aws_clients
+    make_user(iam, sm, keys=1)
+    stray: list[str] = []
+
+    def add_stray(model=None, **_):
+        if model.name == "DeleteAccessKey" and not stray:
+            stray.append(iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"])
+
+    sleeps = Sleeps()
+    rt = make_runtime(hooks=[("after-call", add_stray)], rotation=RotationDefaults(sleep=sleeps))
+    with pytest.raises(PartialApplyError) as caught:
+        rotate(rt)
+    assert caught.value.exit_code == 8
+    assert f"rotation of {USER} does not check out" in caught.value.message and stray[0] in caught.value.message
+    assert "read back after the rotation" in caught.value.message
+    assert sleeps.waits == [1.0, 1.0], "re-read twice (eventual consistency), then give up"
+    stored = secret(sm)
+    assert keys(iam) == {stored["access_key_id"]: "Active", stray[0]: "Active"}
+    again = cli("rotate", "--user", USER, "--output", "json")
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["resumed"] is True and again.json()["deleted_keys"] == [stray[0]]
+    assert keys(iam) == {stored["access_key_id"]: "Active"} and secret(sm) == stored
+    assert again.json()["verified"]["active_key_id"] == stored["access_key_id"]

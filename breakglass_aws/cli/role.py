@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -49,7 +50,7 @@ def assume(
     wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
 ) -> None:
     """Open a role incident and hand out credentials; `-- COMMAND ...` runs a command with them."""
-    from breakglass_aws.role_incident import choose_role, open_role_incident
+    from breakglass_aws.role_incident import announce_activation, choose_role, open_role_incident
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import validate_reason, validate_ticket
 
@@ -71,12 +72,24 @@ def assume(
     requester = whoami(rt)
     if emergency_override:
         st.progress("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified")
-    incident, creds, request = open_role_incident(rt, choice, requester, why, ref, override=emergency_override)
+    incident, creds, request = open_role_incident(
+        rt, choice, requester, why, ref, override=emergency_override, announce=False
+    )
     st.progress(
         f"incident {incident.incident_id}: {request.role_arn} as {request.source_identity}, "
         f"expires {incident.public()['expires_at']}; close with: breakglass close {incident.incident_id}"
     )
-    deliver(st, rt, incident.incident_id, creds, request, fmt, console, command)
+    deliver(
+        st,
+        rt,
+        incident.incident_id,
+        creds,
+        request,
+        fmt,
+        console,
+        command,
+        announce=lambda: announce_activation(rt, incident, request),
+    )
 
 
 def _request_role(
@@ -98,7 +111,7 @@ def _request_role(
     incident, _ = new_role_incident(
         rt, choice, requester, why, ref, IncidentStatus.REQUESTED, approvals_required=needed
     )
-    announce_request(st, incident)
+    announce_request(st, incident, wait)
     if not wait:
         return
     wait_for_approval(st, incident.incident_id, st.settings().approval_wait_seconds)
@@ -175,8 +188,20 @@ def rotate_text(result: object) -> list[str]:
         f"  deleted: {', '.join(result.deleted_keys) or 'no old key'}"
         + ("; console password reset" if result.password_reset else "")
     )
+    if result.verified:
+        lines.append(_rotation_proof(result.verified))
     lines.append(f"  journal: breakglass show {result.incident_id}")
     return lines
+
+
+def _rotation_proof(proof: object) -> str:
+    from breakglass_aws.rotation import RotationProof
+
+    assert isinstance(proof, RotationProof)  # noqa: S101
+    return (
+        f"  verified: {proof.active_key_id} is the only key left, active and in the secret; "
+        f"old keys gone: {', '.join(proof.old_keys_gone) or 'none'}"
+    )
 
 
 def exec_command(
@@ -257,6 +282,11 @@ def close_text(result: CloseResult) -> list[str]:
             f"revoked every session of {result.revoked.role_arn} issued before {result.revoked.cutoff}"
             f"{merged}; AWS applies it within minutes"
         )
+        if result.revoke_verified:
+            lines.append(
+                f"  verified: {result.revoke_verified.policy_name} read back, denying sessions issued before "
+                f"{result.revoke_verified.cutoff}"
+            )
         lines += [
             f"note: {other} is still open on this role; its sessions are revoked too: "
             f"continue with: breakglass exec {other} -- ..."
@@ -268,6 +298,8 @@ def close_text(result: CloseResult) -> list[str]:
             f"deleted {', '.join(rotated.deleted_keys) or 'no old key'}"
             + ("; console password reset" if rotated.password_reset else "")
         )
+        if rotated.verified:
+            lines.append(_rotation_proof(rotated.verified))
     if result.revoked or result.rotated or not result.restore:
         lines.append(f"{result.incident_id} {result.status.value}")
     if result.evidence:
@@ -286,14 +318,42 @@ def deliver(
     fmt: str,
     console: bool,
     command: list[str],
+    announce: Callable[[], None] | None = None,
 ) -> None:
+    """Hand out the credentials, then `announce` (the notification: it never delays them; before
+    a command runs, it goes out first with its short budget)."""
+    if command:
+        if announce is not None:
+            announce()
+        _run(creds, request.region, command)
+    try:
+        _print_credentials(rt, incident_id, creds, request, fmt, console)
+    finally:
+        sys.stdout.flush()
+        if announce is not None:
+            announce()
+
+
+def _print_credentials(
+    rt: Runtime, incident_id: str, creds: Credentials, request: AssumeRequest, fmt: str, console: bool
+) -> None:
+    from breakglass_aws.errors import AwsFailure, BreakglassError
     from breakglass_aws.role import console_url, credential_process_json, credentials_json, env_exports
 
-    if command:
-        _run(creds, request.region, command)
     if console:
         seconds = None if request.chained else request.duration_seconds
-        typer.echo(console_url(creds, rt.role.http_get, seconds, rt.role.federation_url))
+        try:
+            url = console_url(creds, rt.role.http_get, seconds, rt.role.federation_url)
+        except BreakglassError:
+            raise
+        except Exception as err:  # the federation endpoint: HTTP errors, bad answers, timeouts
+            raise AwsFailure(
+                f"incident {incident_id} is open and the role was assumed, but the console sign-in URL "
+                f"could not be obtained from the federation endpoint ({type(err).__name__}: {str(err)[:120]})",
+                f"use the CLI credentials: breakglass exec {incident_id} -- COMMAND; or retry the console later "
+                f"with a new `breakglass role assume --console` (and close this one: breakglass close {incident_id})",
+            ) from None
+        typer.echo(url)
     elif fmt == "json":
         typer.echo(
             credentials_json(
