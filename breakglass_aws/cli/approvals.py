@@ -29,7 +29,9 @@ def approvals_needed(st: CliState, override: bool) -> int:
     return 0 if override else required
 
 
-def announce_request(st: CliState, incident: Incident) -> None:
+def announce_request(st: CliState, incident: Incident, wait: bool = False) -> None:
+    """What the approvers must run. With --wait the primary output (the opened incident, or the
+    credentials) comes later on stdout, so the announcement goes to stderr."""
     data = {
         "incident_id": incident.incident_id,
         "status": incident.status.value,
@@ -38,16 +40,17 @@ def announce_request(st: CliState, incident: Incident) -> None:
         "approve_with": f"breakglass approve {incident.incident_id}",
         "then": f"breakglass activate {incident.incident_id}",
     }
-    emit(
-        st,
-        data,
-        lambda: [
-            f"incident {incident.incident_id} requested: nothing changed yet; it needs "
-            f"{incident.approvals_required} approval(s) from someone else",
-            f"  an approver runs: breakglass approve {incident.incident_id}",
-            f"  then you run:     breakglass activate {incident.incident_id}",
-        ],
-    )
+    lines = [
+        f"incident {incident.incident_id} requested: nothing changed yet; it needs "
+        f"{incident.approvals_required} approval(s) from someone else",
+        f"  an approver runs: breakglass approve {incident.incident_id}",
+        f"  then you run:     breakglass activate {incident.incident_id}",
+    ]
+    if wait:
+        for line in [*lines[:2], f"  waiting up to {int(st.settings().approval_wait_seconds)}s for the approvals"]:
+            st.progress(line)
+        return
+    emit(st, data, lambda: lines)
 
 
 def wait_for_approval(st: CliState, incident_id: str, timeout: float, poll: float = 5.0) -> Incident:

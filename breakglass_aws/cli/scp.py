@@ -77,7 +77,7 @@ def detach(
         request = new_scp_incident(
             rt, plan, requester, why, ref, lifetime, IncidentStatus.REQUESTED, approvals_required=needed, join=join
         )
-        announce_request(st, request)
+        announce_request(st, request, wait)
         if not wait:
             return
         wait_for_approval(st, request.incident_id, st.settings().approval_wait_seconds)
