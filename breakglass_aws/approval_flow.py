@@ -1,4 +1,10 @@
-"""Requests, approvals, denials and activation of incidents that need approvals."""
+"""Requests, approvals, denials and activation of incidents that need approvals.
+
+Approvals and denials are read-change-save with compare-and-set (`update_incident`): two
+approvers both count, and an approval read before a concurrent denial is re-checked against it
+instead of overwriting it. Each lifecycle event is notified once: `approval-recorded` for each
+approval, `approved` when the quorum turns the request approved, `denied` for a denial.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ from breakglass_aws.approvals import add_approval, principal_of
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import GuardRailError, UsageError
 from breakglass_aws.incident import activate_scp
-from breakglass_aws.lifecycle import notify, set_status
+from breakglass_aws.journal.base import update_incident
+from breakglass_aws.lifecycle import notify
 from breakglass_aws.models import Incident, IncidentStatus, Mode, Requester
 from breakglass_aws.role import Credentials, validate_token_code
 from breakglass_aws.role_incident import activate_role, request_for
@@ -22,28 +29,51 @@ def _load(rt: Runtime, incident_id: str) -> Incident:
     return rt.store.get_incident(incident_id)
 
 
+def _transitioned(rt: Runtime, incident: Incident) -> None:
+    """Journal and notify a status change already saved (together with what caused it)."""
+    reason = incident.status_reason or ""
+    rt.store.append(incident.incident_id, f"status:{incident.status.value}", {"reason": reason})
+    notify(rt, incident, incident.status.value, reason)
+
+
 def approve(rt: Runtime, incident_id: str, approver: Requester, comment: str | None) -> Incident:
-    incident = _load(rt, incident_id)
-    met = add_approval(incident, approver, comment, rt.clock())
-    rt.store.save_incident(incident)
+    _load(rt, incident_id)
+    at = rt.clock()
+    quorum_now = False
+
+    def record(incident: Incident) -> None:  # re-run on a fresh read if someone saved meanwhile
+        nonlocal quorum_now
+        met = add_approval(incident, approver, comment, at)
+        quorum_now = met and incident.status is IncidentStatus.REQUESTED
+        if quorum_now:
+            incident.status, incident.status_reason = IncidentStatus.APPROVED, "quorum met"
+
+    incident = update_incident(rt.store, incident_id, record)
     rt.store.append(
         incident_id, "approved", {"by": approver.arn, "principal": principal_of(approver.arn), "comment": comment}
     )
-    notify(rt, incident, "approved", f"by {approver.name} ({len(incident.approvals)}/{incident.approvals_required})")
-    if met and incident.status is IncidentStatus.REQUESTED:
-        set_status(rt, incident, IncidentStatus.APPROVED, "quorum met")
+    count = f"{len(incident.approvals)}/{incident.approvals_required}"
+    notify(rt, incident, "approval-recorded", f"by {approver.name} ({count})")
+    if quorum_now:
+        _transitioned(rt, incident)
     return incident
 
 
 def deny(rt: Runtime, incident_id: str, denier: Requester, comment: str | None) -> Incident:
-    incident = _load(rt, incident_id)
-    if incident.status not in (IncidentStatus.REQUESTED, IncidentStatus.APPROVED):
-        raise UsageError(
-            f"{incident_id} is {incident.status.value}: only a request can be denied",
-            f"close an active incident with: breakglass close {incident_id}",
-        )
+    _load(rt, incident_id)
+    reason = f"denied by {denier.name}" + (f": {comment}" if comment else "")
+
+    def refuse(incident: Incident) -> None:  # re-checked on a fresh read if someone saved meanwhile
+        if incident.status not in (IncidentStatus.REQUESTED, IncidentStatus.APPROVED):
+            raise UsageError(
+                f"{incident_id} is {incident.status.value}: only a request can be denied",
+                f"close an active incident with: breakglass close {incident_id}",
+            )
+        incident.status, incident.status_reason = IncidentStatus.DENIED, reason
+
+    incident = update_incident(rt.store, incident_id, refuse)
     rt.store.append(incident_id, "denied", {"by": denier.arn, "comment": comment})
-    set_status(rt, incident, IncidentStatus.DENIED, f"denied by {denier.name}" + (f": {comment}" if comment else ""))
+    _transitioned(rt, incident)
     rt.store.release_locks(incident_id)
     return incident
 

@@ -14,6 +14,13 @@ from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.evidence.source import RateLimiter
 from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.journal.base import (
+    UPDATE_ATTEMPTS,
+    IncidentChanged,
+    UnreadableIncident,
+    refresh,
+    update_incident,
+)
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, ScpTargetSnapshot
 from breakglass_aws.runtime import Runtime
@@ -79,16 +86,27 @@ def unrecoverable_reason(targets: list[TargetRestore]) -> str | None:
     return "; ".join(lost) if lost else None
 
 
+def _stored_snapshot(rt: Runtime, incident_id: str, snap: ScpTargetSnapshot) -> ScpTargetSnapshot:
+    """The snapshot as stored now: a holder that left meanwhile merged its policies into it
+    (always before letting go, so once we see it gone, its hand-over is visible)."""
+    latest = rt.store.get_incident(incident_id)
+    stored = next((s for s in latest.scp if s.target == snap.target), snap)
+    return merge_snapshots(stored, snap)
+
+
 def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tuple[ScpTargetSnapshot, list[str]]:
     """Overlapping incidents: a holder that is not the last hands its detached policies to the
     others and lets go. Returns the snapshot to restore with, and who still holds the target."""
     others = [h for h in rt.store.holders(snap.target) if h != incident.incident_id]
     if not others:
-        return snap, []  # the only holder: restore now, let go when closed
+        return _stored_snapshot(rt, incident.incident_id, snap), []  # the last holder: restore now
+    snap = _stored_snapshot(rt, incident.incident_id, snap)  # hand over what others handed us too
     for other_id in others:
-        other = rt.store.get_incident(other_id)
-        other.scp = [merge_snapshots(s, snap) if s.target == snap.target else s for s in other.scp]
-        rt.store.save_incident(other)
+
+        def take(other: Incident) -> None:
+            other.scp = [merge_snapshots(s, snap) if s.target == snap.target else s for s in other.scp]
+
+        other = update_incident(rt.store, other_id, take)  # compare-and-set: concurrent hand-overs all land
         rt.store.append(
             other_id, "snapshot", {"scp": [s.model_dump(mode="json") for s in other.scp], "from": incident.incident_id}
         )
@@ -97,9 +115,7 @@ def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tupl
     still = rt.store.holders(snap.target)
     if still:
         return snap, still
-    latest = rt.store.get_incident(incident.incident_id)  # a holder that left may have merged into us
-    merged = next((s for s in latest.scp if s.target == snap.target), snap)
-    return merge_snapshots(merged, snap), []
+    return _stored_snapshot(rt, incident.incident_id, snap), []  # they left too, merging into us
 
 
 def _restore_target(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> TargetRestore:
@@ -164,14 +180,22 @@ def _finish(rt: Runtime, incident: Incident, targets: list[TargetRestore], accep
             error=reason,
             exit_code=PartialApplyError.exit_code,
         )
-    incident.closed_at = rt.clock()
     _set_status(rt, incident, IncidentStatus.CLOSED, "drift accepted" if lost else "restored")
     rt.store.release_locks(incident.incident_id, incident.lock_targets())
     return RestoreResult(incident_id=incident.incident_id, status=incident.status, targets=targets)
 
 
 def _set_status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:
-    set_status(rt, incident, status, reason)
+    """A status change that keeps whatever another holder handed over meanwhile: on a lost
+    compare-and-set the object is re-read and the change applied again (the save comes before
+    the journal entry and the notification, so nothing is recorded twice)."""
+    for _ in range(UPDATE_ATTEMPTS):
+        try:
+            set_status(rt, incident, status, reason)
+            return
+        except IncidentChanged:
+            refresh(rt.store, incident)
+    raise IncidentChanged(incident.incident_id)
 
 
 def _mark_attention(rt: Runtime, incident: Incident, reason: str) -> None:
@@ -182,20 +206,35 @@ def restore_expired(rt: Runtime, workers: int = 4, max_rps: float | None = None)
     """Restore every SCP incident past its expiry, `workers` at a time, at most `max_rps`
     Organizations requests per second; one failure never stops the others."""
     now = rt.clock()
+    unreadable: list[str] = []
     due = sorted(
         (
             i
-            for i in rt.store.list_incidents(limit=100_000)
+            for i in rt.store.list_incidents(limit=100_000, skipped=unreadable)
             if i.mode is Mode.SCP and i.status in ACTIVE_STATUSES and i.expires_at <= now
         ),
         key=lambda i: i.expires_at,
     )
+    skipped = [_unreadable(rt, incident_id) for incident_id in unreadable]
     org = rt.factory.client("organizations")  # built before the threads share it
     if max_rps:
         limiter = RateLimiter(max_rps)
         org.meta.events.register("before-send.organizations", lambda **_: limiter.wait(), unique_id="bg-max-rps")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda incident: _restore_due(rt, incident), due))
+        return [*skipped, *pool.map(lambda incident: _restore_due(rt, incident), due)]
+
+
+def _unreadable(rt: Runtime, incident_id: str) -> RestoreResult:
+    """A stored record that no longer validates: reported (it may be an expired incident that
+    nobody can restore until it is repaired), never a reason to stop the sweep."""
+    try:
+        rt.store.get_incident(incident_id)
+        message = f"incident {incident_id} could not be read during the sweep"
+        code = UnreadableIncident.exit_code
+    except BreakglassError as err:
+        message, code = err.message, err.exit_code
+    rt.progress(f"skipped {incident_id}: {message}")
+    return RestoreResult(incident_id=incident_id, status=IncidentStatus.NEEDS_ATTENTION, error=message, exit_code=code)
 
 
 def _restore_due(rt: Runtime, incident: Incident) -> RestoreResult:

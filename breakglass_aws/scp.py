@@ -193,24 +193,39 @@ def build_detach_plan(
 
 def merge_for_join(plan: DetachPlan, held: ScpTargetSnapshot) -> DetachPlan:
     """A joining incident keeps the first holder's snapshot (what the target held before any
-    incident) and the union of what is detached, so no overlap can lose a policy."""
-    original_ids = held.original_ids()
+    incident) and the union of what is detached, so no overlap can lose a policy. A policy
+    attached after the first incident opened and detached by the joiner joins the snapshot
+    (with its content hash): it comes back at the end like the others."""
+    original = _union_original(held.original, plan.snapshot.original, plan.snapshot.detach)
+    original_ids = {p.id for p in original}
     detach = list(dict.fromkeys([*held.detach, *plan.snapshot.detach]))
     remaining = original_ids - set(detach) - {FULL_AWS_ACCESS}
     merged = held.model_copy(
         update={
+            "original": original,
             "detach": detach,
-            "attach_full_access": FULL_AWS_ACCESS not in original_ids and not remaining,
+            "attach_full_access": FULL_AWS_ACCESS not in held.original_ids() and not remaining,
         }
     )
     return plan.model_copy(update={"snapshot": merged})
 
 
+def _union_original(into: list[PolicyRef], other: list[PolicyRef], wanted: list[str]) -> list[PolicyRef]:
+    """`into`, plus the policies of `other` named in `wanted` that `into` does not know."""
+    known = {p.id for p in into}
+    return [*into, *(p for p in other if p.id in wanted and p.id not in known)]
+
+
 def merge_snapshots(into: ScpTargetSnapshot, other: ScpTargetSnapshot) -> ScpTargetSnapshot:
-    """Hand a releasing holder's detached policies over to a remaining holder."""
+    """Hand a releasing holder's detached policies (and what it knows of them) over to a
+    remaining holder."""
     detach = list(dict.fromkeys([*into.detach, *other.detach]))
     return into.model_copy(
-        update={"detach": detach, "attach_full_access": into.attach_full_access or other.attach_full_access}
+        update={
+            "original": _union_original(into.original, other.original, other.detach),
+            "detach": detach,
+            "attach_full_access": into.attach_full_access or other.attach_full_access,
+        }
     )
 
 
@@ -236,7 +251,8 @@ def _reattach(
             lost.append(policy_id)
             drift.append(f"{policy_id} was deleted while detached; it cannot be re-attached")
             continue
-        if by_id[policy_id].content_sha256 not in (None, content_hash(content)):
+        known = by_id.get(policy_id)  # a snapshot from before the join recorded it may lack it
+        if known is not None and known.content_sha256 not in (None, content_hash(content)):
             drift.append(f"{policy_id} was edited while detached; re-attached as it is now")
         attach.append(policy_id)
     return attach, drift, lost

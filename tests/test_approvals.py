@@ -174,7 +174,10 @@ def test_every_lifecycle_event_is_published(org, as_, topic, monkeypatch):
     as_("alice", "scp", "restore", asked["incident_id"])
     sent = topic()
     events = [m["event"] for _, m in sent]
-    assert events == ["requested", "approved", "approved", "activated", "closing", "closed"]
+    assert events == ["requested", "approval-recorded", "approved", "activated", "closing", "closed"]
+    recorded, approved = sent[1][1], sent[2][1]
+    assert recorded["detail"] == "by bob (1/1)" and recorded["status"] == "approved"
+    assert approved["detail"] == "quorum met" and sent[2][0].startswith("[breakglass] approved:")
     first_subject, first = sent[0]
     assert first_subject.startswith(f"[breakglass] requested: {asked['incident_id']} scp {org.account}")
     assert first["who"] == "alice" and first["reason"] == "INC-1" and first["ticket"] == "INC-77"

@@ -1,0 +1,245 @@
+"""Races between engineers sharing targets and requests, on either store: overlapping SCP
+incidents closed while a hand-over lands, a join after a policy was attached, approvals racing a
+denial or each other, a lock guard left behind by a half-finished release, damaged records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from breakglass_aws.approval_flow import activate, approve, deny
+from breakglass_aws.aws import ClientFactory
+from breakglass_aws.errors import UsageError
+from breakglass_aws.incident import new_scp_incident, open_scp_incident, plan_scp_detach
+from breakglass_aws.journal import SqliteStore, TargetLocked
+from breakglass_aws.journal.dynamodb import DynamoStore
+from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus, Requester
+from breakglass_aws.restore import restore_incident
+from breakglass_aws.runtime import Runtime, whoami
+from tests.conftest import ACCOUNT, _shared_botocore
+from tests.test_store_contract import TABLE, make_table
+
+
+class Interleave:
+    """The store, with `hook` run once, just before the first call of `method`: the other
+    engineer's command runs in that gap."""
+
+    def __init__(self, store: Any, method: str, hook: Callable[[], None]) -> None:
+        self._store, self._method, self._hook = store, method, hook
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        hook = self._hook
+        if name != self._method or hook is None:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._hook = None
+            hook()
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def runtime(request, org, tmp_path):
+    """Runtime(s) of engineers sharing one store, each with its own connection."""
+    if request.param == "dynamodb":
+        make_table()
+
+    def build(interleave: tuple[str, Callable[[], None]] | None = None) -> Runtime:
+        factory = ClientFactory(botocore_session=_shared_botocore(), max_attempts=2)
+        store: Any = (
+            DynamoStore(factory, TABLE) if request.param == "dynamodb" else SqliteStore(tmp_path / "store.sqlite3")
+        )
+        return Runtime(factory=factory, store=Interleave(store, *interleave) if interleave else store)
+
+    build.kind = request.param
+    return build
+
+
+def person(name: str) -> Requester:
+    return Requester(arn=f"arn:aws:iam::{ACCOUNT}:user/{name}", account=ACCOUNT, user_id=name.upper(), name=name)
+
+
+def detach(rt: Runtime, org, policies: list[str], join: bool = False) -> str:
+    plan = plan_scp_detach(rt, org.account, policies, join=join)
+    return open_scp_incident(rt, plan, whoami(rt), "outage", None, timedelta(hours=1), join=join).incident_id
+
+
+def blocked_by(org, count: int) -> list[str]:
+    policies = [org.new_policy(f"Deny{n}") for n in range(count)]
+    for p in policies:
+        org.attach(p, org.account)
+    org.detach(FULL_AWS_ACCESS, org.account)
+    return policies
+
+
+# --- overlapping incidents -----------------------------------------------------------------------
+
+
+def test_a_hand_over_landing_while_the_last_holder_closes_is_restored(runtime, org):
+    """A's close has read A; B closes meanwhile and hands p2 over to A; A must restore p2 too."""
+    p1, p2 = blocked_by(org, 2)
+    before = org.snapshot()
+    first = detach(runtime(), org, [p1])
+    second = detach(runtime(), org, [p2], join=True)
+    assert org.scps(org.account) == {FULL_AWS_ACCESS}
+
+    def second_closes() -> None:
+        held = restore_incident(runtime(), second)
+        assert held.exit_code == 0 and held.targets[0].held_by == [first]
+
+    result = restore_incident(runtime(interleave=("holders", second_closes)), first)
+    assert result.exit_code == 0 and result.status is IncidentStatus.CLOSED, result
+    assert [t.drift for t in result.targets] == [[]], "nothing was detached by hand"
+    assert sorted(result.targets[0].reattached) == sorted([p1, p2])
+    assert org.snapshot() == before
+    store = runtime().store
+    assert {store.get_incident(i).status for i in (first, second)} == {IncidentStatus.CLOSED}
+    assert store.holders(org.account) == []
+
+
+@pytest.mark.parametrize("close_first", ["first", "second"])
+def test_a_join_detaching_a_policy_attached_after_the_first_incident(runtime, org, close_first):
+    (p1,) = blocked_by(org, 1)
+    first = detach(runtime(), org, [p1])
+    p2 = org.new_policy("AttachedDuringTheIncident")
+    org.attach(p2, org.account)
+    second = detach(runtime(), org, [p2], join=True)
+    assert org.scps(org.account) == {FULL_AWS_ACCESS}
+    order = [first, second] if close_first == "first" else [second, first]
+    assert restore_incident(runtime(), order[0]).targets[0].held_by == [order[1]]
+    last = restore_incident(runtime(), order[1])
+    assert last.exit_code == 0 and last.status is IncidentStatus.CLOSED, last
+    assert org.scps(org.account) == {p1, p2}, "both come back; FullAWSAccess goes as it was not there"
+    assert last.targets[0].matches_snapshot and last.targets[0].drift == []
+
+
+def test_a_joined_policy_edited_while_detached_is_reported(runtime, org):
+    (p1,) = blocked_by(org, 1)
+    first = detach(runtime(), org, [p1])
+    p2 = org.new_policy("Late")
+    org.attach(p2, org.account)
+    second = detach(runtime(), org, [p2], join=True)
+    org.client.update_policy(PolicyId=p2, Content=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    restore_incident(runtime(), second)
+    last = restore_incident(runtime(), first)
+    assert org.scps(org.account) == {p1, p2}
+    assert last.targets[0].drift == [f"{p2} was edited while detached; re-attached as it is now"]
+
+
+# --- approvals racing ---------------------------------------------------------------------------
+
+
+def requested(rt: Runtime, org, approvals: int) -> str:
+    plan = plan_scp_detach(rt, org.account, [])
+    incident = new_scp_incident(
+        rt,
+        plan,
+        person("alice"),
+        "outage",
+        None,
+        timedelta(hours=1),
+        IncidentStatus.REQUESTED,
+        approvals_required=approvals,
+    )
+    return incident.incident_id
+
+
+def test_an_approval_read_before_a_denial_does_not_overwrite_it(runtime, org):
+    blocked_by(org, 1)
+    before = org.snapshot()
+    incident_id = requested(runtime(), org, 1)
+
+    def carol_denies() -> None:
+        deny(runtime(), incident_id, person("carol"), "use the runbook")
+
+    with pytest.raises(UsageError, match="is denied: nothing to approve") as refused:
+        approve(runtime(interleave=("save_incident", carol_denies)), incident_id, person("bob"), None)
+    assert refused.value.exit_code == 2
+    rt = runtime()
+    stored = rt.store.get_incident(incident_id)
+    assert stored.status is IncidentStatus.DENIED and stored.approvals == []
+    assert rt.store.holders(org.account) == [], "the denial released the target"
+    with pytest.raises(UsageError, match="denied"):
+        activate(rt, incident_id, person("alice"), None)
+    assert org.snapshot() == before
+    kinds = [e.kind for e in rt.store.entries(incident_id)]
+    assert "approved" not in kinds and "status:approved" not in kinds and kinds.count("status:denied") == 1
+
+
+def test_two_approvers_at_once_both_count(runtime, org):
+    blocked_by(org, 1)
+    incident_id = requested(runtime(), org, 2)
+
+    def carol_approves() -> None:
+        assert approve(runtime(), incident_id, person("carol"), None).status is IncidentStatus.REQUESTED
+
+    done = approve(runtime(interleave=("save_incident", carol_approves)), incident_id, person("bob"), "ok")
+    assert done.status is IncidentStatus.APPROVED
+    stored = runtime().store.get_incident(incident_id)
+    assert stored.status is IncidentStatus.APPROVED
+    assert sorted(a.name for a in stored.approvals) == ["bob", "carol"]
+    kinds = [e.kind for e in runtime().store.entries(incident_id)]
+    assert kinds.count("approved") == 2 and kinds.count("status:approved") == 1
+
+
+def test_a_denial_racing_an_activation_stops_it_before_any_detach(runtime, org):
+    blocked_by(org, 1)
+    before = org.snapshot()
+    incident_id = requested(runtime(), org, 1)
+    approve(runtime(), incident_id, person("bob"), None)
+
+    def carol_denies() -> None:
+        deny(runtime(), incident_id, person("carol"), None)
+
+    from breakglass_aws.journal.base import IncidentChanged
+
+    with pytest.raises(IncidentChanged, match=incident_id) as refused:
+        activate(runtime(interleave=("save_incident", carol_denies)), incident_id, person("alice"), None)
+    assert refused.value.exit_code == 4
+    assert org.snapshot() == before
+    assert runtime().store.get_incident(incident_id).status is IncidentStatus.DENIED
+
+
+# --- a lock guard left behind -------------------------------------------------------------------
+
+
+class Crash(BaseException):
+    pass
+
+
+def test_a_guard_left_at_zero_does_not_lock_the_target_forever(runtime, org):
+    if runtime.kind != "dynamodb":
+        pytest.skip("the guard item is how DynamoDB counts holders")
+    (p1,) = blocked_by(org, 1)
+    before = org.snapshot()
+    rt = runtime()
+    first = detach(rt, org, [p1])
+
+    def lost(params: Any = None, **_: Any) -> None:
+        if params["Key"]["sk"]["S"] == "GUARD":
+            raise Crash  # the process dies between the release's two writes
+
+    rt.store.db.meta.events.register("before-parameter-build.dynamodb.DeleteItem", lost)
+    with pytest.raises(Crash):
+        restore_incident(rt, first)
+    guard = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=TABLE, Key={"pk": {"S": f"LOCK#{org.account}"}, "sk": {"S": "GUARD"}}
+    )["Item"]
+    assert guard["count"] == {"N": "0"}, "the release stopped between its two writes"
+    assert org.snapshot() == before
+    with pytest.raises(UsageError):
+        detach(runtime(), org, [p1], join=True)  # nobody holds it: nothing to join
+    second = detach(runtime(), org, [p1])
+    assert runtime().store.holders(org.account) == [second]
+    with pytest.raises(TargetLocked):
+        detach(runtime(), org, [p1])
+    assert restore_incident(runtime(), second).status is IncidentStatus.CLOSED
+    assert org.snapshot() == before
