@@ -17,6 +17,19 @@ OVERRIDE_HELP = "Proceed without approvals when nobody can be reached (recorded,
 WAIT_HELP = "Wait for the approvals, then apply."
 
 
+OVERRIDE_LINE = "EMERGENCY OVERRIDE: opened without approvals (recorded and notified)"
+
+
+def override_banner() -> None:
+    """The loud override warning, on stderr even with --quiet: it must never go unnoticed."""
+    typer.echo("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified", err=True)
+
+
+def override_lines(incident: Incident) -> list[str]:
+    """The flag line that starts the text output of anything done to an override incident."""
+    return [OVERRIDE_LINE] if incident.override else []
+
+
 def register(root: typer.Typer) -> None:
     root.command("approve")(approve_command)
     root.command("deny")(deny_command)

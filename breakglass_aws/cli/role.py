@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.approvals import OVERRIDE_HELP, WAIT_HELP, announce_request, approvals_needed, wait_for_approval
+from breakglass_aws.cli.approvals import (
+    OVERRIDE_HELP,
+    OVERRIDE_LINE,
+    WAIT_HELP,
+    announce_request,
+    approvals_needed,
+    override_banner,
+    override_lines,
+    wait_for_approval,
+)
 from breakglass_aws.cli.render import emit
 from breakglass_aws.cli.state import CliState, state
 
@@ -71,7 +80,7 @@ def assume(
         choice.token_code = _prompt_code()
     requester = whoami(rt)
     if emergency_override:
-        st.progress("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified")
+        override_banner()
     incident, creds, request = open_role_incident(
         rt, choice, requester, why, ref, override=emergency_override, announce=False
     )
@@ -261,7 +270,8 @@ def close_command(
     from breakglass_aws.cli.evidence import options
 
     result = close_incident(rt, incident_id, whoami(rt), users, skip_rotation, accept_drift, options(st))
-    emit(st, result.model_dump(mode="json"), lambda: close_text(result))
+    data = {**result.model_dump(mode="json"), "override": incident.override}
+    emit(st, data, lambda: override_lines(incident) + close_text(result))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -340,6 +350,7 @@ def _print_credentials(
     from breakglass_aws.errors import AwsFailure, BreakglassError
     from breakglass_aws.role import console_url, credential_process_json, credentials_json, env_exports
 
+    override = rt.store.get_incident(incident_id).override
     if console:
         seconds = None if request.chained else request.duration_seconds
         try:
@@ -358,13 +369,20 @@ def _print_credentials(
         typer.echo(
             credentials_json(
                 creds,
-                {"incident_id": incident_id, "role_arn": request.role_arn, "source_identity": request.source_identity},
+                {
+                    "incident_id": incident_id,
+                    "role_arn": request.role_arn,
+                    "source_identity": request.source_identity,
+                    "override": override,
+                },
             )
         )
     elif fmt == "credential-process":
         typer.echo(credential_process_json(creds))
     else:
         typer.echo(f"# breakglass incident {incident_id}: eval this output in your shell")
+        if override:
+            typer.echo(f"# {OVERRIDE_LINE}")
         typer.echo(env_exports(creds, request.region))
 
 

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.approvals import OVERRIDE_HELP, WAIT_HELP, announce_request, approvals_needed, wait_for_approval
+from breakglass_aws.cli.approvals import (
+    OVERRIDE_HELP,
+    WAIT_HELP,
+    announce_request,
+    approvals_needed,
+    override_banner,
+    override_lines,
+    wait_for_approval,
+)
 from breakglass_aws.cli.render import confirm, emit
 from breakglass_aws.cli.state import CliState, state
 
@@ -85,7 +93,7 @@ def detach(
         return
     confirm(st, f"Detach {len(plan.snapshot.detach)} SCP(s) from {target}?", yes)
     if emergency_override:
-        st.progress("EMERGENCY OVERRIDE: proceeding without approvals; this is recorded and notified")
+        override_banner()
     incident = open_scp_incident(rt, plan, requester, why, ref, lifetime, override=emergency_override, join=join)
     opened_output(st, incident)
 
@@ -107,7 +115,9 @@ def restore(
 
     st = state(ctx)
     result = restore_incident(st.runtime(), incident_id.strip(), accept_drift)
-    emit(st, result.model_dump(mode="json"), lambda: restore_text(result))
+    incident = st.runtime().store.get_incident(result.incident_id)
+    data = {**result.model_dump(mode="json"), "override": incident.override}
+    emit(st, data, lambda: override_lines(incident) + restore_text(result))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -161,9 +171,8 @@ def _opened_json(incident: Incident) -> dict[str, object]:
 def _opened_text(incident: Incident) -> list[str]:
     expires = incident.public()["expires_at"]
     detached = ", ".join(incident.scp[0].detach)
-    flag = ["EMERGENCY OVERRIDE: opened without approvals (recorded and notified)"] if incident.override else []
     return [
-        *flag,
+        *override_lines(incident),
         f"incident {incident.incident_id} active: {detached} detached from {incident.targets[0]}",
         f"expires {expires}; restore now with: breakglass scp restore {incident.incident_id}",
     ]
