@@ -100,9 +100,10 @@ def close_incident(
     if incident is None:
         return _already_closed(rt, incident_id, evidence)
     done = _steps_done(rt, incident_id)
-    to_rotate = [] if skip_rotation else (users if users is not None else rt.rotation.users)
-    to_rotate = [user for user in to_rotate if f"rotate:{user}" not in done]
+    chosen = _close_plan(rt, incident_id, users, skip_rotation)
+    to_rotate = [user for user in chosen if f"rotate:{user}" not in done]
     check_rotation_targets(rt, to_rotate)  # read-only: an unknown user or secret changes nothing
+    _record_close_plan(rt, incident_id, chosen)
     result = CloseResult(incident_id=incident_id, mode=incident.mode, status=incident.status)
     _status(rt, incident, IncidentStatus.CLOSING, "closing")
     step = "restore"
@@ -235,6 +236,25 @@ def _stopped(rt: Runtime, incident: Incident, name: str, step: str | None, err: 
         f"{hint}, then run: breakglass close {incident.incident_id} "
         f"(it resumes at {name}; finished steps are not repeated)",
     )
+
+
+def _close_plan(rt: Runtime, incident_id: str, users: list[str] | None, skip_rotation: bool) -> list[str]:
+    """The users this close rotates. The first close journals its choice, so a resumed close (a
+    rerun without --user, `restore --expired`, the scheduled function) rotates the same users."""
+    planned = _planned_users(rt, incident_id)
+    if planned is not None and users is None and not skip_rotation:
+        return planned
+    return [] if skip_rotation else list(users if users is not None else rt.rotation.users)
+
+
+def _planned_users(rt: Runtime, incident_id: str) -> list[str] | None:
+    planned = [e.data for e in rt.store.entries(incident_id) if e.kind == "close-plan"]
+    return [str(u) for u in planned[-1]["users"]] if planned else None
+
+
+def _record_close_plan(rt: Runtime, incident_id: str, chosen: list[str]) -> None:
+    if _planned_users(rt, incident_id) != chosen:
+        rt.store.append(incident_id, "close-plan", {"users": chosen})
 
 
 def _steps_done(rt: Runtime, incident_id: str) -> set[str]:

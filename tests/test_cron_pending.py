@@ -9,6 +9,7 @@ from botocore.awsrequest import AWSResponse
 
 from tests.conftest import ACCOUNT
 from tests.faults import _Raw
+from tests.test_rotation import USER, keys, make_user, secret
 
 POLICY = "AWSRevokeOlderSessions"
 
@@ -34,3 +35,19 @@ def test_cron_sweep_fails_until_the_deferred_close_is_done(iam, cli):
     assert healed.exit_code == 0, healed.stderr
     assert POLICY in iam.list_role_policies(RoleName="BreakGlassAdmin")["PolicyNames"]
     assert cli("show", incident_id, "--output", "json").json()["status"] == "closed"
+
+
+def test_a_resumed_close_rotates_the_users_the_first_close_named(iam, aws_clients, cli):
+    _, sm = aws_clients
+    old_key = make_user(iam, sm, keys=1)[0]
+    opened = cli("role", "assume", "--account", ACCOUNT, "--reason", "idp down", "--format", "json")
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    down = [("before-call.iam.PutRolePolicy", iam_down)]
+    closing = cli("close", incident_id, "--yes", "--user", USER, hooks=down)
+    assert closing.exit_code == 8, closing.stderr
+    assert keys(iam) == {old_key: "Active"}, "nothing rotated while the close is stuck at revoke"
+    healed = cli("restore", "--expired")
+    assert healed.exit_code == 0, healed.stderr
+    now = keys(iam)
+    assert old_key not in now and list(now.values()) == ["Active"]
+    assert secret(sm)["access_key_id"] == next(iter(now))
