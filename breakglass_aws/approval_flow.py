@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from breakglass_aws.approvals import add_approval, principal_of
 from breakglass_aws.aws import aws_errors
+from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import GuardRailError, UsageError
 from breakglass_aws.incident import activate_scp
 from breakglass_aws.journal.base import update_incident
@@ -21,7 +22,7 @@ from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp import build_detach_plan
 from breakglass_aws.validate import TargetKind, validate_incident_id
 
-__all__ = ["activate", "approve", "deny"]
+__all__ = ["activate", "approve", "deny", "lapse_requests"]
 
 
 def _load(rt: Runtime, incident_id: str) -> Incident:
@@ -118,3 +119,38 @@ def activate(
     _, request = request_for(rt, incident)
     creds = activate_role(rt, incident, request, token_code)
     return incident, creds
+
+
+class _NoLongerARequest(Exception):
+    """Raised inside a compare-and-set change: someone activated or denied it meanwhile."""
+
+
+def lapse_requests(rt: Runtime) -> list[Incident]:
+    """Requests never activated before their expiry are closed as denied, releasing their targets
+    (what `restore --expired` and the scheduled function run). Nothing in AWS was changed for them."""
+    now = rt.clock()
+    lapsed = []
+    for found in rt.store.list_incidents(limit=100_000):
+        if found.status in (IncidentStatus.REQUESTED, IncidentStatus.APPROVED) and found.expires_at <= now:
+            incident = _lapse(rt, found.incident_id)
+            if incident is not None:
+                lapsed.append(incident)
+    return lapsed
+
+
+def _lapse(rt: Runtime, incident_id: str) -> Incident | None:
+    def change(incident: Incident) -> None:
+        if incident.status not in (IncidentStatus.REQUESTED, IncidentStatus.APPROVED):
+            raise _NoLongerARequest
+        was = incident.status.value
+        incident.status = IncidentStatus.DENIED
+        incident.status_reason = f"lapsed: {was}, not activated before {isoformat(incident.expires_at)}"
+
+    try:
+        incident = update_incident(rt.store, incident_id, change)
+    except _NoLongerARequest:
+        return None
+    rt.store.append(incident_id, "lapsed", {"expires_at": isoformat(incident.expires_at)})
+    _transitioned(rt, incident)
+    rt.store.release_locks(incident_id)
+    return incident

@@ -32,14 +32,16 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     settings = load_settings()
     rt = build_runtime(settings, Injected(progress=lambda message: _log("progress", message=message)))
     incident_id = event.get("incident_id") if isinstance(event, dict) else None
+    lapsed: list[str] = []
     if incident_id:
         results = [_one(rt, str(incident_id))]
     else:
         results = restore_expired(rt, workers=settings.restore_workers, max_rps=settings.max_rps)
-        _finish_pending(rt)
+        lapsed = _finish_pending(rt)
     summary = {
         "restored": [r.incident_id for r in results if r.status.value == "closed" and not r.noop],
         "already_closed": [r.incident_id for r in results if r.noop],
+        "lapsed_requests": lapsed,
         "failed": [
             {"incident_id": r.incident_id, "status": r.status.value, "error": r.error} for r in results if r.exit_code
         ],
@@ -49,15 +51,22 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     return summary
 
 
-def _finish_pending(rt: Any) -> None:
+def _finish_pending(rt: Any) -> list[str]:
+    """Lapse stale requests and finish stopped closes; returns the lapsed request ids."""
+    from breakglass_aws.approval_flow import lapse_requests
     from breakglass_aws.close import finish_pending
     from breakglass_aws.runtime import whoami
 
+    lapsed: list[str] = []
     try:
+        for request in lapse_requests(rt):
+            _log("lapsed", incident_id=request.incident_id, targets=request.targets)
+            lapsed.append(request.incident_id)
         for closed in finish_pending(rt, whoami(rt)):
             _log("close", incident_id=closed.incident_id, status=closed.status.value)
     except BreakglassError as err:
         _log("close-failed", error=err.message)
+    return lapsed
 
 
 def _one(rt: Any, incident_id: str) -> RestoreResult:

@@ -77,7 +77,11 @@ def restore_command(
     )
     stuck: list[str] = []
     if expired:
+        from breakglass_aws.approval_flow import lapse_requests
         from breakglass_aws.close import finish_pending
+
+        for lapsed in lapse_requests(rt):
+            st.progress(f"request {lapsed.incident_id} lapsed unactivated: {', '.join(lapsed.targets)} released")
         from breakglass_aws.runtime import whoami
 
         for closed in finish_pending(rt, whoami(rt)):
