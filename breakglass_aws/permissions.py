@@ -19,6 +19,7 @@ OPERATION_ACTIONS: dict[str, str] = {
     "ListParents": "organizations:ListParents",
     "ListRoots": "organizations:ListRoots",
     "ListChildren": "organizations:ListChildren",
+    "ListAccounts": "organizations:ListAccounts",
     "ListAccountsForParent": "organizations:ListAccountsForParent",
     "ListOrganizationalUnitsForParent": "organizations:ListOrganizationalUnitsForParent",
     "DescribePolicy": "organizations:DescribePolicy",
@@ -46,9 +47,16 @@ OPERATION_ACTIONS: dict[str, str] = {
     "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
     "PutObject": "s3:PutObject",
     "Publish": "sns:Publish",
+    "GetTopicAttributes": "sns:GetTopicAttributes",
+    "ListSubscriptionsByTopic": "sns:ListSubscriptionsByTopic",
+    # EventBridge (the alert rules check reads them)
+    "ListRules": "events:ListRules",
+    "ListTargetsByRule": "events:ListTargetsByRule",
     # EventBridge Scheduler (the dead-man switch), DynamoDB (the shared store)
     "CreateSchedule": "scheduler:CreateSchedule",
     "DeleteSchedule": "scheduler:DeleteSchedule",
+    "GetSchedule": "scheduler:GetSchedule",
+    "ListSchedules": "scheduler:ListSchedules",
     "GetItem": "dynamodb:GetItem",
     "PutItem": "dynamodb:PutItem",
     "DeleteItem": "dynamodb:DeleteItem",
@@ -91,18 +99,47 @@ _RESTORE = [
     *_STORE,
 ]
 
+_ROLE_REVOKE = ["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "PutRolePolicy"]
+
 TASKS: dict[str, list[str]] = {
     "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "Publish", "CreateSchedule", *_STORE],
     "scp-restore": ["GetCallerIdentity", *_RESTORE],
     "role-assume": ["GetCallerIdentity", "AssumeRole", "SetSourceIdentity", "TagSession", "Publish", *_STORE],
-    "role-revoke": ["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "PutRolePolicy", "Publish", *_STORE],
+    "role-revoke": [*_ROLE_REVOKE, "Publish", *_STORE],
     "rotate": [*_ROTATE, "Publish", *_STORE],
     "evidence": ["LookupEvents", "GetObjectLockConfiguration", "PutObject", "PutObjectRetention", *_STORE],
     "watch": ["LookupEvents", "Publish", *_STORE],
+    # `check` (and `check --outage-probe`): reads only; AssumeRole of the member role to read the
+    # break-glass role in member accounts.
+    "check": [
+        "GetCallerIdentity",
+        "DescribeOrganization",
+        "ListAccounts",
+        "ListParents",
+        "ListPoliciesForTarget",
+        "DescribePolicy",
+        "AssumeRole",
+        "GetRole",
+        "ListAccountAliases",
+        "GetTopicAttributes",
+        "ListSubscriptionsByTopic",
+        "ListRules",
+        "ListTargetsByRule",
+        "GetSchedule",
+        "ListSchedules",
+        "ListAccessKeys",
+        "DescribeSecret",
+        "GetSecretValue",
+        *_STORE,
+    ],
 }
+# `drill`: the whole procedure, end to end.
+_DRILL_TASKS = ("scp-detach", "scp-restore", "role-assume", "role-revoke", "rotate", "evidence")
+TASKS["drill"] = sorted({op for task in _DRILL_TASKS for op in TASKS[task]})
 
-# The scheduled restore function restores expired SCP incidents and nothing else.
-RESTORE_FUNCTION = list(_RESTORE)
+# The scheduled restore function restores expired SCP incidents, and finishes the closes that
+# stopped (a control plane was down): revoking a role's sessions through the member role.
+RESTORE_FUNCTION = ["GetCallerIdentity", *_RESTORE, *_ROLE_REVOKE[1:]]
 
 
 def iam_action(operation: str) -> str:

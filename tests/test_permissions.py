@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import boto3
 
-from breakglass_aws.permissions import OPERATION_ACTIONS, TASKS, actions_for
+from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, TASKS, actions_for
 from tests.conftest import ACCOUNT
 from tests.test_evidence import event
 from tests.test_rotation import USER, make_user
@@ -70,4 +72,104 @@ def test_every_called_operation_is_declared(
     for task, operations in rec.by_task.items():
         assert operations - set(TASKS[task]) == set(), f"{task} calls undeclared operations"
     assert "organizations:DetachPolicy" in actions_for("scp-detach")
-    assert json.dumps(sorted(actions_for()))
+
+
+def test_every_declared_operation_has_an_iam_action():
+    """Each task names only declared operations, and every IAM action is service:Action."""
+    for task, operations in TASKS.items():
+        assert set(operations) - set(OPERATION_ACTIONS) == set(), f"{task} names an undeclared operation"
+    assert all(re.fullmatch(r"[a-z0-9-]+:[A-Z][A-Za-z]+", a) for a in actions_for()), sorted(actions_for())
+    assert actions_for("check") >= {
+        "organizations:ListAccounts",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "events:ListRules",
+        "events:ListTargetsByRule",
+        "scheduler:GetSchedule",
+        "scheduler:ListSchedules",
+        "iam:ListAccountAliases",
+    }
+    assert actions_for("drill") >= actions_for("scp-detach", "role-assume", "role-revoke", "rotate", "evidence")
+
+
+def _sandbox_env(monkeypatch, sb):
+    for key, value in sb.settings().items():
+        if key not in ("evidence_dir", "store"):
+            text = json.dumps(value) if isinstance(value, list) else str(value)
+            monkeypatch.setenv(f"BREAKGLASS_{key.upper()}", text)
+
+
+def test_check_and_drill_call_only_declared_operations(aws, cli, monkeypatch, tmp_path):
+    """`check`, `check --outage-probe` and `drill --account` on the sandbox staging (as Terraform
+    would stage it), every call recorded."""
+    from breakglass_aws.sandbox import stage
+    from breakglass_aws.testing import install_cloudtrail_lookup
+
+    sb = stage()
+    _sandbox_env(monkeypatch, sb)
+    undo = install_cloudtrail_lookup(lambda region: [])
+    rec = Recorder()
+    try:
+        for task, args in [
+            ("check", ["check"]),
+            ("check", ["check", "--outage-probe"]),
+            ("drill", ["drill", "--account", sb.account, "--token-code", "123456", "--out", str(tmp_path / "ev")]),
+        ]:
+            rec.task = task
+            result = cli(*args, hooks=[("before-call", rec)])
+            assert result.exit_code in (0, 4), (task, result.stderr)
+    finally:
+        undo()
+    assert "PASSED" in result.stdout, result.stdout + result.stderr
+    assert {"ListAccounts", "GetTopicAttributes", "ListRules", "GetSchedule", "GetRole"} <= rec.by_task["check"]
+    assert "ListAccountAliases" in rec.by_task["check"]
+    assert {"DetachPolicy", "AttachPolicy", "AssumeRole", "PutRolePolicy"} <= rec.by_task["drill"]
+    for task, operations in rec.by_task.items():
+        assert operations - set(TASKS[task]) == set(), f"{task} calls undeclared operations"
+
+
+def test_restore_function_calls_only_declared_operations(aws, cli, monkeypatch):
+    """The restore function restores an expired SCP incident and finishes a role close that stopped
+    (the revocation could not be confirmed): every call it makes is in RESTORE_FUNCTION."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from breakglass_aws import lambda_handler
+    from breakglass_aws.clock import utcnow
+    from breakglass_aws.sandbox import stage
+    from breakglass_aws.setup import build_runtime
+
+    sb = stage()
+    _sandbox_env(monkeypatch, sb)
+    monkeypatch.delenv("BREAKGLASS_MFA_SERIAL")
+    past = utcnow() - timedelta(hours=3)
+    scp = cli(
+        "scp", "detach", "--target", sb.account, "--reason", "x", "--yes", "--output", "json", clock=lambda: past
+    ).json()
+    role = cli("role", "assume", "--account", sb.account, "--reason", "x", "--format", "json").json()
+
+    def tamper(params=None, **_):
+        params["PolicyDocument"] = params["PolicyDocument"].replace("Deny", "Allow")
+
+    stopped = cli("close", role["incident_id"], "--yes", hooks=[("before-parameter-build.iam.PutRolePolicy", tamper)])
+    assert stopped.exit_code == 8, stopped.stderr
+    rec = Recorder()
+    rec.task = "restore-function"
+    real = lambda_handler.build_runtime
+    monkeypatch.setattr(
+        lambda_handler, "build_runtime", lambda s, inj: real(s, replace(inj, hooks=[("before-call", rec)]))
+    )
+    assert build_runtime is real
+    monkeypatch.delenv("BREAKGLASS_ROTATE_USERS")  # as Terraform configures the function
+    package_log = logging.getLogger("breakglass_aws")
+    before = list(package_log.handlers)
+    try:
+        summary = lambda_handler.handler({}, None)
+    finally:
+        package_log.handlers[:] = before  # the function's stderr handler outlives pytest's capture
+    assert scp["incident_id"] in summary["restored"] and summary["failed"] == []
+    for incident in (scp, role):
+        shown = cli("show", incident["incident_id"], "--output", "json").json()
+        assert shown["status"] == "closed", shown
+    assert {"AttachPolicy", "AssumeRole", "PutRolePolicy"} <= rec.by_task["restore-function"]
+    assert rec.by_task["restore-function"] - set(RESTORE_FUNCTION) == set()

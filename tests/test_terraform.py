@@ -165,19 +165,39 @@ def deployed(tf: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         server.stop()
 
 
+# The tool settings the complete example must output, each under the setting's own name.
+SETTING_OUTPUTS = {
+    "sns_topic_arn",
+    "store",
+    "role_name",
+    "rotate_users",
+    "secret_prefix",
+    "restore_function_arn",
+    "scheduler_role_arn",
+    "schedule_group",
+    "member_role_name",
+}
+
+
+def setting_environment(outputs: dict[str, Any]) -> dict[str, str]:
+    """BREAKGLASS_<NAME> for every output named like a tool setting."""
+    from breakglass_aws.settings import Settings
+
+    return {
+        f"BREAKGLASS_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
+        for name, value in outputs.items()
+        if name in Settings.model_fields
+    }
+
+
 def breakglass(deployment: Deployment, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed command, configured from the example's outputs."""
-    out = deployment.outputs
+    """The installed command, configured from the example's outputs (every setting-named one)."""
     env = env_for(deployment.server.url, clean_environment())
     env.update(
         XDG_STATE_HOME=str(tmp / "state"),
         XDG_CONFIG_HOME=str(tmp / "config"),
-        BREAKGLASS_SNS_TOPIC_ARN=out["sns_topic_arn"],
-        BREAKGLASS_ROLE_NAME=out["role_name"],
-        BREAKGLASS_SECRET_PREFIX=out["secret_prefix"],
-        BREAKGLASS_ROTATE_USERS=json.dumps(out["rotate_users"]),
-        BREAKGLASS_STORE=out["store"],
         BREAKGLASS_MAX_ATTEMPTS="2",
+        **setting_environment(deployment.outputs),
     )
     return subprocess.run([BREAKGLASS, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 
@@ -206,8 +226,15 @@ def test_outputs_are_the_tool_settings(deployed: Deployment):
     assert out["secret_prefix"] == "breakglass/"
     assert out["evidence_bucket"] == "breakglass-evidence-test"
     assert out["sns_topic_arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:breakglass-notifications"
-    assert out["restore_function_name"] == "breakglass-restore"
-    assert out["schedule_group_name"] == "breakglass"
+    assert out["restore_function_arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:breakglass-restore"
+    assert out["schedule_group"] == "breakglass"
+    assert out["scheduler_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/breakglass-scheduler"
+    assert out["member_role_name"] == "OrganizationAccountAccessRole"
+    from breakglass_aws.settings import Settings
+
+    assert set(Settings.model_fields) >= SETTING_OUTPUTS, "a listed output is not a tool setting"
+    assert set(out) >= SETTING_OUTPUTS, f"settings without an output: {sorted(SETTING_OUTPUTS - set(out))}"
+    assert {k.removeprefix("BREAKGLASS_").lower() for k in setting_environment(out)} == SETTING_OUTPUTS
 
 
 def test_policies_grant_what_the_tool_declares(deployed: Deployment):
@@ -219,8 +246,24 @@ def test_policies_grant_what_the_tool_declares(deployed: Deployment):
     needed = {OPERATION_ACTIONS[op] for op in RESTORE_FUNCTION}
     assert missing_from(restore, needed | store | {"scheduler:DeleteSchedule", "sns:Publish"}) == set()
     assert missing_from(restore, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}) == set()
-    # The restore function restores SCPs: no IAM, no wildcard.
-    assert not [a for a in allowed_actions(restore) if a == "*" or a.lower().startswith(("iam:", "sts:"))]
+    # The restore function restores SCPs and finishes stopped closes: its IAM and STS rights are the
+    # break-glass role's session revocation, through the member role; no wildcard action.
+    assert "*" not in allowed_actions(restore)
+    scoped = {
+        action: resources
+        for statement in json.loads(restore)["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        for resources in [statement["Resource"]]
+        if action.startswith(("iam:", "sts:")) and action != "sts:GetCallerIdentity"
+    }
+    role_pattern = f"arn:aws:iam::*:role/{deployed.outputs['role_name']}"
+    member_pattern = f"arn:aws:iam::*:role/{deployed.outputs['member_role_name']}"
+    assert scoped == {
+        "iam:GetRole": role_pattern,
+        "iam:GetRolePolicy": role_pattern,
+        "iam:PutRolePolicy": role_pattern,
+        "sts:AssumeRole": member_pattern,
+    }
 
 
 def test_deployed_control_plane(deployed: Deployment):
@@ -232,14 +275,20 @@ def test_deployed_control_plane(deployed: Deployment):
     table = deployed.client("dynamodb").describe_table(TableName="breakglass-store")["Table"]
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    function = deployed.client("lambda").get_function_configuration(FunctionName=out["restore_function_name"])
+    function = deployed.client("lambda").get_function_configuration(FunctionName=out["restore_function_arn"])
     assert function["Runtime"] == "python3.11"
+    assert function["FunctionArn"] == out["restore_function_arn"]
     assert function["Environment"]["Variables"] == {
         "BREAKGLASS_STORE": out["store"],
         "BREAKGLASS_SNS_TOPIC_ARN": out["sns_topic_arn"],
+        "BREAKGLASS_ROLE_NAME": out["role_name"],
+        "BREAKGLASS_MEMBER_ROLE_NAME": out["member_role_name"],
+        "BREAKGLASS_SCHEDULE_GROUP": out["schedule_group"],
+        "BREAKGLASS_RESTORE_FUNCTION_ARN": out["restore_function_arn"],
+        "BREAKGLASS_SCHEDULER_ROLE_ARN": out["scheduler_role_arn"],
     }
     schedule = deployed.client("scheduler").get_schedule(
-        Name="breakglass-restore-expired", GroupName=out["schedule_group_name"]
+        Name="breakglass-restore-expired", GroupName=out["schedule_group"]
     )
     assert schedule["ScheduleExpression"] == "rate(5 minutes)"
     assert schedule["Target"]["Arn"] == function["FunctionArn"]
@@ -356,16 +405,48 @@ def test_restore_function_on_the_created_table(deployed: Deployment, tmp_path: P
     )
     assert opened.returncode == 0, opened.stderr
     incident_id = json.loads(opened.stdout)["incident_id"]
+    # The dead-man switch: a one-time schedule in the created group invokes the created function.
+    scheduler = deployed.client("scheduler")
+    group = deployed.outputs["schedule_group"]
+    armed = scheduler.get_schedule(Name=f"breakglass-restore-{incident_id}", GroupName=group)
+    assert armed["ScheduleExpression"].startswith("at(")
+    assert armed["Target"]["Arn"] == deployed.outputs["restore_function_arn"]
+    assert armed["Target"]["RoleArn"] == deployed.outputs["scheduler_role_arn"]
+    assert json.loads(armed["Target"]["Input"]) == {"incident_id": incident_id}
     time.sleep(1.5)
     for key, value in env_for(deployed.server.url, {}).items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("BREAKGLASS_STORE", deployed.outputs["store"])
+    lambda_ = deployed.client("lambda")
+    function = lambda_.get_function_configuration(FunctionName=deployed.outputs["restore_function_arn"])
+    for key, value in function["Environment"]["Variables"].items():  # configured as Terraform configured it
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "lambda-state"))
     summary = handler({}, None)
     assert incident_id in summary["restored"] and summary["failed"] == []
+    remaining = scheduler.list_schedules(GroupName=deployed.outputs["schedule_group"])["Schedules"]
+    assert f"breakglass-restore-{incident_id}" not in {s["Name"] for s in remaining}, "the restore disarms it"
     attached = {
         p["Id"] for p in org.list_policies_for_target(TargetId=account, Filter="SERVICE_CONTROL_POLICY")["Policies"]
     }
     assert policy_id in attached
     shown = breakglass(deployed, tmp_path, "show", incident_id, "--output", "json")
     assert json.loads(shown.stdout)["status"] == "closed"
+
+
+def test_check_on_the_applied_infrastructure(deployed: Deployment, tmp_path: Path):
+    """`check` configured from the outputs finds the schedule and the alerting Terraform created."""
+    out = deployed.outputs
+    sqs, sns = deployed.client("sqs"), deployed.client("sns")
+    queue_url = sqs.create_queue(QueueName="breakglass-security-team")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=out["sns_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
+    checked = breakglass(deployed, tmp_path, "check", "--output", "json")
+    assert checked.returncode in (0, 4), checked.stderr
+    findings = json.loads(checked.stdout)["findings"]
+    assert [f for f in findings if f["check"] in ("restore-schedule", "alerting")] == []
+    # What is left is what Terraform cannot do: it never writes credentials (only breakglass-1 is
+    # rotated by another test here), and no drill has run.
+    never_rotated = out["rotate_users"][-1]
+    assert ("credentials", never_rotated, f"the secret {out['secret_prefix']}{never_rotated} is empty") in {
+        (f["check"], f["subject"], f["message"]) for f in findings
+    }, findings

@@ -26,6 +26,7 @@ module "control_plane" {
   source = "../../modules/control-plane"
 
   break_glass_role_name     = module.breakglass_role.role_name
+  member_role_name          = var.member_role_name
   break_glass_user_names    = module.breakglass_role.user_names
   store_table_name          = var.store_table_name
   store_deletion_protection = var.store_deletion_protection

@@ -1,5 +1,6 @@
-# The first six outputs are named after the tool's settings: they feed its config file or
-# BREAKGLASS_* environment variables directly.
+# Every output named like a setting of the tool (sns_topic_arn, store, role_name, rotate_users,
+# secret_prefix, restore_function_arn, scheduler_role_arn, schedule_group, member_role_name) feeds
+# its config file or BREAKGLASS_<NAME> environment variable directly.
 
 output "sns_topic_arn" {
   description = "Notification topic (setting sns_topic_arn)."
@@ -56,14 +57,24 @@ output "restore_function_name" {
   value       = module.control_plane.restore_function_name
 }
 
-output "schedule_group_name" {
-  description = "EventBridge Scheduler group of the restore schedules."
+output "restore_function_arn" {
+  description = "ARN of the scheduled restore function (setting restore_function_arn): the per-incident dead-man schedules invoke it."
+  value       = module.control_plane.restore_function_arn
+}
+
+output "schedule_group" {
+  description = "EventBridge Scheduler group of the restore schedules (setting schedule_group)."
   value       = module.control_plane.schedule_group_name
 }
 
 output "scheduler_role_arn" {
-  description = "Role passed to the per-incident restore schedules."
+  description = "Role passed to the per-incident restore schedules (setting scheduler_role_arn)."
   value       = module.control_plane.scheduler_role_arn
+}
+
+output "member_role_name" {
+  description = "Role assumed in member accounts to revoke break-glass sessions there (setting member_role_name)."
+  value       = module.control_plane.member_role_name
 }
 
 output "scp_policy_ids" {

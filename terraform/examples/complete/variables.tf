@@ -17,6 +17,12 @@ variable "role_name" {
   default     = "BreakGlassAdmin"
 }
 
+variable "member_role_name" {
+  description = "Role assumed in member accounts to revoke break-glass sessions there (the tool's member_role_name setting)."
+  type        = string
+  default     = "OrganizationAccountAccessRole"
+}
+
 variable "max_session_duration" {
   description = "Maximum session duration of the break-glass role, in seconds (3600 to 43200)."
   type        = number

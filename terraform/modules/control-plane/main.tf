@@ -13,6 +13,7 @@ locals {
   scheduler_role_name          = "${var.name_prefix}-scheduler"
   operator_policy_name         = "${var.name_prefix}-operator"
   restore_log_group_name       = "/aws/lambda/${local.restore_function_name}"
+  restore_function_arn         = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.restore_function_name}"
   store                        = "dynamodb://${var.store_table_name}"
   secret_names                 = { for user in var.break_glass_user_names : user => "${var.secret_prefix}${user}" }
   create_sns_kms_key           = var.sns_kms_key_arn == null
@@ -403,6 +404,26 @@ data "aws_iam_policy_document" "restore" {
     resources = [local.schedules_in_group_arn]
   }
 
+  # Closes that stopped while a control plane was down are finished by the function: revoking the
+  # break-glass role's sessions, in member accounts through the member role.
+  statement {
+    sid       = "CallerIdentity"
+    actions   = ["sts:GetCallerIdentity"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "AssumeMemberRole"
+    actions   = ["sts:AssumeRole"]
+    resources = [local.member_role_arn_pattern]
+  }
+
+  statement {
+    sid       = "RevokeBreakGlassSessions"
+    actions   = ["iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy"]
+    resources = [local.break_glass_role_arn_pattern]
+  }
+
   statement {
     sid       = "Notify"
     actions   = ["sns:Publish"]
@@ -435,8 +456,14 @@ resource "aws_lambda_function" "restore" {
 
   environment {
     variables = {
-      BREAKGLASS_STORE         = local.store
-      BREAKGLASS_SNS_TOPIC_ARN = aws_sns_topic.notifications.arn
+      BREAKGLASS_STORE            = local.store
+      BREAKGLASS_SNS_TOPIC_ARN    = aws_sns_topic.notifications.arn
+      BREAKGLASS_ROLE_NAME        = var.break_glass_role_name
+      BREAKGLASS_MEMBER_ROLE_NAME = var.member_role_name
+      BREAKGLASS_SCHEDULE_GROUP   = var.schedule_group_name
+      # With these the function deletes an incident's one-time schedule when it restores it.
+      BREAKGLASS_RESTORE_FUNCTION_ARN = local.restore_function_arn
+      BREAKGLASS_SCHEDULER_ROLE_ARN   = aws_iam_role.scheduler.arn
     }
   }
 
@@ -534,6 +561,7 @@ data "aws_iam_policy_document" "operator" {
     actions = [
       "organizations:DescribeOrganization",
       "organizations:DescribePolicy",
+      "organizations:ListAccounts",
       "organizations:ListAccountsForParent",
       "organizations:ListChildren",
       "organizations:ListOrganizationalUnitsForParent",
@@ -626,6 +654,19 @@ data "aws_iam_policy_document" "operator" {
     sid       = "SharedStore"
     actions   = local.store_actions
     resources = [aws_dynamodb_table.store.arn]
+  }
+
+  # `breakglass check` and `check --outage-probe`: read the alerting, the schedules, the account.
+  statement {
+    sid       = "CheckTopic"
+    actions   = ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"]
+    resources = [aws_sns_topic.notifications.arn]
+  }
+
+  statement {
+    sid       = "CheckAlertRulesAndSchedules"
+    actions   = ["events:ListRules", "events:ListTargetsByRule", "scheduler:ListSchedules", "iam:ListAccountAliases"]
+    resources = ["*"]
   }
 
   statement {

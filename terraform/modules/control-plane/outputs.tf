@@ -87,3 +87,8 @@ output "restore_policy_json" {
   description = "The restore function's policy document."
   value       = data.aws_iam_policy_document.restore.json
 }
+
+output "member_role_name" {
+  description = "Role the operators and the restore function assume in member accounts (the tool's member_role_name setting)."
+  value       = var.member_role_name
+}

@@ -185,11 +185,21 @@ run "restore_policy_grants_exactly_what_restore_needs" {
     condition = toset(flatten([for s in data.aws_iam_policy_document.restore.statement : s.actions])) == toset([
       "organizations:AttachPolicy", "organizations:DescribePolicy", "organizations:DetachPolicy", "organizations:ListPoliciesForTarget",
       "sns:Publish", "scheduler:DeleteSchedule",
+      "sts:GetCallerIdentity", "sts:AssumeRole", "iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy",
       "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
       "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
     ])
-    error_message = "The restore policy must grant the restore actions, the store, schedule deletion, publishing and logs, nothing else."
+    error_message = "The restore policy must grant the restore actions, session revocation, the store, schedule deletion, publishing and logs, nothing else."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "iam:PutRolePolicy")
+      ]) == toset(["arn:aws:iam::*:role/BreakGlassAdmin"]) && one([
+      for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "sts:AssumeRole")
+    ]) == toset(["arn:aws:iam::*:role/OrganizationAccountAccessRole"])
+    error_message = "The restore function revokes sessions of the break-glass role only, through the member role only."
   }
 
   assert {
@@ -222,6 +232,8 @@ run "operator_policy" {
       "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole",
+      "organizations:ListAccounts", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "events:ListRules",
+      "events:ListTargetsByRule", "scheduler:ListSchedules", "iam:ListAccountAliases",
     ], flatten([for s in data.aws_iam_policy_document.operator.statement : s.actions]))) == 0
     error_message = "The operator policy must grant every action the tool, its store and its schedules use."
   }
