@@ -9,18 +9,16 @@ approval, `approved` when the quorum turns the request approved, `denied` for a 
 from __future__ import annotations
 
 from breakglass_aws.approvals import add_approval, principal_of
-from breakglass_aws.aws import aws_errors
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import GuardRailError, UsageError
-from breakglass_aws.incident import activate_scp
+from breakglass_aws.incident import activate_scp, scp_activation_plan
 from breakglass_aws.journal.base import update_incident
 from breakglass_aws.lifecycle import notify
 from breakglass_aws.models import Incident, IncidentStatus, Mode, Requester
 from breakglass_aws.role import Credentials, validate_token_code
 from breakglass_aws.role_incident import activate_role, request_for
 from breakglass_aws.runtime import Runtime
-from breakglass_aws.scp import build_detach_plan
-from breakglass_aws.validate import TargetKind, validate_incident_id
+from breakglass_aws.validate import validate_incident_id
 
 __all__ = ["activate", "approve", "deny", "lapse_requests"]
 
@@ -105,15 +103,7 @@ def activate(
     incident = _load(rt, incident_id)
     _check_activation(incident, caller)
     if incident.mode is Mode.SCP:
-        snapshot = incident.scp[0]
-        with aws_errors():
-            plan = build_detach_plan(
-                rt.factory.client("organizations"),
-                snapshot.target,
-                TargetKind(snapshot.kind),
-                incident.request.get("policies") or None,
-            )
-        return activate_scp(rt, incident, plan), None
+        return activate_scp(rt, incident, scp_activation_plan(rt, incident)), None
     if token_code is not None:
         validate_token_code(token_code)
     _, request = request_for(rt, incident)

@@ -41,10 +41,6 @@ def test_join_request_is_approved_activated_and_restored(org, as_, monkeypatch, 
     assert org.snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="approval_flow.activate rebuilds the plan without --join; it must use incident.scp_activation_plan",
-)
 def test_join_request_on_a_fully_detached_target_activates(org, as_, monkeypatch):  # noqa: F811
     policy = org.new_policy("Deny")
     org.attach(policy, org.account)
