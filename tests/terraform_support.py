@@ -2,8 +2,9 @@
 write the CLI configuration that installs providers from the mirror, and run terraform commands in
 a temporary copy of `terraform/`, so that no `.terraform/`, lock file or state lands in the repository.
 
-The mirror is discovered as `.ci/run` and `terraform/mirror-config.sh` discover it: the parent of
-the first `registry.terraform.io` folder on the root filesystem.
+The mirror is discovered as `terraform/mirror-config.sh` discovers it (the script `.ci/run` runs to
+export TF_CLI_CONFIG_FILE, and `write_cli_config` runs here): the parent of the first
+`registry.terraform.io` folder on the root filesystem that holds provider packages.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from tests.terraform_support import (
     BREAKGLASS,
     MIRROR_CONFIG_SCRIPT,
     MODULES,
+    REPO,
     ROOTS,
     TERRAFORM_DIR,
     Terraform,
@@ -108,6 +110,57 @@ def test_mirror_config_fails_clearly_without_a_mirror(tmp_path: Path):
     assert "no Terraform provider mirror found" in done.stderr
     assert done.stdout == ""
     assert not (tmp_path / "cli.tfrc").exists()
+
+
+def _ci_terraform_block() -> str:
+    text = (REPO / ".ci" / "run").read_text()
+    start, end = text.index("# --- terraform"), text.index("# --- end terraform")
+    return "set -euo pipefail\n" + text[start:end] + 'echo "TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-}"\n'
+
+
+def test_ci_ends_in_the_readme_test_command():
+    lines = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line.strip()]
+    assert lines[-1] == "python -m pytest"
+    assert "python -m pytest" in (REPO / "README.md").read_text()
+
+
+def test_ci_exports_the_mirror_config_before_fmt(tf: Terraform):
+    """The terraform step of .ci/run, run as CI runs it: the CLI config names the discovered mirror."""
+    done = subprocess.run(
+        ["bash", "-c", _ci_terraform_block()],
+        cwd=REPO,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    exported = done.stdout.strip().splitlines()[-1].removeprefix("TF_CLI_CONFIG_FILE=")
+    assert exported and Path(exported).is_file(), done.stdout
+    assert f'path    = "{find_mirror()}"' in Path(exported).read_text()
+    Path(exported).unlink()
+
+
+def test_ci_skips_terraform_cleanly_when_absent(tmp_path: Path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "echo", "dirname", "env"):  # everything but terraform
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    done = subprocess.run(
+        ["bash", "-c", _ci_terraform_block()],
+        cwd=REPO,
+        env={**clean_environment(), "PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "terraform not installed: skipping terraform fmt" in done.stderr
+    assert done.stdout.strip() == "TF_CLI_CONFIG_FILE="
 
 
 # --- the complete example on a moto server -----------------------------------------------------
