@@ -255,4 +255,23 @@ def journal_problems(rt: Runtime, incident_id: str) -> list[ChainProblem]:
     for key in ("requester", "reason", "ticket", "targets", "created_at", "scp", "mode"):
         if recorded.get(key) != incident.public().get(key):
             problems.append(ChainProblem(f"incident field {key!r} differs from the journal"))
+    return problems + _lifecycle_problems(incident, entries)
+
+
+_ENDED = {IncidentStatus.CLOSED.value, IncidentStatus.DENIED.value, IncidentStatus.FAILED.value}
+
+
+def _lifecycle_problems(incident: Incident, entries: list[JournalEntry]) -> list[ChainProblem]:
+    """The stored status and expiry against what the journal recorded. The store is written just
+    before the journal, so a record may run ahead of its journal after a crash, never behind it."""
+    problems = []
+    statuses = [e.kind.removeprefix("status:") for e in entries if e.kind.startswith("status:")]
+    stored = incident.status.value
+    if statuses and statuses[-1] in _ENDED and stored != statuses[-1]:
+        problems.append(ChainProblem(f"the journal ends the incident {statuses[-1]}, the record says {stored}"))
+    if stored == IncidentStatus.CLOSED.value and IncidentStatus.CLOSED.value not in statuses:
+        problems.append(ChainProblem("the record says closed, the journal never recorded the close"))
+    activated = [e for e in entries if e.kind == "activated"]
+    if activated and activated[-1].data.get("expires_at") != incident.public()["expires_at"]:
+        problems.append(ChainProblem("the expiry differs from the one journaled at activation"))
     return problems

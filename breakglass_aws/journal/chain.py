@@ -9,9 +9,20 @@ from typing import Any
 
 from breakglass_aws.models import JournalEntry
 
-__all__ = ["GENESIS", "ChainProblem", "entry_hash", "verify_chain"]
+__all__ = ["GENESIS", "UNREADABLE", "ChainProblem", "entry_hash", "load_data", "verify_chain"]
 
 GENESIS = "0" * 64
+UNREADABLE = "unreadable"  # the key of the data of an entry whose stored text is not JSON
+
+
+def load_data(text: str) -> dict[str, Any]:
+    """An entry's stored data; text that is not a JSON object (damaged, or edited by hand) is kept
+    as unreadable, so `journal verify` reports that entry instead of every reader crashing."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {UNREADABLE: text[:200]}
+    return value if isinstance(value, dict) else {UNREADABLE: text[:200]}
 
 
 def canonical(value: Any) -> bytes:
@@ -36,6 +47,8 @@ def verify_chain(entries: Iterable[JournalEntry]) -> list[ChainProblem]:
             problems.append(ChainProblem(f"entry {entry.seq}: expected sequence {expected_seq}"))
         if entry.prev_hash != prev:
             problems.append(ChainProblem(f"entry {entry.seq}: link to previous entry broken"))
+        if UNREADABLE in entry.data:
+            problems.append(ChainProblem(f"entry {entry.seq} ({entry.kind}): its data is not readable JSON"))
         recomputed = entry_hash(entry.incident_id, entry.seq, entry.at, entry.kind, entry.data, entry.prev_hash)
         if recomputed != entry.hash:
             problems.append(ChainProblem(f"entry {entry.seq} ({entry.kind}): content changed"))

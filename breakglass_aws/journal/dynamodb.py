@@ -32,7 +32,7 @@ from breakglass_aws.journal.base import (
     log,
     parse_incident,
 )
-from breakglass_aws.journal.chain import GENESIS, entry_hash
+from breakglass_aws.journal.chain import GENESIS, entry_hash, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
 __all__ = ["DynamoStore"]
@@ -418,7 +418,7 @@ def _entry(incident_id: str, item: dict[str, Any]) -> JournalEntry:
         seq=int(item["sk"]["S"][2:]),
         at=item["at"]["S"],
         kind=item["kind"]["S"],
-        data=json.loads(item["data"]["S"]),
+        data=load_data(item["data"]["S"]),
         prev_hash=item["prev_hash"]["S"],
         hash=item["hash"]["S"],
     )

@@ -24,7 +24,7 @@ from breakglass_aws.journal.base import (
     log,
     parse_incident,
 )
-from breakglass_aws.journal.chain import GENESIS, entry_hash
+from breakglass_aws.journal.chain import GENESIS, entry_hash, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
 __all__ = ["SqliteStore"]
@@ -237,7 +237,7 @@ class SqliteStore:
         ).fetchall()
         return [
             JournalEntry(
-                incident_id=incident_id, seq=r[0], at=r[1], kind=r[2], data=json.loads(r[3]), prev_hash=r[4], hash=r[5]
+                incident_id=incident_id, seq=r[0], at=r[1], kind=r[2], data=load_data(r[3]), prev_hash=r[4], hash=r[5]
             )
             for r in rows
         ]
