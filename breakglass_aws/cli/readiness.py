@@ -105,7 +105,8 @@ def _outage_probe(st: CliState) -> None:
 
 
 def drill_text(result: DrillResult) -> list[str]:
-    lines = [f"drill {result.drill_id} on {result.account}: {'PASSED' if result.ok else 'FAILED'}"]
+    where = f" (SCPs on {result.scp_target})" if result.scp_target and result.scp_target != result.account else ""
+    lines = [f"drill {result.drill_id} on {result.account}{where}: {'PASSED' if result.ok else 'FAILED'}"]
     lines += [f"  {'ok ' if s.ok else 'FAIL'} {s.seconds:7.2f}s  {s.name}: {s.detail}" for s in result.steps]
     lines.append(
         f"  time to access: {result.time_to_access_seconds}s, time to restore: {result.time_to_restore_seconds}s"
@@ -117,6 +118,13 @@ def drill_text(result: DrillResult) -> list[str]:
 def drill_command(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(metavar="ID", help="The sandbox account to rehearse in.")] = None,
+    scp_target: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID",
+            help="Detach SCPs here (default: the account); the parent OU when the Deny SCPs sit there.",
+        ),
+    ] = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Rehearse against an embedded simulated AWS.")] = False,
     token_code: Annotated[str | None, typer.Option(metavar="CODE", help="6-digit MFA code.")] = None,
     out: Annotated[Path | None, typer.Option(metavar="DIR", help="Where the evidence bundles go.")] = None,
@@ -127,6 +135,8 @@ def drill_command(
     st = state(ctx)
     if bool(account) == sandbox:
         raise UsageError("give either --account SANDBOX_ID or --sandbox", "new here? run: breakglass drill --sandbox")
+    if sandbox and scp_target:
+        raise UsageError("--scp-target goes with --account", "e.g. breakglass drill --account ID --scp-target OU_ID")
     if sandbox:
         _sandbox_drill(st, out)
         return
@@ -138,11 +148,13 @@ def drill_command(
 
     assert account is not None  # noqa: S101
     validate_target(account)
+    if scp_target is not None:
+        validate_target(scp_target)
     if token_code is not None:
         validate_token_code(token_code)
     rt = st.runtime()
     code = token_code or (_prompt_code() if rt.role.mfa_serial else None)
-    result = run_drill(rt, account, code, rt.rotation.users, options(st), out)
+    result = run_drill(rt, account, code, rt.rotation.users, options(st), out, scp_target=scp_target)
     emit(st, result.model_dump(mode="json"), lambda: drill_text(result))
 
 
