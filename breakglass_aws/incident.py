@@ -141,6 +141,7 @@ def new_scp_incident(
             "policies": [] if not plan.only else [s.policy_id for s in plan.steps if s.action == "detach"],
             "kind": snapshot.kind,
             "join": join,
+            "inherited_denies": [d.model_dump() for d in plan.inherited_denies],
         },
     )
     rt.store.create_incident(incident, join)

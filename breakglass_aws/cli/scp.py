@@ -91,6 +91,8 @@ def detach(
         wait_for_approval(st, request.incident_id, st.settings().approval_wait_seconds)
         opened_output(st, activate(rt, request.incident_id, requester, None)[0])
         return
+    if st.json and not yes:  # the plan goes to stderr, so stdout stays one JSON document
+        typer.echo("\n".join(_plan_text(plan, lifetime.total_seconds())), err=True)
     confirm(st, f"Detach {len(plan.snapshot.detach)} SCP(s) from {target}?", yes)
     if emergency_override:
         override_banner()
@@ -165,6 +167,7 @@ def _opened_json(incident: Incident) -> dict[str, object]:
         "expires_at": data["expires_at"],
         "override": incident.override,
         "blast_radius": snapshot.blast_radius,
+        "inherited_denies": incident.request.get("inherited_denies", []),
     }
 
 
