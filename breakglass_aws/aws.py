@@ -76,6 +76,12 @@ class ClientFactory:
         configured = self.session().get_config_variable("region")
         return self.region or (str(configured) if configured else DEFAULT_REGION)
 
+    def profile_region(self) -> str:
+        """The profile's (or environment's) own region, ignoring --region: for resources pinned
+        to one region whatever region the emergency work happens in (the shared store)."""
+        configured = self.session().get_config_variable("region")
+        return str(configured) if configured else DEFAULT_REGION
+
     @overload
     def client(self, service: Literal["organizations"], region: str | None = None) -> OrganizationsClient: ...
     @overload
@@ -125,18 +131,28 @@ class ClientFactory:
         """Control-plane services fail fast (a short, bounded budget); the rest use the settings."""
         from botocore.config import Config
 
-        fast = service in CONTROL_PLANE
+        if service in NOTIFY_SERVICES:  # a notification never holds up the emergency: one short try
+            return Config(
+                retries={"mode": self.retry_mode, "total_max_attempts": 1},  # type: ignore[arg-type]
+                connect_timeout=min(self.connect_timeout, NOTIFY_TIMEOUT),
+                read_timeout=min(self.read_timeout, NOTIFY_TIMEOUT),
+                user_agent_extra="breakglass-aws",
+            )
+        fast = service in FAIL_FAST
         attempts = min(self.max_attempts, self.control_plane_attempts) if fast else self.max_attempts
         return Config(
             retries={"mode": self.retry_mode, "total_max_attempts": attempts},  # type: ignore[arg-type]
             connect_timeout=min(self.connect_timeout, self.control_plane_timeout) if fast else self.connect_timeout,
-            read_timeout=min(self.read_timeout, 2 * self.control_plane_timeout) if fast else self.read_timeout,
+            read_timeout=min(self.read_timeout, 1.5 * self.control_plane_timeout) if fast else self.read_timeout,
             user_agent_extra="breakglass-aws",
         )
 
     def _configure(self, client: Any, service: str) -> Any:
         events = client.meta.events
         events.register("after-call-error", _tag_error(service, client.meta.region_name))
+        events.register("after-call", _tag_error_answer(service, client.meta.region_name))
+        if service == "dynamodb":
+            events.register("before-parameter-build.dynamodb", _remember_table)
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
         events.register("before-call", _log_call)
         for event_name, handler in self.hooks:
@@ -158,21 +174,76 @@ def _no_retry_config() -> Any:
 
 
 CONTROL_PLANE = frozenset({"organizations", "iam"})
+FAIL_FAST = CONTROL_PLANE | {"dynamodb"}  # an outage is better reported quickly: the hint names a way around it
+NOTIFY_SERVICES = frozenset({"sns"})
+NOTIFY_TIMEOUT = 2.0
 SERVICE_NAMES = {"organizations": "Organizations", "iam": "IAM", "sts": "STS", "dynamodb": "DynamoDB"}
 
 
 def _tag_error(service: str, region: str) -> Callable[..., None]:
     """Remember which service and region an error came from, for an honest message."""
 
-    def tag(exception: BaseException | None = None, **_: Any) -> None:
+    def tag(exception: BaseException | None = None, context: Any = None, **_: Any) -> None:
         if exception is not None:
             exception.breakglass_where = (service, region)  # type: ignore[attr-defined]
+            if isinstance(context, dict) and context.get("breakglass_table"):
+                exception.breakglass_table = context["breakglass_table"]  # type: ignore[attr-defined]
 
     return tag
 
 
-def _outage(err: BaseException, detail: str) -> BreakglassError | None:
+def _tag_error_answer(service: str, region: str) -> Callable[..., None]:
+    """The same for an error answer (a ClientError): noted in the parsed answer it is built from."""
+
+    def tag(parsed: Any = None, context: Any = None, **_: Any) -> None:
+        if isinstance(parsed, dict) and "Error" in parsed:
+            table = context.get("breakglass_table") if isinstance(context, dict) else None
+            parsed[WHERE_KEY] = {"service": service, "region": region, "table": table}
+
+    return tag
+
+
+WHERE_KEY = "BreakglassWhere"
+
+
+def _where(err: Any) -> tuple[str, str, str | None] | None:
+    response = getattr(err, "response", None)
+    noted = response.get(WHERE_KEY) if isinstance(response, dict) else None
+    if isinstance(noted, dict):
+        return str(noted["service"]), str(noted["region"]), noted.get("table")
     where = getattr(err, "breakglass_where", None)
+    return (where[0], where[1], getattr(err, "breakglass_table", None)) if where else None
+
+
+def _remember_table(params: Any = None, context: Any = None, **_: Any) -> None:
+    """Which table a DynamoDB call is about, so that a missing table is named in the error."""
+    if not isinstance(params, dict) or not isinstance(context, dict):
+        return
+    table = params.get("TableName")
+    for item in params.get("TransactItems") or []:
+        for action in item.values() if isinstance(item, dict) else []:
+            table = table or (action.get("TableName") if isinstance(action, dict) else None)
+    if table:
+        context["breakglass_table"] = str(table)
+
+
+def _missing_table(err: Any) -> BreakglassError | None:
+    """A shared store whose table does not exist (in that region) is a configuration error:
+    rerunning cannot help."""
+    where = _where(err)
+    if not where or where[0] != "dynamodb":
+        return None
+    table = where[2] or "?"
+    return ConfigError(
+        f"the shared incident store table {table!r} does not exist in {where[1]} (or is not visible to you)",
+        "check store = dynamodb://TABLE?region=REGION (or store_region) in the config; "
+        "--region does not move the store; create it with the Terraform module",
+    )
+
+
+def _outage(err: BaseException, detail: str) -> BreakglassError | None:
+    noted = _where(err)
+    where = noted[:2] if noted else None
     if not where and getattr(err, "operation_name", None):  # an HTTP error answer: known by its operation
         service = iam_action(str(getattr(err, "operation_name", ""))).split(":", 1)[0]
         where = (
@@ -296,9 +367,14 @@ def _translate_client_error(err: Any) -> BreakglassError:
     attempts = err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
     status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     if status >= 500:
-        outage = _outage(err, f"HTTP {status} {code} after {attempts + 1} attempt(s)")
+        shown = f" {code}" if code and code != str(status) else ""
+        outage = _outage(err, f"HTTP {status}{shown} after {attempts + 1} attempt(s)")
         if outage is not None:
             return outage
+    if code == "ResourceNotFoundException":
+        missing = _missing_table(err)
+        if missing is not None:
+            return missing
     if code in _ACCESS_CODES:
         return AwsAccessError(f"access denied calling {action}", f"grant {action} to the identity running breakglass")
     if code in _CREDENTIAL_CODES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,12 +30,17 @@ __all__ = [
     "parse_role_arn",
     "role_arn_for",
     "source_identity_for",
+    "tag_value_for",
 ]
 
-ROLE_ARN_RE = re.compile(r"^arn:(aws|aws-us-gov|aws-cn):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-MFA_SERIAL_RE = re.compile(r"^(arn:(aws|aws-us-gov|aws-cn):iam::\d{12}:mfa/[\w+=,.@/-]+|GA[A-Z0-9]{8,})$")
-SOURCE_IDENTITY_BAD = re.compile(r"[^\w=,.@-]")
+ROLE_ARN_RE = re.compile(
+    r"^arn:(aws|aws-us-gov|aws-cn):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$", re.ASCII
+)
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+MFA_SERIAL_RE = re.compile(r"^(arn:(aws|aws-us-gov|aws-cn):iam::\d{12}:mfa/[\w+=,.@/-]+|GA[A-Z0-9]{8,})$", re.ASCII)
+SOURCE_IDENTITY_BAD = re.compile(r"[^\w=,.@-]", re.ASCII)
+TAG_VALUE_BAD = re.compile(r"[^\w .:/=+@-]", re.ASCII)
+TAG_VALUE_MAX = 256
 CHAINED_MAX = timedelta(hours=1)
 MIN_DURATION = timedelta(minutes=15)
 MAX_DURATION = timedelta(hours=12)
@@ -102,10 +108,20 @@ def validate_duration(duration: timedelta) -> timedelta:
     return duration
 
 
+def ascii_fold(text: str) -> str:
+    """Accents dropped ("José Müller" -> "Jose Muller"), other non-ASCII characters removed."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def source_identity_for(name: str) -> str:
-    """SourceIdentity allows letters, digits and _=,.@- only, 2 to 64 characters."""
-    clean = SOURCE_IDENTITY_BAD.sub("-", name.strip())[:64].strip("-") or "breakglass"
+    """SourceIdentity allows ASCII letters, digits and _=,.@- only, 2 to 64 characters."""
+    clean = SOURCE_IDENTITY_BAD.sub("-", ascii_fold(name).strip())[:64].strip("-") or "breakglass"
     return clean if len(clean) >= 2 else f"{clean}-bg"
+
+
+def tag_value_for(text: str) -> str:
+    """A session tag value: ASCII letters, digits, spaces and _.:/=+-@ only, at most 256."""
+    return TAG_VALUE_BAD.sub("-", ascii_fold(text))[:TAG_VALUE_MAX] or "none"
 
 
 def is_chained(caller_arn: str) -> bool:

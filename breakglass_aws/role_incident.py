@@ -31,6 +31,7 @@ from breakglass_aws.role import (
     role_arn_for,
     session_duration,
     source_identity_for,
+    tag_value_for,
     validate_duration,
     validate_mfa_serial,
     validate_token_code,
@@ -42,6 +43,7 @@ __all__ = [
     "AssumeStep",
     "RoleChoice",
     "activate_role",
+    "announce_activation",
     "choose_role",
     "new_role_incident",
     "open_role_incident",
@@ -108,7 +110,7 @@ def _request(
 ) -> AssumeRequest:
     chained = is_chained(requester.arn)
     seconds, notices = session_duration(choice.duration, rt.role.max_duration, chained)
-    tags = {"breakglass:incident": incident_id, "breakglass:ticket": ticket or "none"}
+    tags = {"breakglass:incident": incident_id, "breakglass:ticket": tag_value_for(ticket or "none")}
     return AssumeRequest(
         role_arn=choice.role_arn,
         session_name=f"breakglass-{incident_id}",
@@ -123,10 +125,18 @@ def _request(
 
 
 def open_role_incident(
-    rt: Runtime, choice: RoleChoice, requester: Requester, reason: str, ticket: str | None, override: bool = False
+    rt: Runtime,
+    choice: RoleChoice,
+    requester: Requester,
+    reason: str,
+    ticket: str | None,
+    override: bool = False,
+    announce: bool = True,
 ) -> tuple[Incident, Credentials, AssumeRequest]:
+    """Open and activate. With announce=False the caller hands out the credentials first and
+    then calls announce_activation: a slow notification never delays them."""
     incident, request = new_role_incident(rt, choice, requester, reason, ticket, IncidentStatus.ACTIVE, override)
-    creds = activate_role(rt, incident, request, choice.token_code)
+    creds = activate_role(rt, incident, request, choice.token_code, announce)
     return incident, creds, request
 
 
@@ -182,15 +192,23 @@ def new_role_incident(
     return incident, request
 
 
-def activate_role(rt: Runtime, incident: Incident, request: AssumeRequest, token_code: str | None) -> Credentials:
+def activate_role(
+    rt: Runtime, incident: Incident, request: AssumeRequest, token_code: str | None, announce: bool = True
+) -> Credentials:
     if incident.status is not IncidentStatus.ACTIVE:
         incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
         incident.expires_at = rt.clock() + timedelta(seconds=request.duration_seconds)
         rt.store.save_incident(incident)
     creds = _assume_through_gate(rt, incident, request, token_code, first=True)
     rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
-    notify(rt, incident, "activated", f"{request.role_arn} assumed as {request.source_identity}")
+    if announce:
+        announce_activation(rt, incident, request)
     return creds
+
+
+def announce_activation(rt: Runtime, incident: Incident, request: AssumeRequest) -> None:
+    """The "activated" notification (a failure is journaled and warned, never raised)."""
+    notify(rt, incident, "activated", f"{request.role_arn} assumed as {request.source_identity}")
 
 
 def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequest]:
@@ -222,7 +240,7 @@ def reassume(rt: Runtime, incident_id: str, token_code: str | None) -> tuple[Inc
         session_name=role.session_name,
         source_identity=role.source_identity,
         duration_seconds=min(role.duration_seconds, left),
-        tags={"breakglass:incident": incident_id, "breakglass:ticket": incident.ticket or "none"},
+        tags={"breakglass:incident": incident_id, "breakglass:ticket": tag_value_for(incident.ticket or "none")},
         mfa_serial=role.mfa_serial,
         chained=role.chained,
         region=role.region,
@@ -259,7 +277,7 @@ def _assume_through_gate(
         if first:
             set_status(rt, incident, IncidentStatus.FAILED, failed.error.message)
             rt.store.release_locks(incident.incident_id)
-        raise failed.error from failed
+        raise _accurate_rerun_hint(failed.error, incident.incident_id, first) from failed
     creds = issued[0]
     assert incident.role is not None  # noqa: S101
     incident.role.sessions.append(
@@ -267,6 +285,20 @@ def _assume_through_gate(
     )
     rt.store.save_incident(incident)
     return creds
+
+
+def _accurate_rerun_hint(error: BreakglassError, incident_id: str, first: bool) -> BreakglassError:
+    """A failed AssumeRole does not resume: say what a rerun really does."""
+    if not error.remediation or "resumes" not in error.remediation:
+        return error
+    if first:
+        error.remediation = (
+            f"retry shortly with the same `breakglass role assume` command: {incident_id} is marked failed "
+            "and the rerun opens a new incident"
+        )
+    else:
+        error.remediation = f"retry shortly: breakglass exec {incident_id} -- COMMAND (the incident stays open)"
+    return error
 
 
 def explain_assume_error(err: Any, request: AssumeRequest) -> BreakglassError:

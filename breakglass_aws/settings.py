@@ -47,6 +47,9 @@ class Settings(BaseModel):
     region: str | None = None
     output: Literal["text", "json"] = "text"
     store: str | None = Field(default=None, description="SQLite file path (default: state dir)")
+    store_region: str | None = Field(
+        default=None, description="region of a dynamodb:// store (default: the profile's region, not --region)"
+    )
     default_ttl: str = "1h"
     max_ttl: str = "24h"
     retry_mode: Literal["standard", "adaptive"] = "standard"

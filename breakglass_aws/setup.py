@@ -57,7 +57,7 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
     )
     return Runtime(
         factory=factory,
-        store=open_store(s.store_spec(), factory, clock),
+        store=open_store(s.store_spec(), factory, clock, s.store_region),
         clock=clock,
         default_ttl=s.default_ttl_delta,
         max_ttl=s.max_ttl_delta,

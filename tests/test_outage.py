@@ -224,3 +224,39 @@ def test_outage_probe(world, proxy, tmp_path):
         "revoke sessions / rotate credentials": False,
         "shared incident store": True,
     }
+
+
+def credentials_time(endpoint, tmp_path, extra):
+    """Seconds until the credentials JSON is complete on stdout, and the finished process."""
+    env = env_for(endpoint)
+    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"), **extra)
+    start = time.perf_counter()
+    child = subprocess.Popen([BREAKGLASS, *ASSUME], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    lines = []
+    for line in child.stdout:
+        lines.append(line)
+        if line.rstrip() == "}":
+            break
+    arrived = time.perf_counter() - start
+    _, stderr = child.communicate(timeout=120)
+    return arrived, json.loads("".join(lines)), child.returncode, stderr
+
+
+def test_hanging_sns_does_not_delay_credentials(world, server, proxy, tmp_path):
+    topic = boto3.client("sns", region_name="us-east-1", endpoint_url=server.url).create_topic(Name="bg")["TopicArn"]
+    extra = {"BREAKGLASS_SNS_TOPIC_ARN": topic}
+    healthy, creds, code, stderr = credentials_time(proxy.url, tmp_path, extra)
+    assert code == 0, stderr
+    assert "warning" not in stderr
+    proxy.services["sns"] = "hang"
+    impaired, creds, code, stderr = credentials_time(proxy.url, tmp_path, extra)
+    assert code == 0, stderr
+    assert creds["AccessKeyId"].startswith("ASIA")
+    ratio = impaired / healthy
+    assert ratio < 3, f"credentials came {ratio:.1f}x later while SNS hung"
+    assert "notification 'activated'" in stderr and "was not sent" in stderr
+    proxy.services.clear()
+    shown, _ = bg(proxy.url, tmp_path, "show", creds["incident_id"], "--output", "json")
+    events = [e["kind"] for e in json.loads(shown.stdout)["journal"]]
+    assert "notify-failed" in events and "notified" not in events

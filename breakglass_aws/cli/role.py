@@ -142,6 +142,7 @@ def revoke_sessions(
 ) -> None:
     """Deny every session of the role issued before the cut-off (inline AWSRevokeOlderSessions)."""
     from breakglass_aws.close import revoke_role_sessions
+    from breakglass_aws.errors import BreakglassError
     from breakglass_aws.role_incident import choose_role
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import parse_timestamp, validate_reason
@@ -151,7 +152,15 @@ def revoke_sessions(
     cutoff = parse_timestamp(before) if before else None
     rt = st.runtime()
     choice = choose_role(rt, account, role_arn, role_name, None, None, None)
-    result = revoke_role_sessions(rt, choice.role_arn, whoami(rt), cutoff, why)
+    try:
+        result = revoke_role_sessions(rt, choice.role_arn, whoami(rt), cutoff, why)
+    except BreakglassError as err:
+        if err.remediation and "resumes" in err.remediation:  # a rerun records a new revocation
+            err.remediation = (
+                "rerun the same `breakglass role revoke-sessions` command when IAM is back "
+                "(it records a new revocation; an earlier cut-off is never lost)"
+            )
+        raise
     emit(st, result.model_dump(mode="json"), lambda: close_text(result))
 
 
