@@ -12,7 +12,7 @@ from breakglass_aws.errors import AwsFailure, UsageError
 from breakglass_aws.journal import SqliteStore
 from breakglass_aws.journal.chain import verify_chain
 from breakglass_aws.journal.dynamodb import DynamoStore
-from breakglass_aws.models import ACTIVE_STATUSES
+from breakglass_aws.models import ACTIVE_STATUSES, JournalEntry
 from breakglass_aws.runtime import Runtime
 
 __all__ = ["SyncResult", "offline_path", "sync_offline"]
@@ -49,7 +49,9 @@ def sync_offline(rt: Runtime, local: SqliteStore) -> SyncResult:
         if existing is None:
             shared.import_incident(incident, hold=incident.status in ACTIVE_STATUSES)
             result.incidents_copied.append(incident.incident_id)
-        elif existing != incident:
+        elif existing != incident and _local_is_newer(entries, shared.entries(incident.incident_id)):
+            # only an offline copy that moved on since the last sync replaces the shared one: after
+            # a sync, the shared store is where the incident lives (it may have been closed there)
             shared.save_incident(incident)
             result.incidents_updated.append(incident.incident_id)
         result.entries_copied += sum(shared.put_entry(e) for e in entries)
@@ -59,3 +61,8 @@ def sync_offline(rt: Runtime, local: SqliteStore) -> SyncResult:
                 "someone wrote to it meanwhile; compare both with breakglass show",
             )
     return result
+
+
+def _local_is_newer(local: list[JournalEntry], shared: list[JournalEntry]) -> bool:
+    """The offline journal holds entries the shared one lacks (the shared one is a prefix of it)."""
+    return len(local) > len(shared)
