@@ -138,8 +138,9 @@ _DRILL_TASKS = ("scp-detach", "scp-restore", "role-assume", "role-revoke", "rota
 TASKS["drill"] = sorted({op for task in _DRILL_TASKS for op in TASKS[task]})
 
 # The scheduled restore function restores expired SCP incidents, and finishes the closes that
-# stopped (a control plane was down): revoking a role's sessions through the member role.
-RESTORE_FUNCTION = ["GetCallerIdentity", *_RESTORE, *_ROLE_REVOKE[1:]]
+# stopped (a control plane was down): revoking a role's sessions through the member role, and the
+# rotation of the break-glass users the close had planned.
+RESTORE_FUNCTION = sorted({"GetCallerIdentity", *_RESTORE, *_ROLE_REVOKE, *_ROTATE})
 
 
 def iam_action(operation: str) -> str:

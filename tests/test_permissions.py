@@ -171,5 +171,8 @@ def test_restore_function_calls_only_declared_operations(aws, cli, monkeypatch):
     for incident in (scp, role):
         shown = cli("show", incident["incident_id"], "--output", "json").json()
         assert shown["status"] == "closed", shown
-    assert {"AttachPolicy", "AssumeRole", "PutRolePolicy"} <= rec.by_task["restore-function"]
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    stored = sm.get_secret_value(SecretId="breakglass/breakglass-1")
+    assert json.loads(stored["SecretString"])["rotated_at"], "the planned rotation was resumed"
+    assert {"AttachPolicy", "AssumeRole", "PutRolePolicy", "CreateAccessKey"} <= rec.by_task["restore-function"]
     assert rec.by_task["restore-function"] - set(RESTORE_FUNCTION) == set()

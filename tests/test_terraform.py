@@ -300,22 +300,28 @@ def test_policies_grant_what_the_tool_declares(deployed: Deployment):
     assert missing_from(restore, needed | store | {"scheduler:DeleteSchedule", "sns:Publish"}) == set()
     assert missing_from(restore, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}) == set()
     # The restore function restores SCPs and finishes stopped closes: its IAM and STS rights are the
-    # break-glass role's session revocation, through the member role; no wildcard action.
+    # break-glass role's session revocation through the member role, and the rotation of the
+    # break-glass users; no wildcard action.
     assert "*" not in allowed_actions(restore)
-    scoped = {
-        action: resources
-        for statement in json.loads(restore)["Statement"]
-        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
-        for resources in [statement["Resource"]]
-        if action.startswith(("iam:", "sts:")) and action != "sts:GetCallerIdentity"
-    }
-    role_pattern = f"arn:aws:iam::*:role/{deployed.outputs['role_name']}"
-    member_pattern = f"arn:aws:iam::*:role/{deployed.outputs['member_role_name']}"
+    scoped: dict[str, set[str]] = {}
+    for statement in json.loads(restore)["Statement"]:
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        for action in actions:
+            if action.startswith(("iam:", "sts:")) and action != "sts:GetCallerIdentity":
+                scoped.setdefault(action, set()).update(resources)
+    out = deployed.outputs
+    role_pattern = f"arn:aws:iam::*:role/{out['role_name']}"
+    users = {f"arn:aws:iam::{ACCOUNT}:user/{user}" for user in out["rotate_users"]}
+    rotation = {OPERATION_ACTIONS[op] for op in RESTORE_FUNCTION if OPERATION_ACTIONS[op].startswith("iam:")}
+    rotation -= {"iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:GetAccountPasswordPolicy"}
     assert scoped == {
-        "iam:GetRole": role_pattern,
-        "iam:GetRolePolicy": role_pattern,
-        "iam:PutRolePolicy": role_pattern,
-        "sts:AssumeRole": member_pattern,
+        "iam:GetRole": {role_pattern},
+        "iam:GetRolePolicy": {role_pattern},
+        "iam:PutRolePolicy": {role_pattern},
+        "sts:AssumeRole": {f"arn:aws:iam::*:role/{out['member_role_name']}"},
+        "iam:GetAccountPasswordPolicy": {"*"},
+        **{action: users for action in rotation},
     }
 
 

@@ -25,6 +25,18 @@ locals {
   break_glass_user_arns        = [for user in var.break_glass_user_names : "arn:${local.partition}:iam::${local.account_id}:user/${user}"]
   break_glass_secret_arns      = [for user in var.break_glass_user_names : aws_secretsmanager_secret.break_glass[user].arn]
 
+  # Rotation of the break-glass users (operators, and the restore function resuming a close).
+  rotate_user_actions = [
+    "iam:CreateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:GetLoginProfile",
+    "iam:GetUser",
+    "iam:ListAccessKeys",
+    "iam:UpdateAccessKey",
+    "iam:UpdateLoginProfile",
+  ]
+  secret_actions = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+
   # Every IAM action of the tool's shared DynamoDB store.
   store_actions = [
     "dynamodb:BatchGetItem",
@@ -424,6 +436,40 @@ data "aws_iam_policy_document" "restore" {
     resources = [local.break_glass_role_arn_pattern]
   }
 
+  # A stopped close resumes the rotation it had planned: the break-glass users' keys and passwords.
+  statement {
+    sid       = "ReadPasswordPolicy"
+    actions   = ["iam:GetAccountPasswordPolicy"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.break_glass_user_names) > 0 ? [1] : []
+    content {
+      sid       = "RotateBreakGlassUsers"
+      actions   = local.rotate_user_actions
+      resources = local.break_glass_user_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.break_glass_user_names) > 0 ? [1] : []
+    content {
+      sid       = "BreakGlassSecrets"
+      actions   = local.secret_actions
+      resources = local.break_glass_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "EncryptSecrets"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [var.secrets_kms_key_arn]
+    }
+  }
+
   statement {
     sid       = "Notify"
     actions   = ["sns:Publish"]
@@ -593,16 +639,8 @@ data "aws_iam_policy_document" "operator" {
   dynamic "statement" {
     for_each = length(var.break_glass_user_names) > 0 ? [1] : []
     content {
-      sid = "RotateBreakGlassUsers"
-      actions = [
-        "iam:CreateAccessKey",
-        "iam:DeleteAccessKey",
-        "iam:GetLoginProfile",
-        "iam:GetUser",
-        "iam:ListAccessKeys",
-        "iam:UpdateAccessKey",
-        "iam:UpdateLoginProfile",
-      ]
+      sid       = "RotateBreakGlassUsers"
+      actions   = local.rotate_user_actions
       resources = local.break_glass_user_arns
     }
   }
@@ -611,7 +649,7 @@ data "aws_iam_policy_document" "operator" {
     for_each = length(var.break_glass_user_names) > 0 ? [1] : []
     content {
       sid       = "BreakGlassSecrets"
-      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+      actions   = local.secret_actions
       resources = local.break_glass_secret_arns
     }
   }

@@ -186,6 +186,9 @@ run "restore_policy_grants_exactly_what_restore_needs" {
       "organizations:AttachPolicy", "organizations:DescribePolicy", "organizations:DetachPolicy", "organizations:ListPoliciesForTarget",
       "sns:Publish", "scheduler:DeleteSchedule",
       "sts:GetCallerIdentity", "sts:AssumeRole", "iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy",
+      "iam:GetAccountPasswordPolicy", "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:GetLoginProfile", "iam:GetUser",
+      "iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:UpdateLoginProfile",
+      "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
       "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
       "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
@@ -200,6 +203,13 @@ run "restore_policy_grants_exactly_what_restore_needs" {
       for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "sts:AssumeRole")
     ]) == toset(["arn:aws:iam::*:role/OrganizationAccountAccessRole"])
     error_message = "The restore function revokes sessions of the break-glass role only, through the member role only."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.restore.statement : s.resources if s.sid == "RotateBreakGlassUsers"
+    ]) == toset(["arn:aws:iam::123456789012:user/breakglass-1", "arn:aws:iam::123456789012:user/breakglass-2"])
+    error_message = "The restore function rotates the break-glass users only."
   }
 
   assert {
