@@ -23,9 +23,10 @@ def hoist_global_options(args: list[str]) -> list[str]:
     front: list[str] = []
     rest: list[str] = []
     i = 0
+    child_from = _child_command_start(args)
     while i < len(args):
         arg = args[i]
-        if arg == "--":
+        if arg == "--" or i == child_from:
             rest.extend(args[i:])
             break
         name = arg.split("=", 1)[0]
@@ -39,6 +40,33 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.append(arg)
         i += 1
     return front + rest
+
+
+EXEC_VALUE_OPTIONS = {"--token-code"}
+
+
+def _child_command_start(args: list[str]) -> int | None:
+    """Where the child's command begins in `exec INCIDENT_ID COMMAND ...`: from there on every
+    option (--region, --output, --profile ...) is the child's, not breakglass's."""
+    words = [i for i, a in enumerate(args) if not a.startswith("-")]
+    first = next((i for i in words if i == 0 or not _takes_value(args[i - 1])), None)
+    if first is None or args[first] != "exec" or "--" in args[:first]:
+        return None
+    i = first + 1
+    while i < len(args):
+        if args[i] == "--":
+            return None
+        if args[i] in EXEC_VALUE_OPTIONS or _takes_value(args[i]):
+            i += 2
+            continue
+        if not args[i].startswith("-"):
+            return i + 1  # just after the incident id
+        i += 1
+    return None
+
+
+def _takes_value(arg: str) -> bool:
+    return arg in GLOBAL_OPTIONS or arg in EXEC_VALUE_OPTIONS
 
 
 class RootGroup(TyperGroup):

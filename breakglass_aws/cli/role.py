@@ -73,6 +73,11 @@ def assume(
     rt = st.runtime()
     choice = choose_role(rt, account, role_arn, role_name, mfa_serial, token_code, duration)
     needed = approvals_needed(st, emergency_override)
+    if needed and st.offline:
+        raise _usage(
+            "approvals are configured, but a request kept in the offline store can never be approved",
+            "add --emergency-override (recorded and notified), or run without --offline-store",
+        )
     if needed:
         _request_role(st, rt, choice, why, ref, needed, wait, (fmt, console, command))
         return
@@ -245,6 +250,11 @@ def exec_command(
     incident = rt.store.get_incident(incident_id)
     if incident.role and incident.role.mfa_serial and token_code is None:
         token_code = _prompt_code()
+    if st.region and incident.role and st.region != incident.role.region:
+        st.progress(
+            f"warning: --region {st.region} is ignored: {incident_id} was opened in {incident.role.region} "
+            "and its credentials are for that region (give the child its own --region after the incident id)"
+        )
     incident, creds = reassume(rt, incident_id, token_code)
     assert incident.role is not None  # noqa: S101
     _run(creds, incident.role.region, command)
@@ -403,8 +413,13 @@ def _run(creds: Credentials, region: str, command: list[str]) -> None:
         completed = subprocess.run(command, env=env, check=False)
     except FileNotFoundError:
         raise _usage(f"command not found: {command[0]}", "check the command after --") from None
+    except PermissionError:
+        raise _usage(f"cannot run {command[0]}: permission denied", "is it executable? chmod +x it") from None
+    except OSError as err:
+        raise _usage(f"cannot run {command[0]}: {err.strerror or err}", "check the command after --") from None
     sys.stdout.flush()
-    raise typer.Exit(completed.returncode)
+    code = completed.returncode
+    raise typer.Exit(128 - code if code < 0 else code)  # killed by a signal: 128 + its number, as shells do
 
 
 def _command(ctx: typer.Context) -> list[str]:
