@@ -26,6 +26,7 @@ __all__ = [
     "install_cloudtrail_lookup",
     "lookup_page",
     "operation_of",
+    "region_of",
     "seeded_file_events",
     "serve_with_cloudtrail",
     "service_of",
@@ -105,6 +106,16 @@ def service_of(headers: Any) -> str:
     return scope[3] if len(scope) > 3 else ""
 
 
+def region_of(headers: Any) -> str:
+    """The signing region of a request, from its SigV4 credential scope."""
+    auth = str(headers.get("Authorization") or "")
+    marker = "Credential="
+    if marker not in auth:
+        return ""
+    scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
+    return scope[2] if len(scope) > 2 else ""
+
+
 def operation_of(headers: Any, body: bytes) -> str:
     """The API operation of a request: JSON protocols name it in X-Amz-Target, query ones in Action."""
     target = headers.get("X-Amz-Target") or ""
@@ -127,11 +138,12 @@ class FaultProxy:
         upstream: str,
         rule: Rule | None = None,
         max_rps: float | None = None,
-        services: dict[str, str] | None = None,
+        services: dict[str | tuple[str, str], str] | None = None,
     ) -> None:
         self.upstream = upstream.removeprefix("http://")
         self.rule: Rule = rule or (lambda _op: None)
-        self.services = dict(services or {})  # service -> "503" | "hang" | "drop", for an outage of one service
+        # service, or (service, region) for a regional outage -> "503" | "hang" | "drop"
+        self.services: dict[str | tuple[str, str], str] = dict(services or {})
         self.max_rps = max_rps
         self.seen: list[str] = []
         self.throttled = 0
@@ -181,8 +193,9 @@ class FaultProxy:
                 operation = operation_of(self.headers, body)
                 with proxy._lock:
                     proxy.seen.append(operation)
-                service = service_of(self.headers)
-                action = proxy.services.get(service) or ("throttle" if proxy.over_rate() else proxy.rule(operation))
+                service, region = service_of(self.headers), region_of(self.headers)
+                outage = proxy.services.get((service, region)) or proxy.services.get(service)
+                action = outage or ("throttle" if proxy.over_rate() else proxy.rule(operation))
                 if action == "drop":
                     self.close_connection = True
                     self.connection.close()

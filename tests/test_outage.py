@@ -86,6 +86,15 @@ def test_role_path_works_with_control_planes_down(world, proxy, tmp_path):
     assert ratio < 3, f"the role path slowed down {ratio:.1f}x while control planes were down"
 
 
+def test_role_path_uses_regional_sts_while_us_east_1_sts_is_down(world, proxy, tmp_path):
+    proxy.services[("sts", "us-east-1")] = "503"
+    down, _ = bg(proxy.url, tmp_path, *ASSUME[:-2])  # in us-east-1: fails, and says where
+    assert down.returncode == 7 and "STS in us-east-1 is unavailable" in down.stderr
+    regional, _ = bg(proxy.url, tmp_path, *ASSUME)
+    assert regional.returncode == 0, regional.stderr
+    assert json.loads(regional.stdout)["AccessKeyId"]
+
+
 @pytest.mark.parametrize("fault", ["503", "hang", "drop"])
 def test_scp_detach_fails_fast_and_changes_nothing(world, proxy, tmp_path, fault):
     _, org = world

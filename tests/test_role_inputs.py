@@ -193,3 +193,13 @@ def test_http_503_message_names_the_status_once(iam, cli, monkeypatch):
     run = assume(cli, hooks=[("before-send.sts.AssumeRole", unavailable)])
     assert run.exit_code == 7
     assert "HTTP 503 after 1 attempt(s)" in run.stderr and "503 503" not in run.stderr
+
+
+def test_sts_calls_go_to_the_regional_endpoint(iam, cli):
+    urls = []
+    hook = ("before-send.sts", lambda request=None, **_: urls.append(request.url))
+    run = assume(cli, "--region", "eu-west-1", "--format", "json", hooks=[hook])
+    assert run.exit_code == 0, run.stderr
+    hosts = {url.split("/")[2] for url in urls}
+    assert hosts == {"sts.eu-west-1.amazonaws.com"}
+    assert len(urls) == 2, "GetCallerIdentity and AssumeRole"
