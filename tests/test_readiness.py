@@ -570,7 +570,15 @@ def test_store_table_missing(healthy, cli, monkeypatch):
     monkeypatch.setenv("BREAKGLASS_STORE", "dynamodb://breakglass-missing")
     code, found = findings(cli)
     assert code == 4
-    assert found == [("error", "incidents", "store", "the shared store table breakglass-missing does not exist")]
+    assert found == [
+        (
+            "error",
+            "incidents",
+            "store",
+            "could not check: the shared incident store table 'breakglass-missing' does not exist in us-east-1 "
+            "(or is not visible to you)",
+        )
+    ]
 
 
 def test_rcp_without_exemption(healthy, cli):
