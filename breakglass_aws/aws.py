@@ -143,7 +143,7 @@ class ClientFactory:
         return Config(
             retries={"mode": self.retry_mode, "total_max_attempts": attempts},  # type: ignore[arg-type]
             connect_timeout=min(self.connect_timeout, self.control_plane_timeout) if fast else self.connect_timeout,
-            read_timeout=min(self.read_timeout, 1.5 * self.control_plane_timeout) if fast else self.read_timeout,
+            read_timeout=min(self.read_timeout, 1.25 * self.control_plane_timeout) if fast else self.read_timeout,
             user_agent_extra="breakglass-aws",
         )
 
@@ -154,6 +154,8 @@ class ClientFactory:
         if service == "dynamodb":
             events.register("before-parameter-build.dynamodb", _remember_table)
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
+        if service in FAIL_FAST:
+            events.register_first(f"needs-retry.{service}", _stop_retrying_timeouts)
         events.register("before-call", _log_call)
         for event_name, handler in self.hooks:
             events.register_first(event_name, handler)
@@ -265,6 +267,20 @@ def _outage(err: BaseException, detail: str) -> BreakglassError | None:
             "in an emergency add --offline-store (a local journal), then run `breakglass sync` later",
         )
     return AwsFailure(f"{name} in {region} is unavailable: {detail}", "retry shortly; run with -v to see each call")
+
+
+TIMEOUT_ATTEMPTS = 2  # a hung endpoint: one more try, then the outage message (throttling keeps its budget)
+
+
+def _stop_retrying_timeouts(caught_exception: BaseException | None = None, attempts: int = 1, **_: Any) -> None:
+    """Fail-fast services: a timeout or a refused connection is tried TIMEOUT_ATTEMPTS times, not
+    control_plane_attempts times: at the defaults a hung control plane is reported within ~12 s."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    cut_off = BotoConnectionError | ReadTimeoutError | ConnectionClosedError
+    if attempts >= TIMEOUT_ATTEMPTS and isinstance(caught_exception, cut_off):
+        raise caught_exception
 
 
 class _RetryExtraCodes:

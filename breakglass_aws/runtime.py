@@ -80,6 +80,8 @@ class Runtime:
     evidence_on_close: bool = False
     notifier: Notifier | None = None
     schedule: ScheduleDefaults = field(default_factory=ScheduleDefaults)
+    shared_store_spec: str | None = None  # with --offline-store: the shared store that is bypassed
+    store_region: str | None = None
 
 
 def whoami(rt: Runtime) -> Requester:

@@ -73,4 +73,5 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
         schedule=ScheduleDefaults(
             function_arn=s.restore_function_arn, role_arn=s.scheduler_role_arn, group=s.schedule_group
         ),
+        store_region=s.store_region,
     )

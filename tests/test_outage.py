@@ -269,3 +269,54 @@ def test_hanging_sns_does_not_delay_credentials(world, server, proxy, tmp_path):
     shown, _ = bg(proxy.url, tmp_path, "show", creds["incident_id"], "--output", "json")
     events = [e["kind"] for e in json.loads(shown.stdout)["journal"]]
     assert "notify-failed" in events and "notified" not in events
+
+
+def test_offline_outage_probe_probes_the_shared_store(world, server, proxy, tmp_path):
+    make_table(server)
+    proxy.services.update(dynamodb="503", iam="hang", organizations="hang")
+    shared = {"BREAKGLASS_STORE": f"dynamodb://{TABLE}"}
+    done, _ = bg(proxy.url, tmp_path, "--offline-store", "check", "--outage-probe", "--output", "json", extra=shared)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["paths"] == {
+        "role assume (pre-staged role, regional STS)": True,
+        "scp detach / restore": False,
+        "revoke sessions / rotate credentials": False,
+        "shared incident store": False,
+    }
+    store = next(p for p in report["probes"] if p["name"] == "incident store")
+    assert "DynamoDB" in store["detail"]
+
+
+def test_scp_detach_at_default_budget_fails_in_bounded_time(world, proxy, tmp_path):
+    _, org = world
+    before = org.snapshot()
+    proxy.services["organizations"] = "hang"
+    env = env_for(proxy.url)
+    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    start = time.perf_counter()
+    args = [BREAKGLASS, "scp", "detach", "--target", org.account, "--reason", "x", "--yes"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+    elapsed = time.perf_counter() - start
+    assert done.returncode == 7, done.stderr
+    assert "Organizations (organizations control plane, us-east-1) is unavailable" in done.stderr
+    assert elapsed < 15, f"took {elapsed:.0f}s at the default settings"
+    assert org.snapshot() == before
+
+
+def test_hanging_store_at_default_budget_points_to_offline_store(world, server, proxy, tmp_path):
+    make_table(server)
+    proxy.services["dynamodb"] = "hang"
+    env = env_for(proxy.url)
+    env.update(
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        BREAKGLASS_STORE=f"dynamodb://{TABLE}",
+    )
+    start = time.perf_counter()
+    done = subprocess.run([BREAKGLASS, *ASSUME], env=env, capture_output=True, text=True, timeout=120, check=False)
+    elapsed = time.perf_counter() - start
+    assert done.returncode == 7, done.stderr
+    assert "shared incident store (DynamoDB, us-east-1) is unavailable" in done.stderr
+    assert "--offline-store" in done.stderr and done.stdout == ""
+    assert elapsed < 30, f"took {elapsed:.0f}s at the default settings"

@@ -39,6 +39,7 @@ class CliState:
     overrides: CliOverrides = field(default_factory=CliOverrides)
     _settings: Settings | None = None
     _runtime: Runtime | None = None
+    _shared_spec: str | None = None  # the shared store bypassed by --offline-store
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -67,6 +68,7 @@ class CliState:
             "Run `breakglass sync` as soon as it is reachable.",
             err=True,
         )
+        self._shared_spec = loaded.store_spec()
         return loaded.model_copy(update={"store": str(path)})
 
     def require_shared(self, what: str) -> None:
@@ -95,7 +97,9 @@ class CliState:
             http_get=o.http_get,
             progress=self.progress,
         )
-        return build_runtime(self.settings(), injected)
+        rt = build_runtime(self.settings(), injected)
+        rt.shared_store_spec = self._shared_spec
+        return rt
 
     def progress(self, message: str) -> None:
         if not self.quiet:
