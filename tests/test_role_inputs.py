@@ -141,6 +141,8 @@ def test_exec_child_options_stay_with_the_child(iam, cli, tmp_path):
     run = cli("exec", incident_id, sys.executable, "-c", code, "--region", "eu-west-1", "--output", "json")
     assert run.exit_code == 0, run.stderr
     assert json.loads(out.read_text()) == [["--region", "eu-west-1", "--output", "json"], "us-east-1"]
+    verbose = cli("exec", incident_id, "-v", "--", sys.executable, "-c", "pass")
+    assert verbose.exit_code == 0, verbose.stderr
 
 
 def test_exec_warns_that_region_is_the_incidents(iam, cli):

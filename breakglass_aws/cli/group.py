@@ -50,12 +50,10 @@ def _child_command_start(args: list[str]) -> int | None:
     option (--region, --output, --profile ...) is the child's, not breakglass's."""
     words = [i for i, a in enumerate(args) if not a.startswith("-")]
     first = next((i for i in words if i == 0 or not _takes_value(args[i - 1])), None)
-    if first is None or args[first] != "exec" or "--" in args[:first]:
+    if first is None or args[first] != "exec" or "--" in args:  # with `--` the child's part is plain
         return None
     i = first + 1
     while i < len(args):
-        if args[i] == "--":
-            return None
         if args[i] in EXEC_VALUE_OPTIONS or _takes_value(args[i]):
             i += 2
             continue
