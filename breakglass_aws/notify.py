@@ -97,6 +97,8 @@ def _transient(err: Exception) -> bool:
         code = str(response["Error"].get("Code", ""))
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return code in TRANSIENT_CODES or status >= 500
+    if type(err).__name__ in ("ReadTimeoutError", "ConnectTimeoutError"):
+        return False  # a hung endpoint: another wait would only delay the emergency
     return type(err).__module__.startswith(("botocore", "urllib3"))
 
 
