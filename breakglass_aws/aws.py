@@ -156,7 +156,7 @@ class ClientFactory:
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
         if service in FAIL_FAST:
             events.register_first(f"needs-retry.{service}", _stop_retrying_timeouts)
-        events.register("before-call", _log_call)
+        events.register("before-parameter-build", _log_call)  # the API parameters, before serialization
         for event_name, handler in self.hooks:
             events.register_first(event_name, handler)
         return client
@@ -300,10 +300,10 @@ class _RetryExtraCodes:
 
 
 def _log_call(model: Any = None, params: Any = None, **_: Any) -> None:
+    """`-v`: each call with the ids it acts on (only the non-secret ones named in LOGGED_PARAMS)."""
     if model is None or not log.isEnabledFor(logging.INFO):
         return
-    body = params.get("body") if isinstance(params, dict) else None
-    shown = {k: body[k] for k in LOGGED_PARAMS if isinstance(body, dict) and k in body}
+    shown = {k: params[k] for k in LOGGED_PARAMS if isinstance(params, dict) and k in params}
     detail = " ".join(f"{k}={v}" for k, v in shown.items())
     log.info("aws %s:%s %s", model.service_model.service_name, model.name, detail)
 
