@@ -108,9 +108,17 @@ def validate_duration(duration: timedelta) -> timedelta:
     return duration
 
 
+_NO_DECOMPOSITION = str.maketrans(
+    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss", "Æ": "AE", "æ": "ae"}
+    | {"Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "Ð": "D", "ð": "d", "\u0131": "i"}
+)
+
+
 def ascii_fold(text: str) -> str:
-    """Accents dropped ("José Müller" -> "Jose Muller"), other non-ASCII characters removed."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """Accents dropped ("José Müller" -> "Jose Muller", "Łukasz" -> "Lukasz"), other non-ASCII
+    characters removed."""
+    folded = unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION))
+    return folded.encode("ascii", "ignore").decode()
 
 
 def source_identity_for(name: str) -> str:

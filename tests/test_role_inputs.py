@@ -34,7 +34,13 @@ def calls_hook(calls):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("José Müller", "Jose-Muller"), ("Łukasz Żółć", "ukasz-Zoc"), ("李雷", "breakglass"), ("Ana", "Ana")],
+    [
+        ("José Müller", "Jose-Muller"),
+        ("Łukasz Żółć", "Lukasz-Zolc"),
+        ("Søren Weiß", "Soren-Weiss"),
+        ("李雷", "breakglass"),
+        ("Ana", "Ana"),
+    ],
 )
 def test_source_identity_is_ascii(iam, cli, monkeypatch, name, expected):
     monkeypatch.setenv("BREAKGLASS_REQUESTER_NAME", name)
