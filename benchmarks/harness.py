@@ -105,7 +105,8 @@ def count_calls(server: MotoServer, side: Side, env: dict[str, str]) -> int:
 def sh(argv: list[str], env: dict[str, str]) -> str:
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[-400:]}")
+        said = f"stderr: {result.stderr.strip()[-400:]} stdout: {result.stdout.strip()[-1200:]}"
+        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {said}")
     return result.stdout
 
 

@@ -29,7 +29,7 @@ def test_cron_sweep_fails_until_the_deferred_close_is_done(iam, cli):
     assert closing.exit_code == 8, closing.stderr
     swept = cli("restore", "--expired", hooks=down)
     assert swept.exit_code == 8, swept.stderr
-    assert f"still pending: {incident_id}" in swept.stderr
+    assert f"clean-up still pending: {incident_id}" in swept.stderr
     assert POLICY not in iam.list_role_policies(RoleName="BreakGlassAdmin")["PolicyNames"]
     healed = cli("restore", "--expired")
     assert healed.exit_code == 0, healed.stderr

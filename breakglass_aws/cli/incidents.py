@@ -99,8 +99,8 @@ def restore_command(
     codes = [r.exit_code for r in results if r.exit_code]
     if codes:
         raise typer.Exit(8 if len(set(codes)) > 1 or len(results) > 1 else codes[0])
-    if stuck:  # a cron job must see that clean-up is still pending
-        st.progress(f"still pending: {', '.join(stuck)} (see: breakglass list)")
+    if stuck:  # a cron job must see that clean-up is still pending, even with -q
+        typer.echo(f"error: clean-up still pending: {', '.join(stuck)} (hint: see: breakglass list)", err=True)
         raise typer.Exit(8)
 
 
