@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -73,7 +74,7 @@ def restore_command(
     results = (
         [restore_incident(rt, incident_id.strip())]
         if incident_id
-        else restore_expired(rt, workers or settings.restore_workers, rps)
+        else restore_expired(rt, workers or _workers_for(settings.restore_workers, rps), rps)
     )
     stuck: list[str] = []
     if expired:
@@ -102,6 +103,14 @@ def restore_command(
     if stuck:  # a cron job must see that clean-up is still pending, even with -q
         typer.echo(f"error: clean-up still pending: {', '.join(stuck)} (hint: see: breakglass list)", err=True)
         raise typer.Exit(8)
+
+
+def _workers_for(configured: int, max_rps: float | None) -> int:
+    """With a rate limit and no --workers: enough restores in flight to use it (each makes about
+    four Organizations requests and waits on the store between them), at most 32."""
+    if max_rps is None:
+        return configured
+    return max(configured, min(32, math.ceil(max_rps / 2)))
 
 
 @journal_app.command("verify")
