@@ -10,7 +10,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +190,30 @@ def check_out_folder(folder: Path, incident_id: str) -> None:
         )
 
 
+STALE_STAGING = timedelta(hours=24)  # no collect runs this long: its staging folder was abandoned
+
+
+def recover_leftovers(folder: Path, now: datetime) -> None:
+    """What a collect killed mid-way left next to the bundle: an earlier bundle moved aside
+    (`.NAME.old-*`) goes back in place if the bundle is missing, and is removed once a bundle is
+    there; staging folders (`.NAME.partial-*`) untouched for a day are removed."""
+    if not folder.parent.is_dir():
+        return
+    olds = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not folder.exists():
+        olds.pop().rename(folder)
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+    for partial in folder.parent.glob(f".{folder.name}.partial-*"):
+        if now - _last_touched(partial) > STALE_STAGING:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _last_touched(path: Path) -> datetime:
+    stamps = [path.stat().st_mtime, *(p.stat().st_mtime for p in path.rglob("*"))]
+    return datetime.fromtimestamp(max(stamps), tz=UTC)
+
+
 def _install(staging: Path, folder: Path) -> None:
     """Move the complete new bundle into place. An earlier bundle is moved aside first and deleted
     only once the new one is in place (a crash in between leaves it whole in .NAME.old-*)."""
@@ -218,6 +242,7 @@ def collect_bundle(
 ) -> CollectResult:
     """Collect into a fresh hidden sibling folder, then move it into place: a failed collect
     leaves no partial bundle and never damages an earlier one."""
+    recover_leftovers(folder, now)
     check_out_folder(folder, incident.incident_id)
     folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
