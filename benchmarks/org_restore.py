@@ -16,7 +16,7 @@ import boto3
 from benchmarks.harness import sh, tool
 from benchmarks.scp_roundtrip import DENY, FULL
 from breakglass_aws.aws import ClientFactory
-from breakglass_aws.journal.dynamodb import DynamoStore
+from breakglass_aws.journal.dynamodb import DynamoStore, create_table
 from breakglass_aws.models import (
     Incident,
     IncidentStatus,
@@ -37,15 +37,7 @@ def seed(server: MotoServer, count: int) -> list[tuple[str, str]]:
     server.reset()
     org: Any = boto3.client("organizations", region_name="us-east-1", endpoint_url=server.url)
     ddb: Any = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server.url)
-    ddb.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
+    create_table(ddb, TABLE)
     org.create_organization(FeatureSet="ALL")
     policy = org.create_policy(Content=DENY, Description="d", Name="Deny", Type="SERVICE_CONTROL_POLICY")
     policy_id = policy["Policy"]["PolicySummary"]["Id"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from breakglass_aws.errors import ConfigError
+from breakglass_aws.journal.dynamodb import create_table
 
 __all__ = ["SANDBOX_USER", "Sandbox", "sandbox_aws", "stage"]
 
@@ -238,15 +239,7 @@ def _stage_alerting() -> tuple[str, str]:
 
 
 def _stage_store_and_evidence() -> None:
-    _client("dynamodb").create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
+    create_table(_client("dynamodb"), TABLE)
     _client("s3").create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
     scheduler = _client("scheduler")
     scheduler.create_schedule_group(Name="breakglass")

@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from breakglass_aws.journal.dynamodb import create_table
 from breakglass_aws.models import FULL_AWS_ACCESS
 from breakglass_aws.testing import FaultProxy, MotoServer, env_for
 from tests.conftest import ACCOUNT, TRUST, seed_org
@@ -147,15 +148,7 @@ def test_close_defers_revocation_until_iam_is_back(world, proxy, tmp_path):
 
 
 def make_table(server):
-    boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server.url).create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
+    create_table(boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server.url), TABLE)
 
 
 def test_offline_store_then_sync(world, server, proxy, tmp_path):

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import boto3
 
+from breakglass_aws.journal.dynamodb import create_table
 from tests.conftest import ACCOUNT
 
 TABLE = "breakglass-store"
 
 
 def make_table(region):
-    boto3.client("dynamodb", region_name=region).create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
+    create_table(boto3.client("dynamodb", region_name=region), TABLE)
 
 
 def assume(cli, *extra):

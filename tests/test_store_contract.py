@@ -11,7 +11,7 @@ import pytest
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.journal import NothingToJoin, SqliteStore, TargetLocked, open_store, verify_chain
 from breakglass_aws.journal.base import IncidentChanged, UnreadableIncident, update_incident
-from breakglass_aws.journal.dynamodb import DynamoStore
+from breakglass_aws.journal.dynamodb import DynamoStore, create_table
 from breakglass_aws.models import (
     FULL_AWS_ACCESS,
     Approval,
@@ -27,15 +27,7 @@ TABLE = "breakglass-store"
 
 
 def make_table():
-    boto3.client("dynamodb", region_name="us-east-1").create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
+    create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
 
 
 @pytest.fixture(autouse=True)

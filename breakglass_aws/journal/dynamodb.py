@@ -35,10 +35,24 @@ from breakglass_aws.journal.base import (
 from breakglass_aws.journal.chain import GENESIS, entry_hash, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
-__all__ = ["DynamoStore"]
+__all__ = ["DynamoStore", "create_table"]
 
 INDEX = "INCIDENTS"
 APPEND_ATTEMPTS = 20
+
+
+def create_table(db: Any, table: str) -> None:
+    """The table this store expects (as terraform/modules/control-plane creates it): for the
+    sandbox, the benchmarks and the tests. `db` is a DynamoDB client."""
+    db.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
 
 
 def _s(value: str) -> dict[str, str]:
