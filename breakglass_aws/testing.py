@@ -96,24 +96,24 @@ class MotoServer:
         self.process = None
 
 
-def service_of(headers: Any) -> str:
-    """The signing service of a request, from its SigV4 credential scope."""
+def _scope_part(headers: Any, index: int) -> str:
+    """One part of a request's SigV4 credential scope (KEY/DATE/REGION/SERVICE/aws4_request)."""
     auth = str(headers.get("Authorization") or "")
     marker = "Credential="
     if marker not in auth:
         return ""
     scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
-    return scope[3] if len(scope) > 3 else ""
+    return scope[index] if len(scope) > index else ""
+
+
+def service_of(headers: Any) -> str:
+    """The signing service of a request, from its SigV4 credential scope."""
+    return _scope_part(headers, 3)
 
 
 def region_of(headers: Any) -> str:
     """The signing region of a request, from its SigV4 credential scope."""
-    auth = str(headers.get("Authorization") or "")
-    marker = "Credential="
-    if marker not in auth:
-        return ""
-    scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
-    return scope[2] if len(scope) > 2 else ""
+    return _scope_part(headers, 2)
 
 
 def operation_of(headers: Any, body: bytes) -> str:

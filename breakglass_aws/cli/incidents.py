@@ -135,14 +135,13 @@ def verify_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argumen
         )
 
 
-_RUNNING = frozenset({"requested", "approved", "active", "closing", "needs-attention"})
-
-
 def _summary(incident: Incident, now: object) -> dict[str, object]:
+    from breakglass_aws.models import ACTIVE_STATUSES, IncidentStatus
     from breakglass_aws.validate import format_duration
 
     data = incident.public()
-    running = incident.closed_at is None and incident.status.value in _RUNNING
+    requested = incident.status in (IncidentStatus.REQUESTED, IncidentStatus.APPROVED)
+    running = incident.closed_at is None and (incident.status in ACTIVE_STATUSES or requested)
     left = incident.expires_at - now if running else None  # type: ignore[operator]
     return {
         "incident_id": incident.incident_id,
