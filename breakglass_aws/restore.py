@@ -61,24 +61,43 @@ class RestoreResult(BaseModel):
 
 def restore_incident(rt: Runtime, incident_id: str, accept_drift: bool = False) -> RestoreResult:
     validate_incident_id(incident_id)
-    incident = rt.store.get_incident(incident_id)
+    return _restore(rt, rt.store.get_incident(incident_id), accept_drift)
+
+
+def _restore(rt: Runtime, incident: Incident, accept_drift: bool = False) -> RestoreResult:
+    """Restore from a record read earlier (by this call or by the sweep that listed it): the
+    compare-and-set that marks it closing proves it is still current."""
+    for _ in range(UPDATE_ATTEMPTS):
+        _check_restorable(incident)
+        if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):
+            return RestoreResult(incident_id=incident.incident_id, status=incident.status, noop=True)
+        held = {snap.target: rt.store.holders(snap.target) for snap in incident.scp}
+        try:  # after reading the holders: a hand-over landing since then makes this save fail
+            set_status(rt, incident, IncidentStatus.CLOSING, "restore started")
+        except IncidentChanged:
+            refresh(rt.store, incident)
+            continue
+        return _finish(rt, incident, restore_targets(rt, incident, held), accept_drift)
+    raise IncidentChanged(incident.incident_id)
+
+
+def _check_restorable(incident: Incident) -> None:
+    incident_id = incident.incident_id
     if incident.mode is not Mode.SCP:
         raise UsageError(
             f"{incident_id} is a {incident.mode} incident", f"close it with: breakglass close {incident_id}"
         )
-    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):
-        return RestoreResult(incident_id=incident_id, status=incident.status, noop=True)
-    if incident.status not in ACTIVE_STATUSES:
+    if incident.status not in (*ACTIVE_STATUSES, IncidentStatus.CLOSED, IncidentStatus.FAILED):
         raise UsageError(
             f"{incident_id} is {incident.status}: nothing was detached", "see: breakglass show " + incident_id
         )
-    _set_status(rt, incident, IncidentStatus.CLOSING, "restore started")
-    return _finish(rt, incident, restore_targets(rt, incident), accept_drift)
 
 
-def restore_targets(rt: Runtime, incident: Incident) -> list[TargetRestore]:
-    """Put every target of the incident back; the caller decides what the outcome means."""
-    return [_restore_target(rt, incident, snap) for snap in incident.scp]
+def restore_targets(rt: Runtime, incident: Incident, held: dict[str, list[str]] | None = None) -> list[TargetRestore]:
+    """Put every target of the incident back; the caller decides what the outcome means.
+    `held`: each target's holders, read before the incident was last saved (its save then
+    proves no hand-over landed since); without it they are read now."""
+    return [_restore_target(rt, incident, snap, (held or {}).get(snap.target)) for snap in incident.scp]
 
 
 def unrecoverable_reason(targets: list[TargetRestore]) -> str | None:
@@ -94,9 +113,14 @@ def _stored_snapshot(rt: Runtime, incident_id: str, snap: ScpTargetSnapshot) -> 
     return merge_snapshots(stored, snap)
 
 
-def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tuple[ScpTargetSnapshot, list[str]]:
+def _hand_over(
+    rt: Runtime, incident: Incident, snap: ScpTargetSnapshot, held: list[str] | None
+) -> tuple[ScpTargetSnapshot, list[str]]:
     """Overlapping incidents: a holder that is not the last hands its detached policies to the
-    others and lets go. Returns the snapshot to restore with, and who still holds the target."""
+    others and lets go. Returns the snapshot to restore with, and who still holds the target.
+    `held`: the holders read before the incident's last save, or None to read them now."""
+    if held is not None and held in ([], [incident.incident_id]):
+        return snap, []  # the last holder, and the save after that read saw no hand-over
     others = [h for h in rt.store.holders(snap.target) if h != incident.incident_id]
     if not others:
         return _stored_snapshot(rt, incident.incident_id, snap), []  # the last holder: restore now
@@ -118,8 +142,10 @@ def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> tupl
     return _stored_snapshot(rt, incident.incident_id, snap), []  # they left too, merging into us
 
 
-def _restore_target(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> TargetRestore:
-    snap, held_by = _hand_over(rt, incident, snap)
+def _restore_target(
+    rt: Runtime, incident: Incident, snap: ScpTargetSnapshot, held: list[str] | None = None
+) -> TargetRestore:
+    snap, held_by = _hand_over(rt, incident, snap, held)
     if held_by:
         rt.progress(f"{snap.target}: still held by {', '.join(held_by)}; its policies come back when they close")
         return TargetRestore(
@@ -240,7 +266,7 @@ def _unreadable(rt: Runtime, incident_id: str) -> RestoreResult:
 def _restore_due(rt: Runtime, incident: Incident) -> RestoreResult:
     rt.progress(f"restoring {incident.incident_id} (expired {incident.expires_at:%Y-%m-%d %H:%M}Z)")
     try:
-        return restore_incident(rt, incident.incident_id)
+        return _restore(rt, incident)
     except BreakglassError as err:
         current = rt.store.get_incident(incident.incident_id)
         return RestoreResult(

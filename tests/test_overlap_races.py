@@ -1,12 +1,12 @@
 """Races between engineers sharing targets and requests, on either store: overlapping SCP
 incidents closed while a hand-over lands, a join after a policy was attached, approvals racing a
-denial or each other, a lock guard left behind by a half-finished release, damaged records."""
+denial or each other, a lock guard left empty by releases at once, damaged records."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -19,7 +19,7 @@ from breakglass_aws.incident import new_scp_incident, open_scp_incident, plan_sc
 from breakglass_aws.journal import SqliteStore, TargetLocked
 from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus, Requester
-from breakglass_aws.restore import restore_incident
+from breakglass_aws.restore import restore_expired, restore_incident
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import ACCOUNT, _shared_botocore
 from tests.test_store_contract import TABLE, make_table
@@ -83,8 +83,10 @@ def blocked_by(org, count: int) -> list[str]:
 # --- overlapping incidents -----------------------------------------------------------------------
 
 
-def test_a_hand_over_landing_while_the_last_holder_closes_is_restored(runtime, org):
-    """A's close has read A; B closes meanwhile and hands p2 over to A; A must restore p2 too."""
+@pytest.mark.parametrize("gap", ["holders", "save_incident"])
+def test_a_hand_over_landing_while_the_last_holder_closes_is_restored(runtime, org, gap):
+    """A's close has read A (and, in the second gap, its holders); B closes meanwhile and hands
+    p2 over to A; A must restore p2 too."""
     p1, p2 = blocked_by(org, 2)
     before = org.snapshot()
     first = detach(runtime(), org, [p1])
@@ -95,7 +97,7 @@ def test_a_hand_over_landing_while_the_last_holder_closes_is_restored(runtime, o
         held = restore_incident(runtime(), second)
         assert held.exit_code == 0 and held.targets[0].held_by == [first]
 
-    result = restore_incident(runtime(interleave=("holders", second_closes)), first)
+    result = restore_incident(runtime(interleave=(gap, second_closes)), first)
     assert result.exit_code == 0 and result.status is IncidentStatus.CLOSED, result
     assert [t.drift for t in result.targets] == [[]], "nothing was detached by hand"
     assert sorted(result.targets[0].reattached) == sorted([p1, p2])
@@ -103,6 +105,26 @@ def test_a_hand_over_landing_while_the_last_holder_closes_is_restored(runtime, o
     store = runtime().store
     assert {store.get_incident(i).status for i in (first, second)} == {IncidentStatus.CLOSED}
     assert store.holders(org.account) == []
+
+
+def test_the_sweep_skips_an_incident_closed_after_it_was_listed(runtime, org):
+    """The sweep restores from the records it listed; one closed by someone else meanwhile is
+    a no-op, not a second close (its stale copy must not be saved over the closed record)."""
+    (p1,) = blocked_by(org, 1)
+    before = org.snapshot()
+    first = detach(runtime(), org, [p1])
+
+    def someone_closes_it() -> None:
+        assert restore_incident(runtime(), first).status is IncidentStatus.CLOSED
+
+    sweep = runtime(interleave=("holders", someone_closes_it))
+    sweep.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+    (result,) = restore_expired(sweep, workers=1)
+    assert result.noop and result.status is IncidentStatus.CLOSED and result.exit_code == 0, result
+    assert org.snapshot() == before
+    kinds = [e.kind for e in runtime().store.entries(first)]
+    assert kinds.count("status:closing") == 1 and kinds.count("status:closed") == 1, kinds
+    assert runtime().store.get_incident(first).status is IncidentStatus.CLOSED
 
 
 @pytest.mark.parametrize("close_first", ["first", "second"])
@@ -208,38 +230,41 @@ def test_a_denial_racing_an_activation_stops_it_before_any_detach(runtime, org):
     assert runtime().store.get_incident(incident_id).status is IncidentStatus.DENIED
 
 
-# --- a lock guard left behind -------------------------------------------------------------------
+# --- a lock guard left empty ---------------------------------------------------------------------
 
 
-class Crash(BaseException):
-    pass
-
-
-def test_a_guard_left_at_zero_does_not_lock_the_target_forever(runtime, org):
+def test_a_guard_left_empty_does_not_lock_the_target_forever(runtime, org):
+    """Two holders releasing at once can each see the other and remove only itself, leaving
+    the guard item with no holder: it must hold nothing."""
     if runtime.kind != "dynamodb":
-        pytest.skip("the guard item is how DynamoDB counts holders")
-    (p1,) = blocked_by(org, 1)
+        pytest.skip("the guard item is how DynamoDB records holders")
+    p1, p2, p3 = blocked_by(org, 3)
     before = org.snapshot()
     rt = runtime()
     first = detach(rt, org, [p1])
+    second = detach(runtime(), org, [p2], join=True)
+    other = runtime()
 
-    def lost(params: Any = None, **_: Any) -> None:
-        if params["Key"]["sk"]["S"] == "GUARD":
-            raise Crash  # the process dies between the release's two writes
+    def second_releases_now(**_: Any) -> None:
+        rt.store.db.meta.events.unregister("before-call.dynamodb.UpdateItem", second_releases_now)
+        other.store.release_locks(second, [org.account])  # sees `first` still there: removes itself
 
-    rt.store.db.meta.events.register("before-parameter-build.dynamodb.DeleteItem", lost)
-    with pytest.raises(Crash):
-        restore_incident(rt, first)
+    rt.store.db.meta.events.register("before-call.dynamodb.UpdateItem", second_releases_now)
+    rt.store.release_locks(first, [org.account])  # saw `second` there: removes itself
     guard = boto3.client("dynamodb", region_name="us-east-1").get_item(
         TableName=TABLE, Key={"pk": {"S": f"LOCK#{org.account}"}, "sk": {"S": "GUARD"}}
     )["Item"]
-    assert guard["count"] == {"N": "0"}, "the release stopped between its two writes"
-    assert org.snapshot() == before
+    assert guard["holders"] == {"M": {}}, "both removed themselves and neither deleted the guard"
+    assert runtime().store.holders(org.account) == []
     with pytest.raises(UsageError):
-        detach(runtime(), org, [p1], join=True)  # nobody holds it: nothing to join
-    second = detach(runtime(), org, [p1])
-    assert runtime().store.holders(org.account) == [second]
-    with pytest.raises(TargetLocked):
-        detach(runtime(), org, [p1])
-    assert restore_incident(runtime(), second).status is IncidentStatus.CLOSED
+        detach(runtime(), org, [p3], join=True)  # nobody holds it: nothing to join
+    third = detach(runtime(), org, [p3])
+    assert runtime().store.holders(org.account) == [third]
+    rival = runtime().store.get_incident(third).model_copy(update={"incident_id": "bg-20260101-000000-abcdef"})
+    with pytest.raises(TargetLocked, match=third):
+        runtime().store.create_incident(rival)
+    for incident_id in (first, second):
+        restore_incident(runtime(), incident_id)
+    assert restore_incident(runtime(), third).status is IncidentStatus.CLOSED
     assert org.snapshot() == before
+    assert runtime().store.holders(org.account) == []

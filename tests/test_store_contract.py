@@ -126,6 +126,32 @@ def test_journal_chain_and_resume(backend):
     assert verify_chain(backend().entries(record.incident_id)) == []
 
 
+def test_a_writer_with_an_old_view_chains_after_the_newest_entry(backend):
+    """Whatever a writer last saw of an incident (a saved record, nothing at all), its next
+    entry follows the newest one, however many were written since (more than one read's worth)."""
+    creator = backend()
+    record = incident()
+    creator.create_incident(record)
+    for n in range(3):
+        creator.append(record.incident_id, "intent", {"n": n})
+    creator.save_incident(record)
+    old_view = backend()
+    old_view.get_incident(record.incident_id)  # read when the journal had 3 entries
+    busy = backend()
+    for n in range(40):
+        busy.append(record.incident_id, "outcome", {"n": n})
+    assert old_view.append(record.incident_id, "late", {}).seq == 44
+    assert backend().append(record.incident_id, "blind", {}).seq == 45  # never read the record
+    busy.save_incident(busy.get_incident(record.incident_id))
+    reader = backend()
+    reader.get_incident(record.incident_id)
+    assert reader.append(record.incident_id, "after-save", {}).seq == 46
+    entries = backend().entries(record.incident_id)
+    assert [e.seq for e in entries] == list(range(1, 47))
+    assert [e.kind for e in entries[-3:]] == ["late", "blind", "after-save"]
+    assert verify_chain(entries) == []
+
+
 def test_concurrent_appends_keep_one_chain(backend):
     record = incident()
     backend().create_incident(record)

@@ -5,10 +5,13 @@ Items:
                                  compare-and-set on it, so no concurrent update is lost
   INCIDENTS / <created>#<ns>#<id>  the index, newest first by Query (<ns>: insertion order
                                  within one second)
-  INC#<id>  / J#<seq>            journal entries; a conditional put makes each seq unique
-  LOCK#<t>  / GUARD              a held target: `count` holders; created when absent, or taken
-                                 over when a release left it at count 0
-  LOCK#<t>  / H#<seq>#<id>       one holder of the target
+  INC#<id>  / J#<seq>            journal entries; a conditional put makes each seq unique. The
+                                 incident item carries a hint of the last entry its writer knew
+                                 (`head_seq`, `head_hash`): a writer finds the head with one read
+                                 of the entries after it, and a stale hint only costs a retry
+  LOCK#<t>  / GUARD              a held target: `holders` maps each holding incident to when it
+                                 took the target; taken when absent or empty, joined only while
+                                 held, released by removing one holder (one write, no transaction)
   ALERT#<k> / ALERT              an alert already sent
 
 Expiry is the incident's own `expires_at`; DynamoDB TTL is never the clock.
@@ -39,6 +42,7 @@ __all__ = ["DynamoStore", "create_table"]
 
 INDEX = "INCIDENTS"
 APPEND_ATTEMPTS = 20
+HEAD_PROBE = 25  # entries read at once when looking for the journal's head
 
 
 def create_table(db: Any, table: str) -> None:
@@ -59,6 +63,10 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+def _guard_key(target: str) -> dict[str, Any]:
+    return {"pk": _s(f"LOCK#{target}"), "sk": _s("GUARD")}
+
+
 def _failed_condition(err: Any) -> bool:
     code = err.response.get("Error", {}).get("Code", "")
     if code == "ConditionalCheckFailedException":
@@ -73,15 +81,20 @@ class DynamoStore:
         self.clock = clock
         self.db = factory.client("dynamodb", region)
         self._heads: dict[str, tuple[int, str]] = {}  # last entry this writer saw, per incident
+        self._hints: dict[str, tuple[int, str]] = {}  # an entry known to exist (from the incident item)
         self.versions = Versions()
 
     def _meta(self, incident: Incident) -> dict[str, Any]:
-        return {
+        item = {
             "pk": _s(f"INC#{incident.incident_id}"),
             "sk": _s("META"),
             "body": _s(incident.model_dump_json()),
             "version": {"N": "1"},
         }
+        head = self._heads.get(incident.incident_id) or self._hints.get(incident.incident_id)
+        if head is not None:
+            item["head_seq"], item["head_hash"] = {"N": str(head[0])}, _s(head[1])
+        return item
 
     @staticmethod
     def _index_key(incident: Incident) -> str:
@@ -90,6 +103,10 @@ class DynamoStore:
     def _parse(self, incident_id: str, item: dict[str, Any]) -> Incident:
         incident = parse_incident(incident_id, item["body"]["S"], f"table {self.table}")
         self.versions.remember(incident, int(item.get("version", {}).get("N", "0")))
+        if "head_seq" in item and "head_hash" in item:
+            hint = (int(item["head_seq"]["N"]), item["head_hash"]["S"])
+            if hint[0] > self._hints.get(incident_id, (0, ""))[0]:
+                self._hints[incident_id] = hint
         return incident
 
     # incidents ---------------------------------------------------------------------------------
@@ -117,37 +134,34 @@ class DynamoStore:
         self.versions.remember(incident, 1)
 
     def _hold(self, target: str, incident_id: str, join: bool) -> list[dict[str, Any]]:
-        key = {"pk": _s(f"LOCK#{target}"), "sk": _s("GUARD")}
+        key = _guard_key(target)
+        names = {"#h": "holders", "#i": incident_id}
+        stamp = {"N": str(time.time_ns())}
         if join:
-            guard = {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": key,
-                    "UpdateExpression": "ADD #c :one",
-                    "ConditionExpression": "attribute_exists(pk) AND #c > :zero",  # a leftover 0 holds nothing
-                    "ExpressionAttributeNames": {"#c": "count"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+            return [
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": key,
+                        "UpdateExpression": "SET #h.#i = :at",
+                        "ConditionExpression": "attribute_exists(#h) AND size(#h) > :zero",  # held by someone
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {":at": stamp, ":zero": {"N": "0"}},
+                    }
                 }
-            }
-        else:
-            # a guard left at count 0 (a release whose delete never ran) holds nothing: take it over
-            guard = {
+            ]
+        # absent, or left empty by a release whose clean-up never ran: nobody holds it
+        return [
+            {
                 "Put": {
                     "TableName": self.table,
-                    "Item": {**key, "count": {"N": "1"}},
-                    "ConditionExpression": "attribute_not_exists(pk) OR #c <= :zero",
-                    "ExpressionAttributeNames": {"#c": "count"},
+                    "Item": {**key, "holders": {"M": {incident_id: stamp}}},
+                    "ConditionExpression": "attribute_not_exists(#h) OR size(#h) = :zero",
+                    "ExpressionAttributeNames": {"#h": "holders"},
                     "ExpressionAttributeValues": {":zero": {"N": "0"}},
                 }
             }
-        holder = self._put(
-            {
-                "pk": _s(f"LOCK#{target}"),
-                "sk": _s(f"H#{time.time_ns():020d}#{incident_id}"),
-                "incident_id": _s(incident_id),
-            }
-        )
-        return [guard, holder]
+        ]
 
     def _explain_conflict(self, incident: Incident, join: bool) -> None:
         for target in incident.lock_targets():
@@ -284,18 +298,12 @@ class DynamoStore:
         return True
 
     # target holders ----------------------------------------------------------------------------
-    def _holder_items(self, target: str) -> list[dict[str, Any]]:
-        with aws_errors():
-            page = self.db.query(
-                TableName=self.table,
-                KeyConditionExpression="pk = :p AND begins_with(sk, :h)",
-                ExpressionAttributeValues={":p": _s(f"LOCK#{target}"), ":h": _s("H#")},
-                ConsistentRead=True,
-            )
-        return list(page.get("Items", []))
-
     def holders(self, target: str) -> list[str]:
-        return [item["incident_id"]["S"] for item in self._holder_items(target)]
+        """Who holds the target, first taker first: one strongly consistent read of its guard."""
+        with aws_errors():
+            found = self.db.get_item(TableName=self.table, Key=_guard_key(target), ConsistentRead=True).get("Item")
+        held = (found or {}).get("holders", {}).get("M", {})
+        return [i for i, _ in sorted(held.items(), key=lambda kv: (int(kv[1]["N"]), kv[0]))]
 
     def lock_holder(self, target: str) -> str | None:
         found = self.holders(target)
@@ -303,56 +311,39 @@ class DynamoStore:
 
     def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
         for target in targets if targets is not None else self.get_incident(incident_id).lock_targets():
-            mine = [i for i in self._holder_items(target) if i["incident_id"]["S"] == incident_id]
-            for item in mine:
-                self._release(target, item["sk"]["S"])
+            self._release(target, incident_id)
 
-    def _release(self, target: str, holder_sk: str) -> None:
-        key = {"pk": _s(f"LOCK#{target}"), "sk": _s("GUARD")}
+    def _release(self, target: str, incident_id: str) -> None:
+        """The last holder deletes the guard; any other removes itself from it. Either is one
+        conditional write, and a release that already happened is a no-op."""
+        names = {"#h": "holders", "#i": incident_id}
         with aws_errors():
-            try:
-                self.db.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Delete": {
-                                "TableName": self.table,
-                                "Key": {"pk": _s(f"LOCK#{target}"), "sk": _s(holder_sk)},
-                                "ConditionExpression": "attribute_exists(pk)",
-                            }
-                        },
-                        {
-                            "Update": {
-                                "TableName": self.table,
-                                "Key": key,
-                                "UpdateExpression": "ADD #c :minus",
-                                "ExpressionAttributeNames": {"#c": "count"},
-                                "ExpressionAttributeValues": {":minus": {"N": "-1"}},
-                            }
-                        },
-                    ]
-                )
-            except self.db.exceptions.TransactionCanceledException as err:
-                if not _failed_condition(err):
-                    raise
-                return  # already released
             try:
                 self.db.delete_item(
                     TableName=self.table,
-                    Key=key,
-                    ConditionExpression="#c <= :zero",
-                    ExpressionAttributeNames={"#c": "count"},
-                    ExpressionAttributeValues={":zero": {"N": "0"}},
+                    Key=_guard_key(target),
+                    ConditionExpression="attribute_exists(#h.#i) AND size(#h) = :one",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                )
+                return
+            except self.db.exceptions.ConditionalCheckFailedException:
+                pass  # others hold it too, or it is no longer ours
+            try:
+                self.db.update_item(
+                    TableName=self.table,
+                    Key=_guard_key(target),
+                    UpdateExpression="REMOVE #h.#i",
+                    ConditionExpression="attribute_exists(#h.#i)",
+                    ExpressionAttributeNames=names,
                 )
             except self.db.exceptions.ConditionalCheckFailedException:
-                return  # others still hold it
+                return  # already released
 
     # journal -----------------------------------------------------------------------------------
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
         for _ in range(APPEND_ATTEMPTS):
-            head = self._heads.get(incident_id)
-            if head is None:
-                last = self._last(incident_id)
-                head = (last.seq, last.hash) if last else (0, GENESIS)
+            head = self._heads.get(incident_id) or self._find_head(incident_id)
             seq, prev = head[0] + 1, head[1]
             at = isoformat(self.clock())
             digest = entry_hash(incident_id, seq, at, kind, data, prev)
@@ -370,6 +361,7 @@ class DynamoStore:
                     self.db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
                 except self.db.exceptions.ConditionalCheckFailedException:
                     self._heads.pop(incident_id, None)
+                    self._hints[incident_id] = head  # still true: the head is further on
                     continue  # another writer took this seq: chain onto theirs
             self._heads[incident_id] = (seq, digest)
             return JournalEntry(
@@ -377,18 +369,35 @@ class DynamoStore:
             )
         raise TargetLocked(incident_id, "too many concurrent journal writers")
 
-    def _last(self, incident_id: str) -> JournalEntry | None:
+    def _find_head(self, incident_id: str) -> tuple[int, str]:
+        """The last entry: read the entries after the last one known to exist (the hint, or the
+        start) with strongly consistent batch reads until one comes back short."""
+        head = self._hints.get(incident_id, (0, GENESIS))
+        while True:
+            seqs = range(head[0] + 1, head[0] + 1 + HEAD_PROBE)
+            found = {int(item["sk"]["S"][2:]): item["hash"]["S"] for item in self._entries_at(incident_id, seqs)}
+            for seq in seqs:
+                if seq not in found:
+                    return head
+                head = (seq, found[seq])
+
+    def _entries_at(self, incident_id: str, seqs: range) -> list[dict[str, Any]]:
+        keys = [{"pk": _s(f"INC#{incident_id}"), "sk": _s(f"J#{seq:08d}")} for seq in seqs]
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": keys,
+                "ConsistentRead": True,
+                "ProjectionExpression": "sk, #h",
+                "ExpressionAttributeNames": {"#h": "hash"},
+            }
+        }
+        items: list[dict[str, Any]] = []
         with aws_errors():
-            page = self.db.query(
-                TableName=self.table,
-                KeyConditionExpression="pk = :p AND begins_with(sk, :j)",
-                ExpressionAttributeValues={":p": _s(f"INC#{incident_id}"), ":j": _s("J#")},
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
-        items = page.get("Items", [])
-        return _entry(incident_id, items[0]) if items else None
+            while request:
+                answer = self.db.batch_get_item(RequestItems=request)
+                items += answer.get("Responses", {}).get(self.table, [])
+                request = answer.get("UnprocessedKeys") or {}
+        return items
 
     def entries(self, incident_id: str) -> list[JournalEntry]:
         kwargs: dict[str, Any] = {
