@@ -28,6 +28,7 @@ COUNTED = {"scp", "assume", "close"}
 MEASURES: dict[str, Callable[[MotoServer, dict[str, str]], list[dict[str, object]]]] = {
     "evidence": lambda _server, _env: [evidence.memory(), evidence.throttled_rate()],
     "org-restore": lambda server, env: [*org_restore.speed(server, env), org_restore.throttled(server, env)],
+    "assume-floor": role_assume.floor,
 }
 
 
@@ -48,7 +49,7 @@ def main() -> None:
                     reports.append(report)
                     print(
                         f"{report['name']:42} {report['ratio']:>7.3f}           goal {report['goal']:32} "
-                        f"{'PASS' if report['passed'] else 'FAIL'}"
+                        f"{_verdict(report['passed'])}"
                     )
                     print(f"    {json.dumps({k: v for k, v in report.items() if k not in ('name', 'goal')})}")
                 continue
@@ -64,6 +65,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.platform(), "runs": args.runs, "results": reports}, indent=2))
     print(f"\nwritten: {args.out}")
+
+
+def _verdict(passed: object) -> str:
+    return "measured" if passed is None else "PASS" if passed else "FAIL"
 
 
 def print_row(r: dict[str, object]) -> None:
