@@ -188,11 +188,11 @@ def _merge_joined(rt: Runtime, incident: Incident, plan: DetachPlan) -> DetachPl
 
 def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
     """Detach through the gate for an incident that is allowed to proceed."""
-    now = rt.clock()
     plan = _merge_joined(rt, incident, plan)
     incident.scp = [plan.snapshot]
-    incident.expires_at = now + timedelta(seconds=int(incident.request.get("ttl_seconds", 3600)))
-    if incident.status is not IncidentStatus.ACTIVE:
+    if incident.status is not IncidentStatus.ACTIVE:  # an approved request: its time starts now
+        ttl = timedelta(seconds=int(incident.request.get("ttl_seconds", 3600)))
+        incident.expires_at = rt.clock() + ttl
         incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
         rt.store.save_incident(incident)
         rt.store.append(incident.incident_id, "snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})

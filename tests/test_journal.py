@@ -146,3 +146,22 @@ def test_processes_racing_on_a_fresh_store(tmp_path):
         p.join(60)
     outcomes = sorted(results.get(timeout=5) for _ in procs)
     assert outcomes == ["locked"] * 5 + ["ok"]
+
+
+def test_an_incident_opened_across_a_second_boundary_still_verifies(org, make_runtime):
+    """The expiry journaled at activation is the one stored, however long the detach took (it
+    used to be recomputed in memory at activation and journaled without being saved)."""
+    from breakglass_aws.incident import journal_problems, open_scp_incident, plan_scp_detach
+    from breakglass_aws.runtime import whoami
+
+    start, ticks = datetime.now(UTC), iter(range(10_000))
+    rt = make_runtime(clock=lambda: start + timedelta(seconds=0.4 * next(ticks)))
+    policy = org.new_policy("Deny")
+    org.attach(policy, org.account)
+    plan = plan_scp_detach(rt, org.account, [policy])
+    incident = open_scp_incident(rt, plan, whoami(rt), "outage", None, timedelta(hours=1))
+    stored = rt.store.get_incident(incident.incident_id)
+    assert stored.expires_at == incident.expires_at
+    activated = [e for e in rt.store.entries(incident.incident_id) if e.kind == "activated"]
+    assert activated[-1].data["expires_at"] == stored.public()["expires_at"]
+    assert journal_problems(rt, incident.incident_id) == []
