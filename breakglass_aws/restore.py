@@ -21,6 +21,7 @@ from breakglass_aws.journal.base import (
     refresh,
     update_incident,
 )
+from breakglass_aws.journal.deferred import deferred_journal
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, ScpTargetSnapshot
 from breakglass_aws.runtime import Runtime
@@ -66,7 +67,13 @@ def restore_incident(rt: Runtime, incident_id: str, accept_drift: bool = False) 
 
 def _restore(rt: Runtime, incident: Incident, accept_drift: bool = False) -> RestoreResult:
     """Restore from a record read earlier (by this call or by the sweep that listed it): the
-    compare-and-set that marks it closing proves it is still current."""
+    compare-and-set that marks it closing proves it is still current. Its journal entries are
+    written together: everything before each re-attach or detach, then the rest at the end."""
+    with deferred_journal(rt, incident.incident_id) as deferred:
+        return _restore_now(deferred, incident, accept_drift)
+
+
+def _restore_now(rt: Runtime, incident: Incident, accept_drift: bool) -> RestoreResult:
     for _ in range(UPDATE_ATTEMPTS):
         _check_restorable(incident)
         if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):

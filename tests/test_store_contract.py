@@ -152,6 +152,26 @@ def test_a_writer_with_an_old_view_chains_after_the_newest_entry(backend):
     assert verify_chain(entries) == []
 
 
+def test_entries_written_together_keep_the_chain(backend):
+    """Several entries in one write: all land, in order, chained to what came before and after,
+    and a writer that knew nothing of them still finds the head past them."""
+    store = backend()
+    record = incident()
+    store.create_incident(record)
+    store.append(record.incident_id, "opened", {})
+    written = store.append_many(record.incident_id, [("status:closing", {"reason": "r"}), ("intent", {"n": 1})])
+    assert [e.seq for e in written] == [2, 3] and written[0].prev_hash == store.entries(record.incident_id)[0].hash
+    assert backend().append(record.incident_id, "outcome", {"ok": True}).seq == 4
+    for n in range(30):  # items of several entries, past one read's worth of the journal
+        backend().append_many(record.incident_id, [("a", {"n": n}), ("b", {"n": n})])
+    late = backend()
+    assert late.append(record.incident_id, "late", {}).seq == 65
+    entries = backend().entries(record.incident_id)
+    assert [e.seq for e in entries] == list(range(1, 66))
+    assert [e.kind for e in entries[:5]] == ["opened", "status:closing", "intent", "outcome", "a"]
+    assert entries[2].data == {"n": 1} and verify_chain(entries) == []
+
+
 def test_concurrent_appends_keep_one_chain(backend):
     record = incident()
     backend().create_incident(record)
@@ -161,7 +181,10 @@ def test_concurrent_appends_keep_one_chain(backend):
         store = backend()
         barrier.wait()
         for k in range(10):
-            store.append(record.incident_id, "intent", {"writer": n, "k": k})
+            if n % 2:
+                store.append(record.incident_id, "intent", {"writer": n, "k": k})
+            else:
+                store.append_many(record.incident_id, [("intent", {"writer": n, "k": k}), ("outcome", {"k": k})])
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
     for t in threads:
@@ -169,7 +192,8 @@ def test_concurrent_appends_keep_one_chain(backend):
     for t in threads:
         t.join()
     entries = backend().entries(record.incident_id)
-    assert len(entries) == 40 and verify_chain(entries) == []
+    assert len(entries) == 60 and verify_chain(entries) == []
+    assert [e.seq for e in entries] == list(range(1, 61))
 
 
 def test_racing_creates_open_exactly_one(backend):

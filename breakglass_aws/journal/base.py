@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -164,8 +164,12 @@ class Store(Protocol):
     def holders(self, target: str) -> list[str]:
         """Incidents holding the target, oldest first."""
 
-    def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
-        """Durably append an entry (committed before this returns)."""
+    def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry | None:
+        """Durably append an entry (committed before this returns). None only from a store that
+        holds entries back to write them together (see journal.deferred)."""
+
+    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
+        """Durably append several (kind, data) entries in one write: all of them or none."""
 
     def entries(self, incident_id: str) -> list[JournalEntry]: ...
 

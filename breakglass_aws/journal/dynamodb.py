@@ -5,10 +5,13 @@ Items:
                                  compare-and-set on it, so no concurrent update is lost
   INCIDENTS / <created>#<ns>#<id>  the index, newest first by Query (<ns>: insertion order
                                  within one second)
-  INC#<id>  / J#<seq>            journal entries; a conditional put makes each seq unique. The
-                                 incident item carries a hint of the last entry its writer knew
-                                 (`head_seq`, `head_hash`): a writer finds the head with one read
-                                 of the entries after it, and a stale hint only costs a retry
+  INC#<id>  / J#<seq>            journal entries from <seq> on: one entry, or several written
+                                 together (`entries`, through `last_seq`; `hash` is the last
+                                 one's). A conditional put makes each start unique, and every
+                                 writer starts after the last entry it knows, so no two items
+                                 overlap. The incident item carries a hint of the last entry its
+                                 writer knew (`head_seq`, `head_hash`): a writer finds the head
+                                 with one read of the items after it; a stale hint costs a retry
   LOCK#<t>  / GUARD              a held target: `holders` maps each holding incident to when it
                                  took the target; taken when absent or empty, joined only while
                                  held, released by removing one holder (one write, no transaction)
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from breakglass_aws.aws import ClientFactory, aws_errors
@@ -35,7 +39,7 @@ from breakglass_aws.journal.base import (
     log,
     parse_incident,
 )
-from breakglass_aws.journal.chain import GENESIS, entry_hash, load_data
+from breakglass_aws.journal.chain import GENESIS, UNREADABLE, entry_hash, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
 __all__ = ["DynamoStore", "create_table"]
@@ -342,44 +346,39 @@ class DynamoStore:
 
     # journal -----------------------------------------------------------------------------------
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
+        return self.append_many(incident_id, [(kind, data)])[0]
+
+    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
         for _ in range(APPEND_ATTEMPTS):
             head = self._heads.get(incident_id) or self._find_head(incident_id)
-            seq, prev = head[0] + 1, head[1]
-            at = isoformat(self.clock())
-            digest = entry_hash(incident_id, seq, at, kind, data, prev)
-            item = {
-                "pk": _s(f"INC#{incident_id}"),
-                "sk": _s(f"J#{seq:08d}"),
-                "at": _s(at),
-                "kind": _s(kind),
-                "data": _s(json.dumps(data, sort_keys=True)),
-                "prev_hash": _s(prev),
-                "hash": _s(digest),
-            }
+            written = _chain(incident_id, head, isoformat(self.clock()), entries)
             with aws_errors():
                 try:
-                    self.db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+                    self.db.put_item(
+                        TableName=self.table,
+                        Item=_journal_item(incident_id, written),
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
                 except self.db.exceptions.ConditionalCheckFailedException:
                     self._heads.pop(incident_id, None)
                     self._hints[incident_id] = head  # still true: the head is further on
                     continue  # another writer took this seq: chain onto theirs
-            self._heads[incident_id] = (seq, digest)
-            return JournalEntry(
-                incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest
-            )
+            self._heads[incident_id] = (written[-1].seq, written[-1].hash)
+            return written
         raise TargetLocked(incident_id, "too many concurrent journal writers")
 
     def _find_head(self, incident_id: str) -> tuple[int, str]:
-        """The last entry: read the entries after the last one known to exist (the hint, or the
-        start) with strongly consistent batch reads until one comes back short."""
+        """The last entry: read the items after the last entry known to exist (the hint, or the
+        start) with strongly consistent batch reads, following each item to its end."""
         head = self._hints.get(incident_id, (0, GENESIS))
         while True:
             seqs = range(head[0] + 1, head[0] + 1 + HEAD_PROBE)
-            found = {int(item["sk"]["S"][2:]): item["hash"]["S"] for item in self._entries_at(incident_id, seqs)}
-            for seq in seqs:
-                if seq not in found:
-                    return head
-                head = (seq, found[seq])
+            found = {int(item["sk"]["S"][2:]): item for item in self._entries_at(incident_id, seqs)}
+            while head[0] + 1 in found:
+                item = found[head[0] + 1]
+                head = (int(item.get("last_seq", {}).get("N", head[0] + 1)), item["hash"]["S"])
+            if head[0] + 1 < seqs.stop:
+                return head  # the item after the head would start inside the window: there is none
 
     def _entries_at(self, incident_id: str, seqs: range) -> list[dict[str, Any]]:
         keys = [{"pk": _s(f"INC#{incident_id}"), "sk": _s(f"J#{seq:08d}")} for seq in seqs]
@@ -387,7 +386,7 @@ class DynamoStore:
             self.table: {
                 "Keys": keys,
                 "ConsistentRead": True,
-                "ProjectionExpression": "sk, #h",
+                "ProjectionExpression": "sk, #h, last_seq",
                 "ExpressionAttributeNames": {"#h": "hash"},
             }
         }
@@ -410,7 +409,7 @@ class DynamoStore:
         with aws_errors():
             while True:
                 page = self.db.query(**kwargs)
-                found += [_entry(incident_id, item) for item in page.get("Items", [])]
+                found += [entry for item in page.get("Items", []) for entry in _entries(incident_id, item)]
                 if "LastEvaluatedKey" not in page:
                     return found
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -433,6 +432,58 @@ class DynamoStore:
 
     def close(self) -> None:
         return None
+
+
+def _chain(
+    incident_id: str, head: tuple[int, str], at: str, entries: Sequence[tuple[str, dict[str, Any]]]
+) -> list[JournalEntry]:
+    seq, prev = head
+    chained = []
+    for kind, data in entries:
+        seq += 1
+        digest = entry_hash(incident_id, seq, at, kind, data, prev)
+        chained.append(
+            JournalEntry(incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    return chained
+
+
+def _journal_item(incident_id: str, entries: list[JournalEntry]) -> dict[str, Any]:
+    first = entries[0]
+    item = {"pk": _s(f"INC#{incident_id}"), "sk": _s(f"J#{first.seq:08d}"), "hash": _s(entries[-1].hash)}
+    if len(entries) == 1:
+        return {
+            **item,
+            "at": _s(first.at),
+            "kind": _s(first.kind),
+            "data": _s(json.dumps(first.data, sort_keys=True)),
+            "prev_hash": _s(first.prev_hash),
+        }
+    together = [e.model_dump(exclude={"incident_id", "seq"}) for e in entries]
+    return {**item, "last_seq": {"N": str(entries[-1].seq)}, "entries": _s(json.dumps(together, sort_keys=True))}
+
+
+def _entries(incident_id: str, item: dict[str, Any]) -> list[JournalEntry]:
+    if "entries" not in item:
+        return [_entry(incident_id, item)]
+    first, text = int(item["sk"]["S"][2:]), item["entries"]["S"]
+    try:
+        return [
+            JournalEntry(incident_id=incident_id, seq=first + n, **fields) for n, fields in enumerate(json.loads(text))
+        ]
+    except (ValueError, TypeError):  # damaged or edited by hand: `journal verify` reports it
+        return [
+            JournalEntry(
+                incident_id=incident_id,
+                seq=first,
+                at="",
+                kind="unreadable",
+                data={UNREADABLE: text[:200]},
+                prev_hash="",
+                hash=item.get("hash", {}).get("S", ""),
+            )
+        ]
 
 
 def _entry(incident_id: str, item: dict[str, Any]) -> JournalEntry:

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -209,25 +209,37 @@ class SqliteStore:
         found = self.holders(target)
         return found[0] if found else None
 
-    @_locked
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
+        return self.append_many(incident_id, [(kind, data)])[0]
+
+    @_locked
+    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
         db = self._tx()
+        written: list[JournalEntry] = []
         try:
             last = db.execute(
                 "SELECT seq, hash FROM journal WHERE incident_id=? ORDER BY seq DESC LIMIT 1", (incident_id,)
             ).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            seq, prev = (last[0], last[1]) if last else (0, GENESIS)
             at = isoformat(self.clock())
-            digest = entry_hash(incident_id, seq, at, kind, data, prev)
-            db.execute(
-                "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (incident_id, seq, at, kind, json.dumps(data, sort_keys=True), prev, digest),
-            )
+            for kind, data in entries:
+                seq += 1
+                digest = entry_hash(incident_id, seq, at, kind, data, prev)
+                db.execute(
+                    "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (incident_id, seq, at, kind, json.dumps(data, sort_keys=True), prev, digest),
+                )
+                written.append(
+                    JournalEntry(
+                        incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest
+                    )
+                )
+                prev = digest
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return JournalEntry(incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest)
+        return written
 
     @_locked
     def entries(self, incident_id: str) -> list[JournalEntry]:

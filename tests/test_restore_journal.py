@@ -1,0 +1,97 @@
+"""A restore writes its journal entries together (on either store): everything up to each
+re-attach is stored before the call is made, the rest when the restore ends, also when it ends
+in an error; on DynamoDB the entries of one write share one item.
+(The target's FullAWSAccess was attached by the detach: the restore re-attaches, then detaches it.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from breakglass_aws.errors import BreakglassError
+from breakglass_aws.journal import verify_chain
+from breakglass_aws.models import IncidentStatus
+from breakglass_aws.restore import restore_incident
+from tests.test_overlap_races import blocked_by, detach, runtime  # noqa: F401 - the fixture
+from tests.test_store_contract import TABLE
+
+BEFORE_THE_CALL = ["status:closing", "restore-plan", "intent"]  # the re-attach; then FullAWSAccess goes
+ALL = [*BEFORE_THE_CALL, "outcome", "intent", "outcome", "status:closed"]
+
+
+def kinds_after(rt: Any, incident_id: str, seq: int) -> list[str]:
+    return [e.kind for e in rt.store.entries(incident_id) if e.seq > seq]
+
+
+def test_what_precedes_a_reattach_is_stored_before_it(runtime, org):  # noqa: F811
+    (p1,) = blocked_by(org, 1)
+    before = org.snapshot()
+    incident_id = detach(runtime(), org, [p1])
+    opened = len(runtime().store.entries(incident_id))
+    stored_at_the_call: list[list[str]] = []
+
+    def look(**_: Any) -> None:
+        stored_at_the_call.append(kinds_after(runtime(), incident_id, opened))
+
+    rt = runtime()
+    events = rt.factory.client("organizations").meta.events
+    events.register("before-call.organizations.AttachPolicy", look)
+    events.register("before-call.organizations.DetachPolicy", look)
+    result = restore_incident(rt, incident_id)
+    assert result.status is IncidentStatus.CLOSED and org.snapshot() == before
+    assert stored_at_the_call == [ALL[:3], ALL[:5]], "read by another engineer as each call is made"
+    entries = runtime().store.entries(incident_id)
+    assert [e.kind for e in entries[opened:]] == ALL
+    assert [e.data["step"]["action"] for e in entries[opened:] if e.kind == "outcome"] == ["attach", "detach"]
+    assert verify_chain(entries) == []
+
+
+def test_entries_held_back_are_stored_when_the_restore_fails(runtime, org):  # noqa: F811
+    (p1,) = blocked_by(org, 1)
+    incident_id = detach(runtime(), org, [p1])
+    opened = len(runtime().store.entries(incident_id))
+    rt = runtime()
+    lists = []
+
+    def verification_fails(**_: Any) -> None:
+        lists.append(1)
+        if len(lists) == 2:  # the plan's listing passes; the verification after the changes fails
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
+
+    rt.factory.client("organizations").meta.events.register(
+        "before-call.organizations.ListPoliciesForTarget", verification_fails
+    )
+    with pytest.raises(BreakglassError):
+        restore_incident(rt, incident_id)
+    assert kinds_after(runtime(), incident_id, opened) == ALL[:6], "the last outcome too"
+    assert verify_chain(runtime().store.entries(incident_id)) == []
+    assert restore_incident(runtime(), incident_id).status is IncidentStatus.CLOSED  # the rerun finishes
+    assert verify_chain(runtime().store.entries(incident_id)) == []
+
+
+def test_on_dynamodb_a_restore_writes_its_journal_in_three_items(runtime, org):  # noqa: F811
+    if runtime.kind != "dynamodb":
+        pytest.skip("the item layout is DynamoDB's")
+    (p1,) = blocked_by(org, 1)
+    incident_id = detach(runtime(), org, [p1])
+    db = boto3.client("dynamodb", region_name="us-east-1")
+
+    def journal_items() -> list[dict[str, Any]]:
+        return db.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :j)",
+            ExpressionAttributeValues={":p": {"S": f"INC#{incident_id}"}, ":j": {"S": "J#"}},
+        )["Items"]
+
+    opened = len(journal_items())
+    assert restore_incident(runtime(), incident_id).status is IncidentStatus.CLOSED
+    added = journal_items()[opened:]
+    first = int(added[0]["sk"]["S"][2:])
+    assert [(int(i["sk"]["S"][2:]), int(i["last_seq"]["N"])) for i in added] == [
+        (first, first + 2),
+        (first + 3, first + 4),
+        (first + 5, first + 6),
+    ], "3 entries before the attach, 2 before the detach, 2 at the end"
