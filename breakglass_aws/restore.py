@@ -78,7 +78,7 @@ def _restore_now(rt: Runtime, incident: Incident, accept_drift: bool) -> Restore
         _check_restorable(incident)
         if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):
             return RestoreResult(incident_id=incident.incident_id, status=incident.status, noop=True)
-        held = {snap.target: rt.store.holders(snap.target) for snap in incident.scp}
+        held = rt.store.holders_of(incident.incident_id, [snap.target for snap in incident.scp])
         try:  # after reading the holders: a hand-over landing since then makes this save fail
             set_status(rt, incident, IncidentStatus.CLOSING, "restore started")
         except IncidentChanged:

@@ -83,7 +83,7 @@ def blocked_by(org, count: int) -> list[str]:
 # --- overlapping incidents -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("gap", ["holders", "save_incident"])
+@pytest.mark.parametrize("gap", ["holders_of", "save_incident"])
 def test_a_hand_over_landing_while_the_last_holder_closes_is_restored(runtime, org, gap):
     """A's close has read A (and, in the second gap, its holders); B closes meanwhile and hands
     p2 over to A; A must restore p2 too."""
@@ -117,7 +117,7 @@ def test_the_sweep_skips_an_incident_closed_after_it_was_listed(runtime, org):
     def someone_closes_it() -> None:
         assert restore_incident(runtime(), first).status is IncidentStatus.CLOSED
 
-    sweep = runtime(interleave=("holders", someone_closes_it))
+    sweep = runtime(interleave=("holders_of", someone_closes_it))
     sweep.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
     (result,) = restore_expired(sweep, workers=1)
     assert result.noop and result.status is IncidentStatus.CLOSED and result.exit_code == 0, result

@@ -172,6 +172,29 @@ def test_entries_written_together_keep_the_chain(backend):
     assert entries[2].data == {"n": 1} and verify_chain(entries) == []
 
 
+@pytest.mark.parametrize("entries_before", [2, 40])
+def test_holders_of_an_incident_and_its_next_entry(backend, entries_before):
+    """Holders of several targets read at once (a target nobody holds has none); the incident's
+    next entry still follows the newest one, however long its journal (within one read or not)."""
+    store = backend()
+    first, second = incident("111111111111"), incident("222222222222", offset=1)
+    store.create_incident(first)
+    store.create_incident(second)
+    for n in range(entries_before // 2):
+        backend().append_many(first.incident_id, [("a", {"n": n}), ("b", {"n": n})])
+    reader = backend()
+    held = reader.holders_of(first.incident_id, ["111111111111", "222222222222", "333333333333"])
+    assert held == {
+        "111111111111": [first.incident_id],
+        "222222222222": [second.incident_id],
+        "333333333333": [],
+    }
+    backend().append(first.incident_id, "meanwhile", {})  # another writer, after that read
+    assert reader.append(first.incident_id, "next", {}).seq == entries_before + 2
+    entries = backend().entries(first.incident_id)
+    assert [e.kind for e in entries[-2:]] == ["meanwhile", "next"] and verify_chain(entries) == []
+
+
 def test_concurrent_appends_keep_one_chain(backend):
     record = incident()
     backend().create_incident(record)

@@ -164,6 +164,10 @@ class Store(Protocol):
     def holders(self, target: str) -> list[str]:
         """Incidents holding the target, oldest first."""
 
+    def holders_of(self, incident_id: str, targets: list[str]) -> dict[str, list[str]]:
+        """`holders` of each of an incident's targets, read together (the DynamoDB store also
+        finds the incident's journal head in the same read)."""
+
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry | None:
         """Durably append an entry (committed before this returns). None only from a store that
         holds entries back to write them together (see journal.deferred)."""

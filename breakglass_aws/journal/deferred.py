@@ -75,6 +75,9 @@ class DeferredJournal:
     def holders(self, target: str) -> list[str]:
         return self.inner.holders(target)
 
+    def holders_of(self, incident_id: str, targets: list[str]) -> dict[str, list[str]]:
+        return self.inner.holders_of(incident_id, targets)
+
     def record_alert(self, key: str) -> bool:
         return self.inner.record_alert(key)
 

@@ -205,6 +205,9 @@ class SqliteStore:
         rows = self._db.execute("SELECT incident_id FROM holders WHERE target=? ORDER BY seq", (target,))
         return [str(r[0]) for r in rows.fetchall()]
 
+    def holders_of(self, incident_id: str, targets: list[str]) -> dict[str, list[str]]:
+        return {target: self.holders(target) for target in targets}
+
     def lock_holder(self, target: str) -> str | None:
         found = self.holders(target)
         return found[0] if found else None
