@@ -268,3 +268,23 @@ def test_a_guard_left_empty_does_not_lock_the_target_forever(runtime, org):
     assert restore_incident(runtime(), third).status is IncidentStatus.CLOSED
     assert org.snapshot() == before
     assert runtime().store.holders(org.account) == []
+
+
+def test_a_guard_written_by_an_earlier_version_is_not_taken_over(runtime, org):
+    """Earlier versions counted a target's holders in the guard (and listed them in items of
+    their own): while that count is above zero the target stays locked."""
+    if runtime.kind != "dynamodb":
+        pytest.skip("the guard item is DynamoDB's")
+    (p1,) = blocked_by(org, 1)
+    before = org.snapshot()
+    db = boto3.client("dynamodb", region_name="us-east-1")
+    key = {"pk": {"S": f"LOCK#{org.account}"}, "sk": {"S": "GUARD"}}
+    db.put_item(TableName=TABLE, Item={**key, "count": {"N": "1"}})
+    with pytest.raises(TargetLocked):
+        detach(runtime(), org, [p1])
+    assert org.snapshot() == before, "refused before any change"
+    db.put_item(TableName=TABLE, Item={**key, "count": {"N": "0"}})  # released by that version
+    incident_id = detach(runtime(), org, [p1])
+    assert runtime().store.holders(org.account) == [incident_id]
+    assert restore_incident(runtime(), incident_id).status is IncidentStatus.CLOSED
+    assert org.snapshot() == before

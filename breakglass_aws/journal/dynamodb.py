@@ -155,14 +155,17 @@ class DynamoStore:
                     }
                 }
             ]
-        # absent, or left empty by a release whose clean-up never ran: nobody holds it
+        # absent, or left empty by releases at once: nobody holds it (a guard an earlier version
+        # wrote, counting its holders, is held while its count is above zero)
         return [
             {
                 "Put": {
                     "TableName": self.table,
                     "Item": {**key, "holders": {"M": {incident_id: stamp}}},
-                    "ConditionExpression": "attribute_not_exists(#h) OR size(#h) = :zero",
-                    "ExpressionAttributeNames": {"#h": "holders"},
+                    "ConditionExpression": (
+                        "(attribute_not_exists(#h) OR size(#h) = :zero) AND (attribute_not_exists(#c) OR #c <= :zero)"
+                    ),
+                    "ExpressionAttributeNames": {"#h": "holders", "#c": "count"},
                     "ExpressionAttributeValues": {":zero": {"N": "0"}},
                 }
             }
