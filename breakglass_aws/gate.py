@@ -17,7 +17,9 @@ from breakglass_aws.aws import translate_error
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.journal.base import Store
 
-__all__ = ["StepFailed", "apply_steps"]
+__all__ = ["INTENT", "StepFailed", "apply_steps"]
+
+INTENT = "intent"  # journaled, and stored, before each mutating call
 
 StepT = TypeVar("StepT", bound=BaseModel)
 
@@ -41,7 +43,7 @@ def apply_steps(
 ) -> None:
     for done, step in enumerate(steps):
         record = step.model_dump(mode="json")
-        store.append(incident_id, "intent", {"step": record})
+        store.append(incident_id, INTENT, {"step": record})
         try:
             result = perform(step)
         except Exception as exc:  # any failure is journaled, translated and re-raised

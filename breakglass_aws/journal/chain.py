@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from breakglass_aws.models import JournalEntry
 
-__all__ = ["GENESIS", "UNREADABLE", "ChainProblem", "entry_hash", "load_data", "verify_chain"]
+__all__ = ["GENESIS", "UNREADABLE", "ChainProblem", "chain_entries", "entry_hash", "load_data", "verify_chain"]
 
 GENESIS = "0" * 64
 UNREADABLE = "unreadable"  # the key of the data of an entry whose stored text is not JSON
@@ -32,6 +32,22 @@ def canonical(value: Any) -> bytes:
 def entry_hash(incident_id: str, seq: int, at: str, kind: str, data: dict[str, Any], prev: str) -> str:
     body = {"incident_id": incident_id, "seq": seq, "at": at, "kind": kind, "data": data, "prev": prev}
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def chain_entries(
+    incident_id: str, head: tuple[int, str], at: str, entries: Sequence[tuple[str, dict[str, Any]]]
+) -> list[JournalEntry]:
+    """The (kind, data) entries as they follow `head` (the last entry's seq and hash)."""
+    seq, prev = head
+    chained = []
+    for kind, data in entries:
+        seq += 1
+        digest = entry_hash(incident_id, seq, at, kind, data, prev)
+        chained.append(
+            JournalEntry(incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    return chained
 
 
 class ChainProblem(str):

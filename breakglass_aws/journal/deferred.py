@@ -1,8 +1,8 @@
 """A store whose journal entries for one incident are held back and written together, in one
 write: all of them before each `intent` (so everything up to a mutating call is durable before
 the call is made), and the rest when the work ends. Entries of other incidents and every other
-operation go straight through. The org-wide restore uses it: a restore writes its journal in two
-items instead of five."""
+operation go straight through. Restores use it: one write before each re-attach or detach, and
+one at the end, instead of one per entry."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from breakglass_aws.gate import INTENT
 from breakglass_aws.journal.base import Store, Versions
 from breakglass_aws.models import Incident, JournalEntry
 from breakglass_aws.runtime import Runtime
@@ -19,7 +20,6 @@ from breakglass_aws.runtime import Runtime
 __all__ = ["DeferredJournal", "deferred_journal"]
 
 log = logging.getLogger(__name__)
-WRITE_NOW = frozenset({"intent"})
 
 
 class DeferredJournal:
@@ -32,7 +32,7 @@ class DeferredJournal:
         if incident_id != self.incident_id:
             return self.inner.append(incident_id, kind, data)
         self.pending.append((kind, data))
-        if kind in WRITE_NOW:
+        if kind == INTENT:
             return self.flush()[-1]
         return None
 

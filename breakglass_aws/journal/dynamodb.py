@@ -39,7 +39,7 @@ from breakglass_aws.journal.base import (
     log,
     parse_incident,
 )
-from breakglass_aws.journal.chain import GENESIS, UNREADABLE, entry_hash, load_data
+from breakglass_aws.journal.chain import GENESIS, UNREADABLE, chain_entries, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
 __all__ = ["DynamoStore", "create_table"]
@@ -369,7 +369,7 @@ class DynamoStore:
     def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
         for _ in range(APPEND_ATTEMPTS):
             head = self._heads.get(incident_id) or self._find_head(incident_id)
-            written = _chain(incident_id, head, isoformat(self.clock()), entries)
+            written = chain_entries(incident_id, head, isoformat(self.clock()), entries)
             with aws_errors():
                 try:
                     self.db.put_item(
@@ -465,21 +465,6 @@ def _walk(head: tuple[int, str], found: dict[int, dict[str, Any]]) -> tuple[int,
         item = found[head[0] + 1]
         head = (int(item.get("last_seq", {}).get("N", head[0] + 1)), item["hash"]["S"])
     return head
-
-
-def _chain(
-    incident_id: str, head: tuple[int, str], at: str, entries: Sequence[tuple[str, dict[str, Any]]]
-) -> list[JournalEntry]:
-    seq, prev = head
-    chained = []
-    for kind, data in entries:
-        seq += 1
-        digest = entry_hash(incident_id, seq, at, kind, data, prev)
-        chained.append(
-            JournalEntry(incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest)
-        )
-        prev = digest
-    return chained
 
 
 def _journal_item(incident_id: str, entries: list[JournalEntry]) -> dict[str, Any]:

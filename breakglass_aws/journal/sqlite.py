@@ -24,7 +24,7 @@ from breakglass_aws.journal.base import (
     log,
     parse_incident,
 )
-from breakglass_aws.journal.chain import GENESIS, entry_hash, load_data
+from breakglass_aws.journal.chain import GENESIS, chain_entries, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
 __all__ = ["SqliteStore"]
@@ -218,26 +218,19 @@ class SqliteStore:
     @_locked
     def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
         db = self._tx()
-        written: list[JournalEntry] = []
         try:
             last = db.execute(
                 "SELECT seq, hash FROM journal WHERE incident_id=? ORDER BY seq DESC LIMIT 1", (incident_id,)
             ).fetchone()
-            seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-            at = isoformat(self.clock())
-            for kind, data in entries:
-                seq += 1
-                digest = entry_hash(incident_id, seq, at, kind, data, prev)
-                db.execute(
-                    "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (incident_id, seq, at, kind, json.dumps(data, sort_keys=True), prev, digest),
-                )
-                written.append(
-                    JournalEntry(
-                        incident_id=incident_id, seq=seq, at=at, kind=kind, data=data, prev_hash=prev, hash=digest
-                    )
-                )
-                prev = digest
+            head = (last[0], last[1]) if last else (0, GENESIS)
+            written = chain_entries(incident_id, head, isoformat(self.clock()), entries)
+            db.executemany(
+                "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (incident_id, e.seq, e.at, e.kind, json.dumps(e.data, sort_keys=True), e.prev_hash, e.hash)
+                    for e in written
+                ],
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
