@@ -13,7 +13,12 @@ from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.models import Incident, Mode
 from breakglass_aws.runtime import Runtime
 
-__all__ = ["ScheduleStep", "arm", "disarm", "schedule_name"]
+__all__ = ["RETRY_POLICY", "ScheduleStep", "arm", "disarm", "schedule_name"]
+
+# An invocation EventBridge Scheduler could not deliver (throttled, the function or its role
+# missing) is tried again for an hour, then sent to the dead-letter queue when one is configured
+# (schedule_dead_letter_arn), whose alarm reaches the notification topic.
+RETRY_POLICY = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
 
 
 class ScheduleStep(BaseModel):
@@ -32,6 +37,18 @@ def schedule_name(incident: Incident) -> str:
     return f"breakglass-restore-{incident.incident_id}"
 
 
+def _target(rt: Runtime, incident: Incident) -> dict[str, Any]:
+    target: dict[str, Any] = {
+        "Arn": rt.schedule.function_arn,
+        "RoleArn": rt.schedule.role_arn,
+        "Input": json.dumps({"incident_id": incident.incident_id}),
+        "RetryPolicy": dict(RETRY_POLICY),
+    }
+    if rt.schedule.dead_letter_arn:
+        target["DeadLetterConfig"] = {"Arn": rt.schedule.dead_letter_arn}
+    return target
+
+
 def _create(scheduler: Any, rt: Runtime, incident: Incident, step: ScheduleStep) -> None:
     try:
         scheduler.create_schedule(
@@ -42,11 +59,7 @@ def _create(scheduler: Any, rt: Runtime, incident: Incident, step: ScheduleStep)
             FlexibleTimeWindow={"Mode": "OFF"},
             ActionAfterCompletion="DELETE",
             Description=f"restore {incident.incident_id} at its expiry",
-            Target={
-                "Arn": rt.schedule.function_arn,
-                "RoleArn": rt.schedule.role_arn,
-                "Input": json.dumps({"incident_id": incident.incident_id}),
-            },
+            Target=_target(rt, incident),
         )
     except scheduler.exceptions.ConflictException:
         return  # already armed (a rerun)

@@ -59,6 +59,7 @@ class ScheduleDefaults:
     function_arn: str | None = None
     role_arn: str | None = None
     group: str = "breakglass"
+    dead_letter_arn: str | None = None  # SQS queue of invocations that failed after the retries
 
     @property
     def enabled(self) -> bool:

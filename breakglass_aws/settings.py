@@ -83,6 +83,9 @@ class Settings(BaseModel):
     restore_function_arn: str | None = None
     scheduler_role_arn: str | None = None
     schedule_group: str = "breakglass"
+    schedule_dead_letter_arn: str | None = Field(
+        default=None, description="SQS queue receiving the per-incident schedules' failed invocations"
+    )
     rotation_interval: str = "90d"
     drill_interval: str = "92d"
     approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)

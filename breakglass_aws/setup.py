@@ -71,7 +71,10 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
             users=list(s.rotate_users), secret_prefix=s.secret_prefix, verify_timeout=s.verify_timeout
         ),
         schedule=ScheduleDefaults(
-            function_arn=s.restore_function_arn, role_arn=s.scheduler_role_arn, group=s.schedule_group
+            function_arn=s.restore_function_arn,
+            role_arn=s.scheduler_role_arn,
+            group=s.schedule_group,
+            dead_letter_arn=s.schedule_dead_letter_arn,
         ),
         store_region=s.store_region,
     )
