@@ -10,7 +10,7 @@ from breakglass_aws.models import Approval, Incident, IncidentStatus, Requester
 
 __all__ = ["add_approval", "principal_of", "quorum_met"]
 
-ASSUMED = re.compile(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
+ASSUMED = re.compile(r"\Aarn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([^/]+)/(.+)\Z")
 SSO_ROLE_PREFIX = "AWSReservedSSO_"
 
 
@@ -18,7 +18,7 @@ def principal_of(arn: str) -> str:
     """The identity behind a caller ARN. Every session of one role is the same principal (so a
     second session cannot approve the first), except IAM Identity Center roles, whose session
     name is the person."""
-    match = ASSUMED.match(arn)
+    match = ASSUMED.fullmatch(arn)
     if not match:
         return arn
     partition, account, role, session = match.groups()

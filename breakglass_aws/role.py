@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import UsageError
+from breakglass_aws.validate import check_text, validate_federation_url
 
 if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
@@ -34,10 +35,13 @@ __all__ = [
 ]
 
 ROLE_ARN_RE = re.compile(
-    r"^arn:(aws|aws-us-gov|aws-cn):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$", re.ASCII
+    r"\Aarn:(aws|aws-us-gov|aws-cn):iam::([0-9]{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})\Z", re.ASCII
 )
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
-MFA_SERIAL_RE = re.compile(r"^(arn:(aws|aws-us-gov|aws-cn):iam::\d{12}:mfa/[\w+=,.@/-]+|GA[A-Z0-9]{8,})$", re.ASCII)
+ROLE_NAME_RE = re.compile(r"\A[\w+=,.@-]{1,64}\Z", re.ASCII)
+MFA_SERIAL_RE = re.compile(
+    r"\A(arn:(aws|aws-us-gov|aws-cn):iam::[0-9]{12}:mfa/[\w+=,.@/-]+|GA[A-Z0-9]{8,})\Z", re.ASCII
+)
+TOKEN_CODE_RE = re.compile(r"\A[0-9]{6}\Z")
 SOURCE_IDENTITY_BAD = re.compile(r"[^\w=,.@-]", re.ASCII)
 TAG_VALUE_BAD = re.compile(r"[^\w .:/=+@-]", re.ASCII)
 TAG_VALUE_MAX = 256
@@ -75,26 +79,27 @@ class AssumeRequest(BaseModel):
 
 def parse_role_arn(arn: str) -> tuple[str, str]:
     """(account, role name) of a role ARN, or a usage error."""
-    match = ROLE_ARN_RE.match(arn.strip())
+    match = ROLE_ARN_RE.fullmatch(arn.strip(" "))
     if not match:
         raise UsageError(f"invalid role ARN {arn!r}", "use arn:aws:iam::123456789012:role/BreakGlassAdmin")
     return match.group(2), match.group(4)
 
 
 def role_arn_for(account: str, role_name: str) -> str:
-    if not ROLE_NAME_RE.match(role_name):
+    check_text(role_name, "the role name")
+    if not ROLE_NAME_RE.fullmatch(role_name):
         raise UsageError(f"invalid role name {role_name!r}", "role names use letters, digits and +=,.@_- only")
     return f"arn:aws:iam::{account}:role/{role_name}"
 
 
 def validate_mfa_serial(serial: str) -> str:
-    if not MFA_SERIAL_RE.match(serial):
+    if not MFA_SERIAL_RE.fullmatch(serial):
         raise UsageError(f"invalid MFA serial {serial!r}", "use the device ARN: arn:aws:iam::123456789012:mfa/alice")
     return serial
 
 
 def validate_token_code(code: str) -> str:
-    if not re.fullmatch(r"\d{6}", code or ""):
+    if not TOKEN_CODE_RE.fullmatch(code or ""):
         raise UsageError("the MFA code must be exactly 6 digits", "read the current code from the MFA device")
     return code
 
@@ -221,7 +226,9 @@ def console_url(
     creds: Credentials, http_get: HttpGet, session_seconds: int | None, federation_url: str = FEDERATION_URL
 ) -> str:
     """The federation flow: getSigninToken, then a login URL. SessionDuration is omitted for
-    credentials obtained by role chaining (pass session_seconds=None)."""
+    credentials obtained by role chaining (pass session_seconds=None). The endpoint is https, or
+    plain http to a loopback address: the request carries the session's secret key."""
+    validate_federation_url(federation_url)
     session = json.dumps(
         {
             "sessionId": creds.access_key_id,
@@ -243,10 +250,11 @@ def console_url(
 
 
 def default_http_get(url: str) -> str:
-    """GET over HTTPS (or loopback http for tests) with a short timeout."""
+    """GET over HTTPS (or plain http to a loopback address, for a local stub) with a short timeout.
+    The endpoint is checked as a parsed URL and address, never by its text prefix."""
     import urllib.request
 
-    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        raise UsageError(f"refusing to send credentials to {url}", "the federation endpoint must be https")
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - scheme checked above
+    endpoint, _, _ = url.partition("?")
+    validate_federation_url(endpoint, "federation endpoint")
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - scheme and host checked above
         return str(response.read().decode())

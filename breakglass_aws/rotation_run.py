@@ -36,8 +36,8 @@ __all__ = [
 
 PROOF_ATTEMPTS = 3
 
-USER_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-SECRET_RE = re.compile(r"^[\w/+=.@:-]{1,2048}$")
+USER_RE = re.compile(r"\A[\w+=,.@-]{1,64}\Z", re.ASCII)  # anchored: .match() is a full match
+SECRET_RE = re.compile(r"\A[\w/+=.@:-]{1,2048}\Z", re.ASCII)
 
 
 class RotationResult(BaseModel):

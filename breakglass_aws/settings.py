@@ -9,15 +9,22 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from breakglass_aws.errors import ConfigError, UsageError
-from breakglass_aws.validate import parse_duration, validate_region
+from breakglass_aws.errors import BreakglassError, ConfigError
+from breakglass_aws.validate import (
+    check_text,
+    parse_duration,
+    parse_store,
+    validate_federation_url,
+    validate_iam_name,
+    validate_region,
+)
 
 __all__ = ["Settings", "default_config_path", "default_state_dir", "load_settings"]
 
@@ -26,8 +33,24 @@ META_ENV = {"BREAKGLASS_CONFIG"}
 
 
 def _xdg(var: str, fallback: str, environ: Mapping[str, str] | None = None) -> Path:
+    """A relative XDG_* value is ignored, as the XDG spec says: it would depend on the current directory."""
     value = (os.environ if environ is None else environ).get(var)
-    return Path(value) if value else Path.home() / fallback
+    return Path(value) if value and Path(value).is_absolute() else Path.home() / fallback
+
+
+class _Invalid(ValueError):
+    """A setting refused by one of the tool's validators: its message and hint are kept."""
+
+    def __init__(self, error: BreakglassError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _checked(check: Callable[..., object], *args: Any) -> None:
+    try:
+        check(*args)
+    except BreakglassError as err:
+        raise _Invalid(err) from err
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -46,7 +69,10 @@ class Settings(BaseModel):
     profile: str | None = None
     region: str | None = None
     output: Literal["text", "json"] = "text"
-    store: str | None = Field(default=None, description="SQLite file path (default: state dir)")
+    store: str | None = Field(
+        default=None,
+        description="dynamodb://TABLE[?region=R], sqlite:///PATH or an absolute SQLite file path (default: state dir)",
+    )
     store_region: str | None = Field(
         default=None, description="region of a dynamodb:// store (default: the profile's region, not --region)"
     )
@@ -94,10 +120,40 @@ class Settings(BaseModel):
     @classmethod
     def _region(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                validate_region(value)
-            except UsageError as err:
-                raise ValueError(err.message) from err
+            _checked(validate_region, value)
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str | None) -> str | None:
+        if value:  # empty means the default, as when unset
+            _checked(parse_store, value)
+        return value
+
+    @field_validator("federation_url")
+    @classmethod
+    def _federation_url(cls, value: str) -> str:
+        _checked(validate_federation_url, value)
+        return value
+
+    @field_validator("requester_name")
+    @classmethod
+    def _requester_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            _checked(check_text, value, "requester_name")
+        return value
+
+    @field_validator("role_name", "member_role_name")
+    @classmethod
+    def _role_name(cls, value: str) -> str:
+        _checked(validate_iam_name, value, "role name")
+        return value
+
+    @field_validator("rotate_users")
+    @classmethod
+    def _users(cls, value: list[str]) -> list[str]:
+        for user in value:
+            _checked(validate_iam_name, user, "IAM user name")
         return value
 
     @field_validator(
@@ -112,10 +168,7 @@ class Settings(BaseModel):
     )
     @classmethod
     def _duration(cls, value: str) -> str:
-        try:
-            parse_duration(value)
-        except UsageError as err:
-            raise ValueError(err.message) from err
+        _checked(parse_duration, value)
         return value
 
     @property
@@ -127,14 +180,16 @@ class Settings(BaseModel):
         return parse_duration(self.max_ttl)
 
     def store_spec(self) -> str:
-        """`dynamodb://TABLE` or the SQLite file path."""
-        if self.store and self.store.startswith("dynamodb://"):
+        """`dynamodb://TABLE[?region=R]` or the SQLite file's absolute path."""
+        if self.store and parse_store(self.store).table is not None:
             return self.store
         return str(self.store_path())
 
     def store_path(self) -> Path:
-        if self.store and not self.store.startswith("dynamodb://"):
-            return Path(self.store.removeprefix("sqlite://").removeprefix("sqlite:")).expanduser()
+        """The SQLite file (the default one for a dynamodb:// store: evidence goes beside it)."""
+        address = parse_store(self.store) if self.store else None
+        if address is not None and address.path is not None:
+            return address.path
         return default_state_dir() / "journal.sqlite3"
 
 
@@ -191,6 +246,10 @@ def _describe(err: ValidationError, source: str) -> ConfigError:
     if first["type"] == "extra_forbidden":
         known = ", ".join(sorted(Settings.model_fields))
         return ConfigError(f"{source}: unknown key {key!r}", f"known keys: {known}")
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, _Invalid):
+        message, hint = cause.error.message, cause.error.remediation
+        return ConfigError(f"{source}: invalid value for {key!r}: {message}", hint or "fix that setting")
     return ConfigError(f"{source}: invalid value for {key!r}: {first['msg']}", "fix that setting")
 
 

@@ -72,7 +72,7 @@ def regions_for(incident: Incident, entries: list[JournalEntry], extra: Iterable
         step = entry.data.get("step")
         for holder in (entry.data, step if isinstance(step, dict) else {}):
             region = holder.get("region")
-            if isinstance(region, str) and REGION_RE.match(region):
+            if isinstance(region, str) and REGION_RE.fullmatch(region):
                 found.add(region)
     return sorted(found)
 

@@ -30,7 +30,7 @@ __all__ = [
     "wait_for_delivery",
 ]
 
-SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+SHA256_RE = re.compile(r"\A[0-9a-fA-F]{64}\Z")
 
 
 @dataclass
@@ -160,7 +160,7 @@ class VerifyReport:
 
 
 def verify_report(folder: Path, expect_sha256: str | None = None) -> VerifyReport:
-    if expect_sha256 is not None and not SHA256_RE.match(expect_sha256.strip()):
+    if expect_sha256 is not None and not SHA256_RE.fullmatch(expect_sha256.strip()):
         raise UsageError(
             f"--expect-sha256 must be 64 hex digits, got {expect_sha256!r}",
             "pass the manifest_sha256 from the incident journal (breakglass show ID) or the S3 copy",

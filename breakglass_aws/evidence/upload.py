@@ -14,7 +14,7 @@ from breakglass_aws.evidence.bundle import MANIFEST
 
 __all__ = ["UploadStep", "check_bucket", "parse_s3_url", "perform_upload", "upload_steps"]
 
-S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?$")
+S3_URL = re.compile(r"\As3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/([ -~]*))?\Z")  # printable ASCII prefix
 
 
 class UploadStep(BaseModel):
@@ -32,7 +32,7 @@ class UploadStep(BaseModel):
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    match = S3_URL.match(url.strip())
+    match = S3_URL.fullmatch(url.strip(" "))
     if not match:
         raise UsageError(f"invalid S3 URL {url!r}", "use s3://bucket/prefix")
     return match.group(1), (match.group(2) or "").strip("/")
