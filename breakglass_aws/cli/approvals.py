@@ -99,10 +99,12 @@ def approve_command(
     """Approve a request. Your identity comes from AWS; you cannot approve your own request."""
     from breakglass_aws.approval_flow import approve
     from breakglass_aws.runtime import whoami
-    from breakglass_aws.validate import validate_incident_id
+    from breakglass_aws.validate import check_text, validate_incident_id
 
     st = state(ctx)
     validate_incident_id(incident_id)
+    if comment is not None:
+        check_text(comment, "--comment")
     rt = st.runtime()
     rt.store.get_incident(incident_id)
     incident = approve(rt, incident_id, whoami(rt), comment)
@@ -124,10 +126,12 @@ def deny_command(
     """Deny a request: it can never be activated."""
     from breakglass_aws.approval_flow import deny
     from breakglass_aws.runtime import whoami
-    from breakglass_aws.validate import validate_incident_id
+    from breakglass_aws.validate import check_text, validate_incident_id
 
     st = state(ctx)
     validate_incident_id(incident_id)
+    if comment is not None:
+        check_text(comment, "--comment")
     rt = st.runtime()
     rt.store.get_incident(incident_id)
     incident = deny(rt, incident_id, whoami(rt), comment)

@@ -61,10 +61,12 @@ def assume(
     """Open a role incident and hand out credentials; `-- COMMAND ...` runs a command with them."""
     from breakglass_aws.role_incident import announce_activation, choose_role, open_role_incident
     from breakglass_aws.runtime import whoami
-    from breakglass_aws.validate import validate_reason, validate_ticket
+    from breakglass_aws.validate import check_text, validate_reason, validate_ticket
 
     st = state(ctx)
     why, ref = validate_reason(reason), validate_ticket(ticket)
+    if role_name is not None:
+        check_text(role_name, "--role-name")
     if fmt not in FORMATS:
         raise _usage(f"invalid --format {fmt!r}", "use env, json or credential-process")
     command = _command(ctx)
@@ -150,10 +152,12 @@ def revoke_sessions(
     from breakglass_aws.errors import BreakglassError
     from breakglass_aws.role_incident import choose_role
     from breakglass_aws.runtime import whoami
-    from breakglass_aws.validate import parse_timestamp, validate_reason
+    from breakglass_aws.validate import check_text, parse_timestamp, validate_reason
 
     st = state(ctx)
     why = validate_reason(reason)
+    if role_name is not None:
+        check_text(role_name, "--role-name")
     cutoff = parse_timestamp(before) if before else None
     rt = st.runtime()
     choice = choose_role(rt, account, role_arn, role_name, None, None, None)
@@ -187,9 +191,10 @@ def rotate_command(
     """Rotate a break-glass user's access key and password into Secrets Manager; never prints them."""
     from breakglass_aws.rotation_run import rotate_standalone, validate_user
     from breakglass_aws.runtime import whoami
-    from breakglass_aws.validate import validate_reason
+    from breakglass_aws.validate import check_text, validate_reason
 
     st = state(ctx)
+    check_text(user, "--user")
     validate_user(user, secret_id)
     why = validate_reason(reason)
     rt = st.runtime()
