@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,58 @@ def build_lambda_zip(dest: Path) -> Path:
         for path in sorted(package.rglob("*.py")):
             archive.write(path, path.relative_to(package.parent).as_posix())
     return target
+
+
+# --- a small IAM evaluator for the policies Terraform renders ------------------------------------
+
+_CONDITION_TESTS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike"}
+
+
+def _wildcard(pattern: str, value: str, *, fold: bool = False) -> bool:
+    """IAM's wildcards: `*` any run of characters, `?` one character, nothing else special."""
+    regex = ".*".join(".".join(re.escape(part) for part in piece.split("?")) for piece in pattern.split("*"))
+    flags = (re.IGNORECASE | re.DOTALL) if fold else re.DOTALL
+    return re.fullmatch(regex, value, flags) is not None
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _conditions_hold(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
+    for test, keys in condition.items():
+        if test not in _CONDITION_TESTS:
+            raise ValueError(f"condition operator {test} is not modelled: extend the evaluator first")
+        for key, wanted in keys.items():
+            given = next((v for k, v in context.items() if k.lower() == key.lower()), None)
+            if given is None:  # a key absent from the request fails every operator modelled here
+                return False
+            exact = test in ("StringEquals", "ArnEquals")
+            if not any(given == w if exact else _wildcard(w, given) for w in _listed(wanted)):
+                return False
+    return True
+
+
+def allows(document: str, action: str, resources: Sequence[str], context: Mapping[str, str] | None = None) -> bool:
+    """Whether the policy document allows `action` on every resource of the request.
+
+    A deliberately small model of IAM for the identity policies of this project: one Allow
+    statement must name the action (wildcards, case-insensitive) and every resource of the request
+    (Organizations authorizes AttachPolicy and DetachPolicy on the policy's ARN and the target's ARN
+    "in the same policy statement"), and all its conditions must hold for the request context
+    (StringEquals, StringLike, ArnEquals, ArnLike; a key the request lacks fails). Deny,
+    NotAction, NotResource and other operators are refused with ValueError instead of ignored.
+    """
+    statements = _listed(json.loads(document)["Statement"])
+    for statement in statements:
+        if statement.get("Effect") != "Allow" or {"NotAction", "NotResource"} & set(statement):
+            raise ValueError(f"statement {statement.get('Sid', '?')} is not modelled: {sorted(statement)}")
+    for statement in statements:
+        if not any(_wildcard(p, action, fold=True) for p in _listed(statement["Action"])):
+            continue
+        patterns = _listed(statement["Resource"])
+        if not all(any(_wildcard(p, r) for p in patterns) for r in resources):
+            continue
+        if _conditions_hold(statement.get("Condition", {}), context or {}):
+            return True
+    return False

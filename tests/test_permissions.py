@@ -7,9 +7,11 @@ import logging
 import re
 
 import boto3
+import pytest
 
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, TASKS, actions_for
 from tests.conftest import ACCOUNT
+from tests.terraform_support import allows
 from tests.test_evidence import event
 from tests.test_rotation import USER, make_user
 
@@ -176,3 +178,32 @@ def test_restore_function_calls_only_declared_operations(aws, cli, monkeypatch):
     assert json.loads(stored["SecretString"])["rotated_at"], "the planned rotation was resumed"
     assert {"AttachPolicy", "AssumeRole", "PutRolePolicy", "CreateAccessKey"} <= rec.by_task["restore-function"]
     assert rec.by_task["restore-function"] - set(RESTORE_FUNCTION) == set()
+
+
+def test_the_policy_evaluator_of_the_contract_tests():
+    """tests.terraform_support.allows, which the Terraform contract tests evaluate rendered
+    policies with: wildcards, one statement for every resource of a request, conditions."""
+    org = "arn:aws:organizations::1"
+    scp, target = f"{org}:policy/o-a/service_control_policy/p-x", f"{org}:root/o-a/r-1"
+    statement = {
+        "Effect": "Allow",
+        "Action": "organizations:Attach*",
+        "Resource": [f"{org}:policy/o-*/service_control_policy/p-?", f"{org}:root/*"],
+        "Condition": {"StringEquals": {"organizations:PolicyType": "SERVICE_CONTROL_POLICY"}},
+    }
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    scp_type = {"organizations:PolicyType": "SERVICE_CONTROL_POLICY"}
+    assert allows(doc, "organizations:attachpolicy", [scp, target], scp_type)  # actions are case-insensitive
+    assert not allows(doc, "organizations:DetachPolicy", [scp, target], scp_type)
+    assert not allows(doc, "organizations:AttachPolicy", [scp + "y", target], scp_type)  # ? is one character
+    assert not allows(doc, "organizations:AttachPolicy", [scp, target], {"organizations:PolicyType": "TAG_POLICY"})
+    assert not allows(doc, "organizations:AttachPolicy", [scp, target])  # the key is missing from the request
+    policy_only, target_only = dict(statement, Resource=statement["Resource"][0]), dict(statement, Resource=target)
+    split = json.dumps({"Statement": [policy_only, target_only]})
+    assert not allows(split, "organizations:AttachPolicy", [scp, target], scp_type), "one statement names both"
+    assert allows(split, "organizations:AttachPolicy", [target], scp_type)
+    with pytest.raises(ValueError, match="not modelled"):
+        allows(json.dumps({"Statement": [dict(statement, Effect="Deny")]}), "organizations:AttachPolicy", [scp])
+    other = {"Statement": [dict(statement, Condition={"Bool": {"aws:SecureTransport": "true"}})]}
+    with pytest.raises(ValueError, match="Bool is not modelled"):
+        allows(json.dumps(other), "organizations:AttachPolicy", [scp, target])

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
+from breakglass_aws.deadman import RETRY_POLICY
 from breakglass_aws.evidence.bundle import MANIFEST
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, actions_for
 from breakglass_aws.testing import MotoServer, env_for
@@ -31,6 +32,7 @@ from tests.terraform_support import (
     ROOTS,
     TERRAFORM_DIR,
     Terraform,
+    allows,
     build_lambda_zip,
     clean_environment,
     find_mirror,
@@ -228,6 +230,7 @@ SETTING_OUTPUTS = {
     "restore_function_arn",
     "scheduler_role_arn",
     "schedule_group",
+    "schedule_dead_letter_arn",
     "member_role_name",
 }
 
@@ -283,6 +286,7 @@ def test_outputs_are_the_tool_settings(deployed: Deployment):
     assert out["schedule_group"] == "breakglass"
     assert out["scheduler_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/breakglass-scheduler"
     assert out["member_role_name"] == "OrganizationAccountAccessRole"
+    assert out["schedule_dead_letter_arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:breakglass-restore-dead-letters"
     from breakglass_aws.settings import Settings
 
     assert set(Settings.model_fields) >= SETTING_OUTPUTS, "a listed output is not a tool setting"
@@ -351,6 +355,8 @@ def test_deployed_control_plane(deployed: Deployment):
     )
     assert schedule["ScheduleExpression"] == "rate(5 minutes)"
     assert schedule["Target"]["Arn"] == function["FunctionArn"]
+    assert schedule["Target"]["RetryPolicy"] == RETRY_POLICY
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": out["schedule_dead_letter_arn"]}
     events = deployed.client("events")
     rules = {r["Name"] for r in events.list_rules(NamePrefix="breakglass-")["Rules"]}
     assert rules == {"breakglass-role-assumed", "breakglass-console-login", "breakglass-scp-changed"}
@@ -363,6 +369,163 @@ def test_deployed_control_plane(deployed: Deployment):
         sm.get_secret_value(SecretId="breakglass/breakglass-2")  # Terraform never writes a value
     scps = deployed.client("organizations").list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
     assert {"breakglass-DenyLeaveOrganization", "breakglass-DenyCloudTrailChanges"} <= {p["Name"] for p in scps}
+
+
+def test_scheduled_restore_failures_reach_the_topic(deployed: Deployment):
+    """The dead-letter queue (encrypted) and the alarms on it and on the function, each notifying the topic."""
+    out = deployed.outputs
+    sqs = deployed.client("sqs")
+    url = sqs.get_queue_url(QueueName="breakglass-restore-dead-letters")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["QueueArn"] == out["schedule_dead_letter_arn"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    alarms = deployed.client("cloudwatch").describe_alarms(AlarmNamePrefix="breakglass-restore-")["MetricAlarms"]
+    watched = {
+        a["AlarmName"]: (a["Namespace"], a["MetricName"], {d["Name"]: d["Value"] for d in a["Dimensions"]})
+        for a in alarms
+    }
+    assert watched == {
+        "breakglass-restore-dead-letters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": "breakglass-restore-dead-letters"},
+        ),
+        "breakglass-restore-errors": ("AWS/Lambda", "Errors", {"FunctionName": "breakglass-restore"}),
+        "breakglass-restore-throttles": ("AWS/Lambda", "Throttles", {"FunctionName": "breakglass-restore"}),
+    }
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [out["sns_topic_arn"]], alarm["AlarmName"]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0.0)
+    # Both senders to the queue may send: the schedules' role and the function's role.
+    iam = deployed.client("iam")
+    scheduler_policy = iam.get_role_policy(RoleName="breakglass-scheduler", PolicyName="invoke-restore")
+    restore_policy = iam.get_role_policy(RoleName="breakglass-restore-function", PolicyName="restore")
+    for document in (scheduler_policy["PolicyDocument"], restore_policy["PolicyDocument"]):
+        text = document if isinstance(document, str) else json.dumps(document)
+        assert allows(text, "sqs:SendMessage", [out["schedule_dead_letter_arn"]])
+
+
+# AWS managed policies (FullAWSAccess, RCPFullAWSAccess) carry "aws" where the organization's own
+# carry the management account: moto gives them the management account's, so they are rebuilt here.
+def _policy_arn(org: Any, policy_id: str) -> tuple[str, dict[str, str]]:
+    summary = org.describe_policy(PolicyId=policy_id)["Policy"]["PolicySummary"]
+    arn = summary["Arn"]
+    if summary["AwsManaged"]:
+        arn = f"arn:aws:organizations::aws:policy/{summary['Type'].lower()}/{policy_id}"
+    return arn, {"organizations:PolicyType": summary["Type"]}
+
+
+def _target_arn(org: Any, target_id: str) -> str:
+    if target_id.startswith("r-"):
+        return next(r["Arn"] for r in org.list_roots()["Roots"] if r["Id"] == target_id)
+    if target_id.startswith("ou-"):
+        return org.describe_organizational_unit(OrganizationalUnitId=target_id)["OrganizationalUnit"]["Arn"]
+    return org.describe_account(AccountId=target_id)["Account"]["Arn"]
+
+
+def _request(org: Any, operation: str, params: dict[str, Any]) -> tuple[str, list[str], dict[str, str]]:
+    """The IAM request behind an Organizations call: action, resource ARNs, condition keys."""
+    action = f"organizations:{operation}"
+    if operation in ("AttachPolicy", "DetachPolicy"):
+        policy, context = _policy_arn(org, params["PolicyId"])
+        return action, [policy, _target_arn(org, params["TargetId"])], context
+    if operation == "DescribePolicy":
+        policy, context = _policy_arn(org, params["PolicyId"])
+        return action, [policy], context
+    if operation == "ListPoliciesForTarget":
+        return action, [_target_arn(org, params["TargetId"])], {"organizations:PolicyType": params["Filter"]}
+    raise AssertionError(f"the restore function called {operation}: model its IAM request here")
+
+
+def test_restore_function_policy_allows_a_restore_and_nothing_more(
+    deployed: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The IAM contract of the unattended restore: every Organizations call a real restore makes
+    (recorded from the function, called as its one-time schedule calls it) is allowed by the
+    restore policy Terraform rendered; lifting a guardrail, attaching FullAWSAccess or touching
+    another policy type is not. The operator policy detaches and restores SCPs only."""
+    import time
+    from dataclasses import replace
+
+    from breakglass_aws import lambda_handler
+
+    org = deployed.client("organizations")
+    account = org.create_account(Email="guarded@example.com", AccountName="guarded")["CreateAccountStatus"]["AccountId"]
+    content = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    )
+    created = org.create_policy(Content=content, Description="d", Name="OnlyS3", Type="SERVICE_CONTROL_POLICY")
+    guardrail = created["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=guardrail, TargetId=account)
+    org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=account)  # an allow-list guardrail
+    opened = breakglass(
+        deployed,
+        tmp_path,
+        "scp",
+        "detach",
+        "--target",
+        account,
+        "--reason",
+        "x",
+        "--yes",
+        "--ttl",
+        "1s",
+        "--output",
+        "json",
+    )
+    assert opened.returncode == 0, opened.stderr
+    incident_id = json.loads(opened.stdout)["incident_id"]
+    time.sleep(1.5)
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    real = lambda_handler.build_runtime
+    hooks = [("before-parameter-build.organizations", record)]
+    monkeypatch.setattr(lambda_handler, "build_runtime", lambda s, inj: real(s, replace(inj, hooks=hooks)))
+    for key, value in env_for(deployed.server.url, {}).items():
+        monkeypatch.setenv(key, value)
+    function = deployed.client("lambda").get_function_configuration(
+        FunctionName=deployed.outputs["restore_function_arn"]
+    )
+    for key, value in function["Environment"]["Variables"].items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "lambda-state"))
+    summary = lambda_handler.handler({"incident_id": incident_id}, None)
+    assert summary["restored"] == [incident_id], summary
+    attached = {
+        p["Id"] for p in org.list_policies_for_target(TargetId=account, Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    }
+    assert attached == {guardrail}
+
+    restore = deployed.outputs["restore_policy_json"]
+    made = {(name, params.get("PolicyId"), params.get("TargetId")) for name, params in calls}
+    assert {("AttachPolicy", guardrail, account), ("DetachPolicy", "p-FullAWSAccess", account)} <= made
+    for name, params in calls:
+        assert allows(restore, *_request(org, name, params)), (name, params)
+
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    tag_policy = org.create_policy(Content="{}", Description="d", Name="Tags", Type="TAG_POLICY")
+    tag_id = tag_policy["Policy"]["PolicySummary"]["Id"]
+    lifts = [
+        ("DetachPolicy", guardrail, account),  # the guardrail itself
+        ("DetachPolicy", guardrail, ou),
+        ("AttachPolicy", "p-FullAWSAccess", account),  # widens an allow-list SCP
+        ("AttachPolicy", tag_id, ou),  # another policy type
+        ("DetachPolicy", "p-RCPFullAWSAccess", root),
+    ]
+    for name, policy_id, target in lifts:
+        request = _request(org, name, {"PolicyId": policy_id, "TargetId": target})
+        assert not allows(restore, *request), (name, policy_id, target)
+    # Operators detach and restore SCPs, FullAWSAccess included, and nothing of another type.
+    operator = deployed.outputs["operator_policy_json"]
+    for name, policy_id, target in [*lifts[:3], *((n, p, t) for n, p, t in made if p and t)]:
+        assert allows(operator, *_request(org, name, {"PolicyId": policy_id, "TargetId": target}))
+    for name, policy_id, target in lifts[3:]:
+        assert not allows(operator, *_request(org, name, {"PolicyId": policy_id, "TargetId": target}))
 
 
 def test_role_assume_notifies_and_evidence_is_locked(deployed: Deployment, tmp_path: Path):
@@ -472,6 +635,8 @@ def test_restore_function_on_the_created_table(deployed: Deployment, tmp_path: P
     assert armed["Target"]["Arn"] == deployed.outputs["restore_function_arn"]
     assert armed["Target"]["RoleArn"] == deployed.outputs["scheduler_role_arn"]
     assert json.loads(armed["Target"]["Input"]) == {"incident_id": incident_id}
+    assert armed["Target"]["RetryPolicy"] == RETRY_POLICY
+    assert armed["Target"]["DeadLetterConfig"] == {"Arn": deployed.outputs["schedule_dead_letter_arn"]}
     time.sleep(1.5)
     for key, value in env_for(deployed.server.url, {}).items():
         monkeypatch.setenv(key, value)

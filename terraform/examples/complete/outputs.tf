@@ -1,6 +1,6 @@
 # Every output named like a setting of the tool (sns_topic_arn, store, role_name, rotate_users,
-# secret_prefix, restore_function_arn, scheduler_role_arn, schedule_group, member_role_name) feeds
-# its config file or BREAKGLASS_<NAME> environment variable directly.
+# secret_prefix, restore_function_arn, scheduler_role_arn, schedule_group, schedule_dead_letter_arn,
+# member_role_name) feeds its config file or BREAKGLASS_<NAME> environment variable directly.
 
 output "sns_topic_arn" {
   description = "Notification topic (setting sns_topic_arn)."
@@ -70,6 +70,11 @@ output "schedule_group" {
 output "scheduler_role_arn" {
   description = "Role passed to the per-incident restore schedules (setting scheduler_role_arn)."
   value       = module.control_plane.scheduler_role_arn
+}
+
+output "schedule_dead_letter_arn" {
+  description = "Dead-letter queue of the restore schedules (setting schedule_dead_letter_arn): a per-incident schedule that cannot invoke the function ends there, and its alarm notifies the topic."
+  value       = module.control_plane.schedule_dead_letter_arn
 }
 
 output "member_role_name" {

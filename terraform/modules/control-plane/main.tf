@@ -24,6 +24,54 @@ locals {
   operator_kms_key_arns        = compact([var.evidence_kms_key_arn, var.secrets_kms_key_arn])
   break_glass_user_arns        = [for user in var.break_glass_user_names : "arn:${local.partition}:iam::${local.account_id}:user/${user}"]
   break_glass_secret_arns      = [for user in var.break_glass_user_names : aws_secretsmanager_secret.break_glass[user].arn]
+  dead_letter_queue_name       = "${var.name_prefix}-restore-dead-letters"
+  restore_alarm_prefix         = "${var.name_prefix}-restore-"
+
+  # Organizations ARNs, as the Service Authorization Reference ("Actions, resources, and condition
+  # keys for AWS Organizations") defines them: roots, OUs, accounts and the organization's own
+  # policies carry the management account's id; AWS managed policies (FullAWSAccess) carry "aws".
+  # The management account owns one organization, hence o-*.
+  organization_arn_prefix = "arn:${local.partition}:organizations::${coalesce(var.organization_management_account_id, local.account_id)}"
+  organization_target_arns = [
+    "${local.organization_arn_prefix}:root/o-*/r-*",
+    "${local.organization_arn_prefix}:ou/o-*/ou-*",
+    "${local.organization_arn_prefix}:account/o-*/*",
+  ]
+  customer_scp_arns    = "${local.organization_arn_prefix}:policy/o-*/service_control_policy/p-*"
+  aws_managed_scp_arns = "arn:${local.partition}:organizations::aws:policy/service_control_policy/p-*"
+  full_aws_access_arn  = "arn:${local.partition}:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
+
+  # A scheduled invocation EventBridge Scheduler cannot deliver is tried again for an hour, then
+  # sent to the dead-letter queue (the tool gives its one-time schedules the same policy).
+  schedule_retry_attempts     = 3
+  schedule_max_event_age_secs = 3600
+
+  # Alarms on the scheduled restore, each notifying the topic: an event in the dead-letter queue
+  # (a schedule that could not invoke the function, or an invocation that failed all its tries),
+  # a failed run (function error or timeout), a throttled run.
+  restore_alarms = {
+    dead-letters = {
+      description = "A scheduled restore could not run: its event is in the SQS queue ${local.dead_letter_queue_name}. Run `breakglass restore --expired`, then read and empty the queue."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = local.dead_letter_queue_name }
+    }
+    errors = {
+      description = "The restore function ${local.restore_function_name} failed or timed out. Read its logs and run `breakglass restore --expired`."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = local.restore_function_name }
+    }
+    throttles = {
+      description = "The restore function ${local.restore_function_name} was throttled. Check the account's Lambda concurrency and run `breakglass restore --expired`."
+      namespace   = "AWS/Lambda"
+      metric      = "Throttles"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = local.restore_function_name }
+    }
+  }
 
   # Rotation of the break-glass users (operators, and the restore function resuming a close).
   rotate_user_actions = [
@@ -147,12 +195,36 @@ data "aws_iam_policy_document" "notifications_key" {
       values   = ["sns.${local.region}.amazonaws.com"]
     }
   }
+
+  # CloudWatch publishes the restore alarms to the encrypted topic (it needs the key to do so).
+  statement {
+    sid       = "CloudWatchPublishesRestoreAlarms"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.restore_alarm_prefix}*"]
+    }
+  }
 }
 
 resource "aws_kms_key" "notifications" {
   count = local.create_sns_kms_key ? 1 : 0
 
-  description             = "Encrypts the break-glass notification topic; EventBridge may use it."
+  description             = "Encrypts the break-glass notification topic; EventBridge alerts and CloudWatch alarms may use it."
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.notifications_key[0].json
@@ -204,6 +276,23 @@ data "aws_iam_policy_document" "notifications_topic" {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
       values   = [for rule in aws_cloudwatch_event_rule.alert : rule.arn]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchRestoreAlarms"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [for alarm in aws_cloudwatch_metric_alarm.restore : alarm.arn]
     }
   }
 }
@@ -300,6 +389,22 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
   }
 }
 
+# Abandoned multipart uploads only: evidence objects are kept by their Object Lock retention.
+resource "aws_s3_bucket_lifecycle_configuration" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
 resource "aws_s3_bucket_object_lock_configuration" "evidence" {
   bucket = aws_s3_bucket.evidence.id
 
@@ -392,16 +497,47 @@ resource "aws_cloudwatch_log_group" "restore" {
   tags              = var.tags
 }
 
+# An SCP restore re-attaches the organization's own service control policies a detach removed, then
+# detaches the FullAWSAccess that detach put in their place: the function can do that and nothing
+# else. It cannot detach a guardrail, attach FullAWSAccess (which would widen an allow-list SCP), nor
+# touch another policy type (RCPs, tag or backup policies): AttachPolicy and DetachPolicy authorize
+# both the policy's ARN and the target's ARN (one statement must name both), and take the
+# organizations:PolicyType condition key (Service Authorization Reference, AWS Organizations).
 data "aws_iam_policy_document" "restore" {
   statement {
-    sid = "RestoreServiceControlPolicies"
-    actions = [
-      "organizations:AttachPolicy",
-      "organizations:DescribePolicy",
-      "organizations:DetachPolicy",
-      "organizations:ListPoliciesForTarget",
-    ]
-    resources = ["*"]
+    sid       = "ReadTargets"
+    actions   = ["organizations:ListPoliciesForTarget"]
+    resources = local.organization_target_arns
+  }
+
+  statement {
+    sid       = "ReadServiceControlPolicies"
+    actions   = ["organizations:DescribePolicy"]
+    resources = [local.customer_scp_arns]
+  }
+
+  statement {
+    sid       = "ReattachServiceControlPolicies"
+    actions   = ["organizations:AttachPolicy"]
+    resources = concat([local.customer_scp_arns], local.organization_target_arns)
+
+    condition {
+      test     = "StringEquals"
+      variable = "organizations:PolicyType"
+      values   = ["SERVICE_CONTROL_POLICY"]
+    }
+  }
+
+  statement {
+    sid       = "DetachFullAWSAccess"
+    actions   = ["organizations:DetachPolicy"]
+    resources = concat([local.full_aws_access_arn], local.organization_target_arns)
+
+    condition {
+      test     = "StringEquals"
+      variable = "organizations:PolicyType"
+      values   = ["SERVICE_CONTROL_POLICY"]
+    }
   }
 
   statement {
@@ -481,6 +617,24 @@ data "aws_iam_policy_document" "restore" {
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
     resources = [aws_cloudwatch_log_group.restore.arn, "${aws_cloudwatch_log_group.restore.arn}:*"]
   }
+
+  # Lambda sends an asynchronous invocation that failed all its tries to the dead-letter queue
+  # with the function's role.
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.restore_dead_letters.arn]
+  }
+}
+
+# Scheduled restores that could not run: events EventBridge Scheduler could not deliver after its
+# retries (both the periodic schedule and the tool's one-time schedules), and asynchronous
+# invocations of the function that failed (error, timeout, throttling) after Lambda's retries.
+resource "aws_sqs_queue" "restore_dead_letters" {
+  name                      = local.dead_letter_queue_name
+  message_retention_seconds = 1209600 # 14 days, the most SQS keeps
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
 }
 
 resource "aws_iam_role_policy" "restore" {
@@ -499,6 +653,10 @@ resource "aws_lambda_function" "restore" {
   source_code_hash = filebase64sha256(var.lambda_zip_path)
   timeout          = var.restore_timeout
   memory_size      = var.restore_memory_size
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.restore_dead_letters.arn
+  }
 
   environment {
     variables = {
@@ -553,6 +711,13 @@ data "aws_iam_policy_document" "scheduler" {
     actions   = ["lambda:InvokeFunction"]
     resources = [aws_lambda_function.restore.arn, "${aws_lambda_function.restore.arn}:*"]
   }
+
+  # EventBridge Scheduler sends an event it could not deliver with the schedule's role.
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.restore_dead_letters.arn]
+  }
 }
 
 resource "aws_iam_role_policy" "scheduler" {
@@ -574,9 +739,37 @@ resource "aws_scheduler_schedule" "restore_expired" {
   target {
     arn      = aws_lambda_function.restore.arn
     role_arn = aws_iam_role.scheduler.arn
+
+    retry_policy {
+      maximum_retry_attempts       = local.schedule_retry_attempts
+      maximum_event_age_in_seconds = local.schedule_max_event_age_secs
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.restore_dead_letters.arn
+    }
   }
 
   depends_on = [aws_iam_role_policy.scheduler]
+}
+
+resource "aws_cloudwatch_metric_alarm" "restore" {
+  for_each = local.restore_alarms
+
+  alarm_name          = "${local.restore_alarm_prefix}${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  statistic           = each.value.statistic
+  dimensions          = each.value.dimensions
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  ok_actions          = [aws_sns_topic.notifications.arn]
+  tags                = var.tags
 }
 
 ################################################################################
@@ -602,26 +795,44 @@ data "aws_iam_policy_document" "operator" {
     resources = [local.member_role_arn_pattern]
   }
 
+  # Actions without a resource type.
   statement {
-    sid = "ReadOrganization"
+    sid       = "ReadOrganization"
+    actions   = ["organizations:DescribeOrganization", "organizations:ListAccounts", "organizations:ListRoots"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadOrganizationTree"
     actions = [
-      "organizations:DescribeOrganization",
-      "organizations:DescribePolicy",
-      "organizations:ListAccounts",
       "organizations:ListAccountsForParent",
       "organizations:ListChildren",
       "organizations:ListOrganizationalUnitsForParent",
       "organizations:ListParents",
       "organizations:ListPoliciesForTarget",
-      "organizations:ListRoots",
     ]
-    resources = ["*"]
+    resources = local.organization_target_arns
   }
 
+  # `check` reads SCPs and RCPs.
+  statement {
+    sid       = "ReadPolicies"
+    actions   = ["organizations:DescribePolicy"]
+    resources = ["${local.organization_arn_prefix}:policy/o-*/*/p-*", "arn:${local.partition}:organizations::aws:policy/*/p-*"]
+  }
+
+  # Detach and restore of service control policies only (FullAWSAccess included), never of
+  # another policy type.
   statement {
     sid       = "DetachAndRestoreServiceControlPolicies"
     actions   = ["organizations:AttachPolicy", "organizations:DetachPolicy"]
-    resources = ["*"]
+    resources = concat([local.customer_scp_arns, local.aws_managed_scp_arns], local.organization_target_arns)
+
+    condition {
+      test     = "StringEquals"
+      variable = "organizations:PolicyType"
+      values   = ["SERVICE_CONTROL_POLICY"]
+    }
   }
 
   statement {
@@ -703,8 +914,14 @@ data "aws_iam_policy_document" "operator" {
 
   statement {
     sid       = "CheckAlertRulesAndSchedules"
-    actions   = ["events:ListRules", "events:ListTargetsByRule", "scheduler:ListSchedules", "iam:ListAccountAliases"]
+    actions   = ["events:ListRules", "scheduler:ListSchedules", "iam:ListAccountAliases"]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "CheckAlertRuleTargets"
+    actions   = ["events:ListTargetsByRule"]
+    resources = ["arn:${local.partition}:events:*:${local.account_id}:rule/*"]
   }
 
   statement {

@@ -73,6 +73,16 @@ output "scheduler_role_arn" {
   value       = aws_iam_role.scheduler.arn
 }
 
+output "schedule_dead_letter_arn" {
+  description = "ARN of the SQS dead-letter queue of the restore schedules and the restore function (the tool's schedule_dead_letter_arn setting)."
+  value       = aws_sqs_queue.restore_dead_letters.arn
+}
+
+output "restore_alarm_arns" {
+  description = "ARNs of the CloudWatch alarms on the scheduled restore, by alarm (dead-letters, errors, throttles); each notifies the topic."
+  value       = { for name, alarm in aws_cloudwatch_metric_alarm.restore : name => alarm.arn }
+}
+
 output "operator_policy_arn" {
   description = "ARN of the IAM policy for the operators of the tool."
   value       = aws_iam_policy.operator.arn

@@ -31,6 +31,17 @@ variable "member_role_name" {
   }
 }
 
+variable "organization_management_account_id" {
+  description = "Account id of the organization's management account, which the ARNs of its roots, OUs, accounts and policies carry. Null: this account (the control plane runs in the management account)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_management_account_id == null || can(regex("^[0-9]{12}$", var.organization_management_account_id))
+    error_message = "organization_management_account_id must be a 12-digit account id."
+  }
+}
+
 variable "break_glass_user_names" {
   description = "Break-glass IAM users of this account: each gets a secret, a console sign-in alert and rotation rights in the operator policy."
   type        = list(string)

@@ -173,8 +173,8 @@ run "restore_function_and_schedule" {
   }
 
   assert {
-    condition     = toset(flatten([for s in data.aws_iam_policy_document.scheduler.statement : s.actions])) == toset(["lambda:InvokeFunction"])
-    error_message = "The scheduler role may only invoke the function."
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.scheduler.statement : s.actions])) == toset(["lambda:InvokeFunction", "sqs:SendMessage"])
+    error_message = "The scheduler role may only invoke the function and send to the dead-letter queue."
   }
 }
 
@@ -191,9 +191,9 @@ run "restore_policy_grants_exactly_what_restore_needs" {
       "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
       "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
-      "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+      "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
     ])
-    error_message = "The restore policy must grant the restore actions, session revocation, the store, schedule deletion, publishing and logs, nothing else."
+    error_message = "The restore policy must grant the restore actions, session revocation, the store, schedule deletion, publishing, logs and its dead-letter queue, nothing else."
   }
 
   assert {
@@ -224,6 +224,161 @@ run "restore_policy_grants_exactly_what_restore_needs" {
       for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "scheduler:DeleteSchedule")
     ]) == toset(["arn:aws:scheduler:us-east-1:123456789012:schedule/breakglass/*"])
     error_message = "Schedule deletion is limited to the breakglass schedule group."
+  }
+}
+
+run "restore_function_cannot_lift_a_guardrail" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.restore.statement :
+      !contains(s.resources, "*") if length([for a in s.actions : a if startswith(a, "organizations:")]) > 0
+    ])
+    error_message = "No Organizations action of the restore function is granted on every resource."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.restore.statement : s if contains(s.actions, "organizations:DetachPolicy")
+      ]).resources == toset([
+      "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess",
+      "arn:aws:organizations::123456789012:root/o-*/r-*",
+      "arn:aws:organizations::123456789012:ou/o-*/ou-*",
+      "arn:aws:organizations::123456789012:account/o-*/*",
+    ])
+    error_message = "The restore function detaches FullAWSAccess only, from a root, OU or account."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.restore.statement : s if contains(s.actions, "organizations:AttachPolicy")
+      ]).resources == toset([
+      "arn:aws:organizations::123456789012:policy/o-*/service_control_policy/p-*",
+      "arn:aws:organizations::123456789012:root/o-*/r-*",
+      "arn:aws:organizations::123456789012:ou/o-*/ou-*",
+      "arn:aws:organizations::123456789012:account/o-*/*",
+    ])
+    error_message = "The restore function re-attaches the organization's own SCPs only (not FullAWSAccess, no other policy type)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.restore.statement :
+      anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "organizations:PolicyType" && c.values == tolist(["SERVICE_CONTROL_POLICY"])])
+      if contains(s.actions, "organizations:AttachPolicy") || contains(s.actions, "organizations:DetachPolicy")
+    ])
+    error_message = "AttachPolicy and DetachPolicy of the restore function require organizations:PolicyType SERVICE_CONTROL_POLICY."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.restore.statement :
+      length(s.actions) == 1 if contains(s.actions, "organizations:AttachPolicy") || contains(s.actions, "organizations:DetachPolicy")
+    ])
+    error_message = "AttachPolicy and DetachPolicy are granted by separate statements (detach must not reach the re-attachable SCPs)."
+  }
+}
+
+run "management_account_of_another_account" {
+  command = plan
+
+  variables {
+    organization_management_account_id = "999988887777"
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.restore.statement : s if contains(s.actions, "organizations:AttachPolicy")
+      ]).resources == toset([
+      "arn:aws:organizations::999988887777:policy/o-*/service_control_policy/p-*",
+      "arn:aws:organizations::999988887777:root/o-*/r-*",
+      "arn:aws:organizations::999988887777:ou/o-*/ou-*",
+      "arn:aws:organizations::999988887777:account/o-*/*",
+    ])
+    error_message = "Organizations ARNs carry the management account's id."
+  }
+}
+
+run "scheduled_restore_failures_reach_the_topic" {
+  command = plan
+
+  # ARNs the mocked provider would leave unknown until apply.
+  override_resource {
+    target = aws_sqs_queue.restore_dead_letters
+    values = { arn = "arn:aws:sqs:us-east-1:123456789012:breakglass-restore-dead-letters" }
+
+    override_during = plan
+  }
+
+  override_resource {
+    target = aws_sns_topic.notifications
+    values = { arn = "arn:aws:sns:us-east-1:123456789012:breakglass-notifications" }
+
+    override_during = plan
+  }
+
+  assert {
+    condition     = aws_sqs_queue.restore_dead_letters.sqs_managed_sse_enabled && aws_sqs_queue.restore_dead_letters.name == "breakglass-restore-dead-letters"
+    error_message = "The dead-letter queue is encrypted."
+  }
+
+  assert {
+    condition     = aws_lambda_function.restore.dead_letter_config[0].target_arn == aws_sqs_queue.restore_dead_letters.arn
+    error_message = "Failed asynchronous invocations of the restore function go to the dead-letter queue."
+  }
+
+  assert {
+    condition = (
+      aws_scheduler_schedule.restore_expired.target[0].dead_letter_config[0].arn == aws_sqs_queue.restore_dead_letters.arn &&
+      aws_scheduler_schedule.restore_expired.target[0].retry_policy[0].maximum_retry_attempts == 3 &&
+      aws_scheduler_schedule.restore_expired.target[0].retry_policy[0].maximum_event_age_in_seconds == 3600
+    )
+    error_message = "The periodic schedule retries 3 times within an hour, then sends to the dead-letter queue."
+  }
+
+  assert {
+    condition     = output.schedule_dead_letter_arn == aws_sqs_queue.restore_dead_letters.arn
+    error_message = "The schedule_dead_letter_arn output names the queue."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in [
+        one([for s in data.aws_iam_policy_document.scheduler.statement : s if s.sid == "DeadLetters"]),
+        one([for s in data.aws_iam_policy_document.restore.statement : s if s.sid == "DeadLetters"]),
+      ] : s.actions == toset(["sqs:SendMessage"]) && s.resources == toset([aws_sqs_queue.restore_dead_letters.arn])
+    ])
+    error_message = "The scheduler role and the function's role may send to the dead-letter queue."
+  }
+
+  assert {
+    condition = (
+      toset(keys(aws_cloudwatch_metric_alarm.restore)) == toset(["dead-letters", "errors", "throttles"]) &&
+      alltrue([for a in aws_cloudwatch_metric_alarm.restore : a.alarm_actions == toset([aws_sns_topic.notifications.arn]) && a.threshold == 0 && a.comparison_operator == "GreaterThanThreshold"])
+    )
+    error_message = "Dead letters, errors and throttles of the restore each raise an alarm on the topic."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.restore["dead-letters"].dimensions["QueueName"] == "breakglass-restore-dead-letters" &&
+      aws_cloudwatch_metric_alarm.restore["errors"].dimensions["FunctionName"] == "breakglass-restore" &&
+      aws_cloudwatch_metric_alarm.restore["errors"].metric_name == "Errors" &&
+      aws_cloudwatch_metric_alarm.restore["throttles"].metric_name == "Throttles"
+    )
+    error_message = "The alarms watch the queue's depth and the function's errors and throttles."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.notifications_topic.statement :
+      contains(s.actions, "sns:Publish") && anytrue([for p in s.principals : contains(p.identifiers, "cloudwatch.amazonaws.com")])
+      ]) && anytrue([
+      for s in data.aws_iam_policy_document.notifications_key[0].statement :
+      contains(s.actions, "kms:GenerateDataKey*") && anytrue([for p in s.principals : contains(p.identifiers, "cloudwatch.amazonaws.com")])
+    ])
+    error_message = "CloudWatch may publish the alarms to the topic and use its key."
   }
 }
 
@@ -268,6 +423,15 @@ run "operator_policy" {
       contains(s.actions, "iam:PassRole") && anytrue([for c in s.condition : c.variable == "iam:PassedToService" && contains(c.values, "scheduler.amazonaws.com")])
     ])
     error_message = "The scheduler role may only be passed to EventBridge Scheduler."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.operator.statement :
+      !contains(s.resources, "*") && anytrue([for c in s.condition : c.variable == "organizations:PolicyType" && c.values == tolist(["SERVICE_CONTROL_POLICY"])])
+      if contains(s.actions, "organizations:AttachPolicy") || contains(s.actions, "organizations:DetachPolicy")
+    ])
+    error_message = "Operators attach and detach service control policies only, never every resource."
   }
 }
 
@@ -389,7 +553,12 @@ run "rejects_bad_names_and_keys" {
     evidence_bucket_name   = "Evidence_Bucket"
     break_glass_user_names = ["breakglass-1", "breakglass-1"]
     lambda_zip_path        = "tests/fixtures"
+
+    organization_management_account_id = "12345"
   }
 
-  expect_failures = [var.sns_kms_key_arn, var.evidence_bucket_name, var.break_glass_user_names, var.lambda_zip_path]
+  expect_failures = [
+    var.sns_kms_key_arn, var.evidence_bucket_name, var.break_glass_user_names, var.lambda_zip_path,
+    var.organization_management_account_id,
+  ]
 }
