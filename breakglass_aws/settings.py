@@ -116,11 +116,18 @@ class Settings(BaseModel):
     drill_interval: str = "92d"
     approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)
 
-    @field_validator("region")
+    @field_validator("region", "store_region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
         if value is not None:
             _checked(validate_region, value)
+        return value
+
+    @field_validator("watch_regions", "evidence_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            _checked(validate_region, region)
         return value
 
     @field_validator("store")

@@ -556,6 +556,21 @@ def test_bad_name_settings_are_refused(iam, cli, tmp_path, cwd, monkeypatch, key
     assert _incidents(tmp_path) == 0 and list(cwd.iterdir()) == []
 
 
+BAD_REGION_SETTINGS = [
+    ("BREAKGLASS_REGION", "eu-west-1\n", "'region'"),
+    ("BREAKGLASS_STORE_REGION", "eu-west-1\n", "'store_region'"),
+    ("BREAKGLASS_WATCH_REGIONS", "eu-west-1,eu-west-" + wide("2"), "'watch_regions'"),
+    ("BREAKGLASS_EVIDENCE_REGIONS", '["eu-west-1", "eu-west-' + arabic("3") + '"]', "'evidence_regions'"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), BAD_REGION_SETTINGS)
+def test_bad_region_settings_are_refused(org, cli, tmp_path, cwd, monkeypatch, key, value, fragment):
+    monkeypatch.setenv(key, value)
+    _refused(cli, _detach(), 5, f"invalid value for {fragment}: invalid region")
+    assert _incidents(tmp_path) == 0 and list(cwd.iterdir()) == []
+
+
 # --- the validators themselves --------------------------------------------------------------
 
 
