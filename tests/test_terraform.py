@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -124,6 +125,26 @@ def test_ci_ends_in_the_readme_test_command():
     lines = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line.strip()]
     assert lines[-1] == "python -m pytest"
     assert "python -m pytest" in (REPO / "README.md").read_text()
+
+
+def test_ci_scans_terraform_with_checkov_and_every_accepted_check_has_its_reason():
+    """checkov, pinned, in its own virtual environment, on terraform/ with the committed config; in
+    that config each accepted check id comes right after the comment giving its reason."""
+    ci = (REPO / ".ci" / "run").read_text()
+    block = ci[ci.index("# --- checkov") : ci.index("# --- end checkov")]
+    assert "python3 -m venv" in block and "'checkov==" in block and "--only-binary=:all:" in block
+    assert '"$CHECKOV_VENV/bin/checkov" --config-file terraform/.checkov.yaml --directory terraform' in block
+    assert ci.index("# --- end checkov") < ci.index("python -m pytest")
+    lines = (TERRAFORM_DIR / ".checkov.yaml").read_text().splitlines()
+    start = lines.index("skip-check:")
+    accepted = [(i, line.strip()[2:]) for i, line in enumerate(lines) if i > start and line.strip().startswith("- ")]
+    assert accepted, "no accepted check listed"
+    for i, check in accepted:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), check
+        assert lines[i - 1].strip().startswith("#"), f"{check} is accepted without a reason above it"
+    assert len({c for _, c in accepted}) == len(accepted), "a check is listed twice"
+    # The fixed ones stay fixed: the restore policy's "*" writes and its missing dead-letter queue.
+    assert {"CKV_AWS_111", "CKV_AWS_356", "CKV_AWS_116", "CKV_AWS_27"}.isdisjoint(c for _, c in accepted)
 
 
 def test_ci_exports_the_mirror_config_before_fmt(tf: Terraform):
