@@ -13,8 +13,11 @@ from breakglass_aws.clock import isoformat
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "ENDED_STATUSES",
     "FULL_AWS_ACCESS",
     "Approval",
+    "CloseClaim",
+    "ClosePlan",
     "Incident",
     "IncidentStatus",
     "IssuedSession",
@@ -50,6 +53,7 @@ class IncidentStatus(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({IncidentStatus.ACTIVE, IncidentStatus.CLOSING, IncidentStatus.NEEDS_ATTENTION})
+ENDED_STATUSES = frozenset({IncidentStatus.CLOSED, IncidentStatus.FAILED, IncidentStatus.DENIED})
 
 
 class _Model(BaseModel):
@@ -122,6 +126,32 @@ class Approval(_Model):
     comment: str | None = None
 
 
+class CloseClaim(_Model):
+    """Who is closing the incident right now (one closer at a time). The claim is taken over when
+    its process is gone (same host) or its lease has run out (any host)."""
+
+    token: str
+    by: str
+    host: str
+    boot: str = ""
+    pid: int
+    thread: int = 0
+    started: str = ""  # the process's start time as the kernel counts it (tells a reused pid)
+    until: datetime
+
+
+class ClosePlan(_Model):
+    """What closing the incident owes (the users to rotate, the revocation cut-off) and which of
+    its steps are done (`restore:<target>`, `revoke`, `rotate:<user>`). Saved with the record, so
+    whoever finishes the close (a rerun, `restore`, the sweep) finishes the same plan."""
+
+    started_at: datetime
+    users: list[str] = Field(default_factory=list)
+    revoke_before: datetime | None = None
+    done: list[str] = Field(default_factory=list)
+    claim: CloseClaim | None = None
+
+
 class Incident(_Model):
     incident_id: str
     mode: Mode
@@ -140,6 +170,7 @@ class Incident(_Model):
     approvals_required: int = 0
     approvals: list[Approval] = Field(default_factory=list)
     request: dict[str, Any] = Field(default_factory=dict)
+    closing: ClosePlan | None = None
 
     def lock_targets(self) -> list[str]:
         """Targets held exclusively: SCP targets and users being rotated. Many engineers may hold

@@ -14,17 +14,23 @@ from breakglass_aws.errors import ConfigError, GuardRailError, UsageError
 from breakglass_aws.models import Incident, JournalEntry
 
 __all__ = [
+    "ClaimLost",
+    "Entries",
     "IncidentChanged",
     "IncidentNotFound",
     "NothingToJoin",
     "Store",
+    "StoreUnavailable",
     "TargetLocked",
     "UnreadableIncident",
     "Versions",
+    "claim_token",
     "parse_incident",
     "refresh",
     "update_incident",
 ]
+
+Entries = Sequence[tuple[str, dict[str, Any]]]
 
 log = logging.getLogger("breakglass_aws.journal")
 
@@ -60,6 +66,35 @@ class IncidentChanged(GuardRailError):
             f"see what changed with: breakglass show {incident_id}, then run the command again",
         )
         self.incident_id = incident_id
+
+
+class ClaimLost(GuardRailError):
+    """A fenced write found the incident claimed by another closer: this one must stop."""
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(
+            f"{incident_id} is now being closed by another process; this one stopped before its next change",
+            f"see who and where with: breakglass show {incident_id}",
+        )
+        self.incident_id = incident_id
+
+
+class StoreUnavailable(ConfigError):
+    """The embedded journal cannot be read or written (a full disk, a read-only file, an I/O
+    error). Nothing more was written; the caller says what had already changed."""
+
+    def __init__(self, where: str, cause: str) -> None:
+        super().__init__(
+            f"the journal at {where} cannot be written: {cause}",
+            f"free space or fix the permissions of {where}; nothing more was recorded",
+        )
+        self.cause = cause
+
+
+def claim_token(incident: Incident) -> str | None:
+    """The token of the closer holding the incident, if any (what a fenced write compares)."""
+    claim = incident.closing.claim if incident.closing else None
+    return claim.token if claim else None
 
 
 class UnreadableIncident(ConfigError):
@@ -121,14 +156,21 @@ def refresh(store: Store, incident: Incident) -> None:
     store.versions.remember(incident, store.versions.of(fresh) or 0)
 
 
-def update_incident(store: Store, incident_id: str, change: Callable[[Incident], None]) -> Incident:
+def update_incident(
+    store: Store,
+    incident_id: str,
+    change: Callable[[Incident], None],
+    entries: Callable[[Incident], Entries] | None = None,
+    release: Sequence[str] = (),
+) -> Incident:
     """Read, change, save with compare-and-set; on a lost race read again and re-apply `change`
-    (which may refuse by raising, e.g. once a request was denied meanwhile)."""
+    (which may refuse by raising, e.g. once a request was denied meanwhile). The journal
+    `entries` made from the changed incident, and letting go of `release`, go in the same write."""
     for _ in range(UPDATE_ATTEMPTS):
         incident = store.get_incident(incident_id)
         change(incident)
         try:
-            store.save_incident(incident)
+            store.save_incident(incident, entries(incident) if entries else (), release)
         except IncidentChanged:
             log.info("%s changed while being updated; retrying", incident_id)
             continue
@@ -141,16 +183,21 @@ class Store(Protocol):
 
     versions: Versions
 
-    def create_incident(self, incident: Incident, join: bool = False) -> None:
-        """Store a new incident and hold its targets atomically. A held target raises
-        TargetLocked, unless `join` (overlapping incidents, reference-counted)."""
+    def create_incident(self, incident: Incident, join: bool = False, entries: Entries = ()) -> list[JournalEntry]:
+        """Store a new incident, hold its targets and write its first journal `entries`, all in
+        one atomic write. A held target raises TargetLocked, unless `join` (overlapping
+        incidents, reference-counted)."""
 
     def get_incident(self, incident_id: str) -> Incident: ...
 
-    def save_incident(self, incident: Incident) -> None:
+    def save_incident(
+        self, incident: Incident, entries: Entries = (), release: Sequence[str] = ()
+    ) -> list[JournalEntry]:
         """Compare-and-set: raises IncidentChanged when the incident was saved by someone else
         since this object was read from this store (see `update_incident` for read-change-save
-        with retries). An object the store never handed out overwrites the stored record."""
+        with retries). An object the store never handed out overwrites the stored record.
+        `entries` are appended to its journal and the `release`d targets let go of, in the same
+        atomic write: a status and its journal entry are never apart."""
 
     def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
         """Newest first. A record that cannot be read is skipped with a warning, and its id
@@ -172,10 +219,14 @@ class Store(Protocol):
         """Durably append an entry (committed before this returns). None only from a store that
         holds entries back to write them together (see journal.deferred)."""
 
-    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
-        """Durably append several (kind, data) entries in one write: all of them or none."""
+    def append_many(self, incident_id: str, entries: Entries, fence: str | None = None) -> list[JournalEntry]:
+        """Durably append several (kind, data) entries in one write: all of them or none. With
+        `fence`, only while the incident is claimed by that token (else ClaimLost)."""
 
     def entries(self, incident_id: str) -> list[JournalEntry]: ...
+
+    def head(self, incident_id: str) -> tuple[int, str]:
+        """The last journal entry's sequence and hash ((0, GENESIS) for none)."""
 
     def record_alert(self, key: str) -> bool:
         """Remember that `key` was alerted; True the first time only."""
@@ -184,3 +235,60 @@ class Store(Protocol):
         """Drop a claim made by record_alert whose alert could not be sent (retried next run)."""
 
     def close(self) -> None: ...
+
+
+class StoreWrapper:
+    """A store that passes every call on to `inner`: the base of stores that change how one
+    incident's journal is written (held back, fenced) and nothing else."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.versions: Versions = inner.versions
+
+    def create_incident(self, incident: Incident, join: bool = False, entries: Entries = ()) -> list[JournalEntry]:
+        return self.inner.create_incident(incident, join, entries)
+
+    def get_incident(self, incident_id: str) -> Incident:
+        return self.inner.get_incident(incident_id)
+
+    def save_incident(
+        self, incident: Incident, entries: Entries = (), release: Sequence[str] = ()
+    ) -> list[JournalEntry]:
+        return self.inner.save_incident(incident, entries, release)
+
+    def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
+        return self.inner.list_incidents(limit, skipped)
+
+    def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
+        self.inner.release_locks(incident_id, targets)
+
+    def lock_holder(self, target: str) -> str | None:
+        return self.inner.lock_holder(target)
+
+    def holders(self, target: str) -> list[str]:
+        return self.inner.holders(target)
+
+    def holders_of(self, incident_id: str, targets: list[str]) -> dict[str, list[str]]:
+        return self.inner.holders_of(incident_id, targets)
+
+    def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry | None:
+        written = self.append_many(incident_id, [(kind, data)])
+        return written[-1] if written else None
+
+    def append_many(self, incident_id: str, entries: Entries, fence: str | None = None) -> list[JournalEntry]:
+        return self.inner.append_many(incident_id, entries, fence)
+
+    def entries(self, incident_id: str) -> list[JournalEntry]:
+        return self.inner.entries(incident_id)
+
+    def head(self, incident_id: str) -> tuple[int, str]:
+        return self.inner.head(incident_id)
+
+    def record_alert(self, key: str) -> bool:
+        return self.inner.record_alert(key)
+
+    def forget_alert(self, key: str) -> None:
+        self.inner.forget_alert(key)
+
+    def close(self) -> None:
+        self.inner.close()

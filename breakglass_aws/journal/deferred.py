@@ -1,8 +1,8 @@
 """A store whose journal entries for one incident are held back and written together, in one
 write: all of them before each `intent` (so everything up to a mutating call is durable before
-the call is made), and the rest when the work ends. Entries of other incidents and every other
-operation go straight through. Restores use it: one write before each re-attach or detach, and
-one at the end, instead of one per entry."""
+the call is made), with the next save of the incident, and the rest when the work ends. Entries
+of other incidents and every other operation go straight through. Restores use it: one write
+before each re-attach or detach, and one at the end, instead of one per entry."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from breakglass_aws.gate import INTENT
-from breakglass_aws.journal.base import Store, Versions
+from breakglass_aws.journal.base import Entries, Store, StoreWrapper
 from breakglass_aws.models import Incident, JournalEntry
 from breakglass_aws.runtime import Runtime
 
@@ -22,10 +22,10 @@ __all__ = ["DeferredJournal", "deferred_journal"]
 log = logging.getLogger(__name__)
 
 
-class DeferredJournal:
+class DeferredJournal(StoreWrapper):
     def __init__(self, store: Store, incident_id: str) -> None:
-        self.inner, self.incident_id = store, incident_id
-        self.versions: Versions = store.versions
+        super().__init__(store)
+        self.incident_id = incident_id
         self.pending: list[tuple[str, dict[str, Any]]] = []
 
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry | None:
@@ -36,11 +36,20 @@ class DeferredJournal:
             return self.flush()[-1]
         return None
 
-    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
+    def append_many(self, incident_id: str, entries: Entries, fence: str | None = None) -> list[JournalEntry]:
         if incident_id != self.incident_id:
-            return self.inner.append_many(incident_id, entries)
+            return self.inner.append_many(incident_id, entries, fence)
         self.pending += entries
         return self.flush()
+
+    def save_incident(
+        self, incident: Incident, entries: Entries = (), release: Sequence[str] = ()
+    ) -> list[JournalEntry]:
+        if incident.incident_id != self.incident_id:
+            return self.inner.save_incident(incident, entries, release)
+        written = self.inner.save_incident(incident, [*self.pending, *entries], release)
+        self.pending = []
+        return written
 
     def flush(self) -> list[JournalEntry]:
         if not self.pending:
@@ -54,35 +63,10 @@ class DeferredJournal:
             self.flush()
         return self.inner.entries(incident_id)
 
-    def create_incident(self, incident: Incident, join: bool = False) -> None:
-        self.inner.create_incident(incident, join)
-
-    def get_incident(self, incident_id: str) -> Incident:
-        return self.inner.get_incident(incident_id)
-
-    def save_incident(self, incident: Incident) -> None:
-        self.inner.save_incident(incident)
-
-    def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
-        return self.inner.list_incidents(limit, skipped)
-
-    def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
-        self.inner.release_locks(incident_id, targets)
-
-    def lock_holder(self, target: str) -> str | None:
-        return self.inner.lock_holder(target)
-
-    def holders(self, target: str) -> list[str]:
-        return self.inner.holders(target)
-
-    def holders_of(self, incident_id: str, targets: list[str]) -> dict[str, list[str]]:
-        return self.inner.holders_of(incident_id, targets)
-
-    def record_alert(self, key: str) -> bool:
-        return self.inner.record_alert(key)
-
-    def forget_alert(self, key: str) -> None:
-        self.inner.forget_alert(key)
+    def head(self, incident_id: str) -> tuple[int, str]:
+        if incident_id == self.incident_id:
+            self.flush()
+        return self.inner.head(incident_id)
 
     def close(self) -> None:
         self.flush()
@@ -92,14 +76,15 @@ class DeferredJournal:
 def deferred_journal(rt: Runtime, incident_id: str) -> Iterator[Runtime]:
     """The runtime, with the incident's journal entries written together; whatever is held back
     is written when the block ends, also when it ends in an error or an interrupt (a killed
-    process loses them: an intent without its outcome, which the next restore finishes)."""
+    process loses them: an intent without its outcome, which the next restore finishes). A
+    failure to write them then never hides the error that ended the block."""
     store = DeferredJournal(rt.store, incident_id)
     try:
         yield replace(rt, store=store)
     except (Exception, KeyboardInterrupt, SystemExit):
         try:
             store.flush()
-        except Exception:
-            log.warning("%s: %d journal entries could not be written", incident_id, len(store.pending), exc_info=True)
+        except Exception as err:  # the journal is failing too: the first error is the one to report
+            log.debug("%s: %d journal entries could not be written: %s", incident_id, len(store.pending), err)
         raise
     store.flush()

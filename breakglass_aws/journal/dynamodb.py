@@ -30,12 +30,15 @@ from typing import Any
 from breakglass_aws.aws import ClientFactory, aws_errors
 from breakglass_aws.clock import Clock, isoformat, utcnow
 from breakglass_aws.journal.base import (
+    ClaimLost,
+    Entries,
     IncidentChanged,
     IncidentNotFound,
     NothingToJoin,
     TargetLocked,
     UnreadableIncident,
     Versions,
+    claim_token,
     log,
     parse_incident,
 )
@@ -89,16 +92,19 @@ class DynamoStore:
         self._hints: dict[str, tuple[int, str]] = {}  # an entry known to exist (from the incident item)
         self.versions = Versions()
 
-    def _meta(self, incident: Incident) -> dict[str, Any]:
+    def _meta(self, incident: Incident, head: tuple[int, str] | None = None) -> dict[str, Any]:
         item = {
             "pk": _s(f"INC#{incident.incident_id}"),
             "sk": _s("META"),
             "body": _s(incident.model_dump_json()),
             "version": {"N": "1"},
         }
-        head = self._heads.get(incident.incident_id) or self._hints.get(incident.incident_id)
+        head = head or self._heads.get(incident.incident_id) or self._hints.get(incident.incident_id)
         if head is not None:
             item["head_seq"], item["head_hash"] = {"N": str(head[0])}, _s(head[1])
+        token = claim_token(incident)
+        if token is not None:  # what a fenced journal write compares, without parsing the body
+            item["claim"] = _s(token)
         return item
 
     @staticmethod
@@ -115,9 +121,11 @@ class DynamoStore:
         return incident
 
     # incidents ---------------------------------------------------------------------------------
-    def create_incident(self, incident: Incident, join: bool = False) -> None:
+    def create_incident(self, incident: Incident, join: bool = False, entries: Entries = ()) -> list[JournalEntry]:
+        written = chain_entries(incident.incident_id, (0, GENESIS), isoformat(self.clock()), entries)
+        head = (written[-1].seq, written[-1].hash) if written else None
         items: list[dict[str, Any]] = [
-            self._put(self._meta(incident), "attribute_not_exists(pk)"),
+            self._put(self._meta(incident, head), "attribute_not_exists(pk)"),
             self._put(
                 {
                     "pk": _s(INDEX),
@@ -128,6 +136,8 @@ class DynamoStore:
         ]
         for target in incident.lock_targets():
             items += self._hold(target, incident.incident_id, join)
+        if written:
+            items.append(self._put(_journal_item(incident.incident_id, written), "attribute_not_exists(pk)"))
         with aws_errors():
             try:
                 self.db.transact_write_items(TransactItems=items)
@@ -137,6 +147,9 @@ class DynamoStore:
                 self._explain_conflict(incident, join)
                 raise TargetLocked(incident.targets[0], "another incident") from None
         self.versions.remember(incident, 1)
+        if head is not None:
+            self._heads[incident.incident_id] = head
+        return written
 
     def _hold(self, target: str, incident_id: str, join: bool) -> list[dict[str, Any]]:
         key = _guard_key(target)
@@ -194,30 +207,89 @@ class DynamoStore:
             raise IncidentNotFound(incident_id)
         return self._parse(incident_id, found)
 
-    def save_incident(self, incident: Incident) -> None:
+    def save_incident(
+        self, incident: Incident, entries: Entries = (), release: Sequence[str] = ()
+    ) -> list[JournalEntry]:
         read_at = self.versions.of(incident)
         if read_at is None:  # not read from here (a copy from the offline store): overwrite it
             read_at = self._stored_version(incident.incident_id)
-        item = {**self._meta(incident), "version": {"N": str(read_at + 1)}}
-        if read_at == 0:  # written before saves were versioned
-            condition, values = "attribute_exists(pk) AND attribute_not_exists(#v)", None
-        else:
-            condition, values = "#v = :read", {":read": {"N": str(read_at)}}
+        if not entries and not release:
+            self._put_meta(incident, read_at)
+            return []
+        letting_go = list(release)
+        for _ in range(APPEND_ATTEMPTS):
+            head = self._heads.get(incident.incident_id) or self._find_head(incident.incident_id)
+            written = chain_entries(incident.incident_id, head, isoformat(self.clock()), entries)
+            last = (written[-1].seq, written[-1].hash) if written else head
+            items = [self._versioned_put(incident, read_at, last)]
+            if written:
+                items.append(self._put(_journal_item(incident.incident_id, written), "attribute_not_exists(pk)"))
+            items += [self._let_go(target, incident.incident_id) for target in letting_go]
+            failed = self._transact(items)
+            if failed is None:
+                self.versions.remember(incident, read_at + 1)
+                self._heads[incident.incident_id] = last
+                return written
+            if failed == 0:
+                self._stored_version(incident.incident_id)  # IncidentNotFound when it is gone
+                raise IncidentChanged(incident.incident_id)
+            if written and failed == 1:  # another writer took this seq: chain onto theirs
+                self._heads.pop(incident.incident_id, None)
+                self._hints[incident.incident_id] = head
+                continue
+            del letting_go[failed - (2 if written else 1)]  # no longer held by us: nothing to let go
+        raise TargetLocked(incident.incident_id, "too many concurrent journal writers")
+
+    def _put_meta(self, incident: Incident, read_at: int) -> None:
+        put = self._versioned_put(incident, read_at)["Put"]
         with aws_errors():
             try:
-                self.db.put_item(
-                    TableName=self.table,
-                    Item=item,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames={"#v": "version"},
-                    **({"ExpressionAttributeValues": values} if values else {}),
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                self.db.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
             except self.db.exceptions.ConditionalCheckFailedException as err:
                 if not err.response.get("Item"):
                     raise IncidentNotFound(incident.incident_id) from None
                 raise IncidentChanged(incident.incident_id) from None
         self.versions.remember(incident, read_at + 1)
+
+    def _versioned_put(
+        self, incident: Incident, read_at: int, head: tuple[int, str] | None = None
+    ) -> dict[str, Any]:
+        """The record, written only while the table still holds the version it was read at."""
+        item = {**self._meta(incident, head), "version": {"N": str(read_at + 1)}}
+        put: dict[str, Any] = {"TableName": self.table, "Item": item, "ExpressionAttributeNames": {"#v": "version"}}
+        if read_at == 0:  # written before saves were versioned
+            put["ConditionExpression"] = "attribute_exists(pk) AND attribute_not_exists(#v)"
+        else:
+            put["ConditionExpression"] = "#v = :read"
+            put["ExpressionAttributeValues"] = {":read": {"N": str(read_at)}}
+        return {"Put": put}
+
+    def _let_go(self, target: str, incident_id: str) -> dict[str, Any]:
+        """Inside a transaction: remove one holder from a target's guard (an empty guard holds
+        nothing); cancelled when the incident no longer holds it."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _guard_key(target),
+                "UpdateExpression": "REMOVE #h.#i",
+                "ConditionExpression": "attribute_exists(#h.#i)",
+                "ExpressionAttributeNames": {"#h": "holders", "#i": incident_id},
+            }
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> int | None:
+        """Write `items` together; None when done, else the index of the first item whose
+        condition failed."""
+        with aws_errors():
+            try:
+                self.db.transact_write_items(TransactItems=items)
+            except self.db.exceptions.TransactionCanceledException as err:
+                reasons = err.response.get("CancellationReasons") or []
+                for index, reason in enumerate(reasons):
+                    if reason.get("Code") == "ConditionalCheckFailed":
+                        return index
+                raise
+        return None
 
     def _stored_version(self, incident_id: str) -> int:
         with aws_errors():
@@ -366,24 +438,47 @@ class DynamoStore:
     def append(self, incident_id: str, kind: str, data: dict[str, Any]) -> JournalEntry:
         return self.append_many(incident_id, [(kind, data)])[0]
 
-    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
+    def append_many(self, incident_id: str, entries: Entries, fence: str | None = None) -> list[JournalEntry]:
         for _ in range(APPEND_ATTEMPTS):
             head = self._heads.get(incident_id) or self._find_head(incident_id)
             written = chain_entries(incident_id, head, isoformat(self.clock()), entries)
-            with aws_errors():
-                try:
-                    self.db.put_item(
-                        TableName=self.table,
-                        Item=_journal_item(incident_id, written),
-                        ConditionExpression="attribute_not_exists(pk)",
-                    )
-                except self.db.exceptions.ConditionalCheckFailedException:
-                    self._heads.pop(incident_id, None)
-                    self._hints[incident_id] = head  # still true: the head is further on
-                    continue  # another writer took this seq: chain onto theirs
+            put = self._put(_journal_item(incident_id, written), "attribute_not_exists(pk)")
+            if fence is None:
+                taken = self._put_entry(put["Put"])
+            else:
+                failed = self._transact([self._fence(incident_id, fence), put])
+                if failed == 0:
+                    raise ClaimLost(incident_id)
+                taken = failed is None
+            if not taken:
+                self._heads.pop(incident_id, None)
+                self._hints[incident_id] = head  # still true: the head is further on
+                continue  # another writer took this seq: chain onto theirs
             self._heads[incident_id] = (written[-1].seq, written[-1].hash)
             return written
         raise TargetLocked(incident_id, "too many concurrent journal writers")
+
+    def _put_entry(self, put: dict[str, Any]) -> bool:
+        with aws_errors():
+            try:
+                self.db.put_item(**put)
+            except self.db.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def _fence(self, incident_id: str, token: str) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"INC#{incident_id}"), "sk": _s("META")},
+                "ConditionExpression": "#c = :token",
+                "ExpressionAttributeNames": {"#c": "claim"},
+                "ExpressionAttributeValues": {":token": _s(token)},
+            }
+        }
+
+    def head(self, incident_id: str) -> tuple[int, str]:
+        return self._heads.get(incident_id) or self._find_head(incident_id)
 
     def _find_head(self, incident_id: str) -> tuple[int, str]:
         """The last entry: read the items after the last entry known to exist (the hint, or the

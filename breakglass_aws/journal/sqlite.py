@@ -15,9 +15,12 @@ from typing import Any, TypeVar
 from breakglass_aws.clock import Clock, isoformat, utcnow
 from breakglass_aws.errors import ConfigError
 from breakglass_aws.journal.base import (
+    ClaimLost,
+    Entries,
     IncidentChanged,
     IncidentNotFound,
     NothingToJoin,
+    StoreUnavailable,
     TargetLocked,
     UnreadableIncident,
     Versions,
@@ -82,6 +85,27 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+CAUSES = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_READONLY": "the file is read-only",
+    "SQLITE_IOERR": "an I/O error",
+    "SQLITE_BUSY": "another process kept it locked",
+    "SQLITE_LOCKED": "another process kept it locked",
+    "SQLITE_CANTOPEN": "it cannot be opened",
+    "SQLITE_CORRUPT": "the file is damaged",
+    "SQLITE_NOTADB": "it is not a journal file",
+    "SQLITE_PERM": "permission denied",
+}
+
+
+def _cause(err: sqlite3.Error) -> str:
+    """A one-line cause: SQLite's error name in words, then its code."""
+    name = str(getattr(err, "sqlite_errorname", "") or "")
+    base = name.split("_", maxsplit=1)[0] + "_" + name.split("_")[1] if name.count("_") >= 2 else name
+    words = CAUSES.get(name) or CAUSES.get(base) or str(err)
+    return f"{words} ({name})" if name else words
 
 
 def _locked(method: F) -> F:
@@ -120,14 +144,37 @@ class SqliteStore:
                 ) from err
         raise AssertionError("unreachable")
 
-    def _tx(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One write transaction. A failed write is reported as the store being unavailable,
+        naming its cause (the rollback after it never hides it)."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._db)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as err:
+            raise StoreUnavailable(str(self.path), _cause(err)) from err
+        return result
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.debug("rollback failed after an error; the original error is reported", exc_info=True)
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise StoreUnavailable(str(self.path), _cause(err)) from err
 
     @_locked
-    def create_incident(self, incident: Incident, join: bool = False) -> None:
-        db = self._tx()
-        try:
+    def create_incident(self, incident: Incident, join: bool = False, entries: Entries = ()) -> list[JournalEntry]:
+        def create(db: sqlite3.Connection) -> list[JournalEntry]:
             for target in incident.lock_targets():
                 row = db.execute("SELECT incident_id FROM holders WHERE target=? ORDER BY seq LIMIT 1", (target,))
                 holder = row.fetchone()
@@ -140,18 +187,18 @@ class SqliteStore:
                 "INSERT INTO incidents (incident_id, created_at, body, version) VALUES (?, ?, ?, 1)",
                 (incident.incident_id, isoformat(incident.created_at), incident.model_dump_json()),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            return self._chain(db, incident.incident_id, entries)
+
+        written = self._write(create)
         self.versions.remember(incident, 1)
+        return written
 
     @_locked
     def get_incident(self, incident_id: str) -> Incident:
-        row = self._db.execute("SELECT body, version FROM incidents WHERE incident_id=?", (incident_id,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT body, version FROM incidents WHERE incident_id=?", (incident_id,))
+        if not rows:
             raise IncidentNotFound(incident_id)
-        return self._parse(incident_id, row[0], row[1])
+        return self._parse(incident_id, rows[0][0], rows[0][1])
 
     def _parse(self, incident_id: str, body: str, version: int) -> Incident:
         incident = parse_incident(incident_id, body, f"the journal at {self.path}")
@@ -159,33 +206,37 @@ class SqliteStore:
         return incident
 
     @_locked
-    def save_incident(self, incident: Incident) -> None:
+    def save_incident(
+        self, incident: Incident, entries: Entries = (), release: Sequence[str] = ()
+    ) -> list[JournalEntry]:
         read_at = self.versions.of(incident)
         body = incident.model_dump_json()
         sql = "UPDATE incidents SET body=?, version=version+1 WHERE incident_id=?"
         args: tuple[str | int, ...] = (body, incident.incident_id)
         if read_at is not None:  # read from here: compare-and-set (else a copy from elsewhere: overwrite)
             sql, args = sql + " AND version=?", (*args, read_at)
-        db = self._tx()
-        try:
+
+        def save(db: sqlite3.Connection) -> tuple[int, list[JournalEntry]]:
             saved = db.execute(sql, args).rowcount == 1
             row = db.execute("SELECT version FROM incidents WHERE incident_id=?", (incident.incident_id,)).fetchone()
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        if row is None:
-            raise IncidentNotFound(incident.incident_id)
-        if not saved:
-            raise IncidentChanged(incident.incident_id)
-        self.versions.remember(incident, int(row[0]))
+            if row is None:
+                raise IncidentNotFound(incident.incident_id)
+            if not saved:
+                raise IncidentChanged(incident.incident_id)
+            for target in release:
+                db.execute("DELETE FROM holders WHERE target=? AND incident_id=?", (target, incident.incident_id))
+            return int(row[0]), self._chain(db, incident.incident_id, entries)
+
+        version, written = self._write(save)
+        self.versions.remember(incident, version)
+        return written
 
     @_locked
     def list_incidents(self, limit: int = 50, skipped: list[str] | None = None) -> list[Incident]:
         # rowid breaks ties between incidents opened within the same second: newest first
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT incident_id, body, version FROM incidents ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
-        ).fetchall()
+        )
         found: list[Incident] = []
         for incident_id, body, version in rows:
             try:
@@ -198,12 +249,18 @@ class SqliteStore:
 
     @_locked
     def release_locks(self, incident_id: str, targets: list[str] | None = None) -> None:
-        self._db.execute("DELETE FROM holders WHERE incident_id=?", (incident_id,))
+        def release(db: sqlite3.Connection) -> None:
+            if targets is None:
+                db.execute("DELETE FROM holders WHERE incident_id=?", (incident_id,))
+            for target in targets or []:
+                db.execute("DELETE FROM holders WHERE target=? AND incident_id=?", (target, incident_id))
+
+        self._write(release)
 
     @_locked
     def holders(self, target: str) -> list[str]:
-        rows = self._db.execute("SELECT incident_id FROM holders WHERE target=? ORDER BY seq", (target,))
-        return [str(r[0]) for r in rows.fetchall()]
+        rows = self._read("SELECT incident_id FROM holders WHERE target=? ORDER BY seq", (target,))
+        return [str(r[0]) for r in rows]
 
     def holders_of(self, incident_id: str, targets: list[str]) -> dict[str, list[str]]:
         return {target: self.holders(target) for target in targets}
@@ -216,33 +273,54 @@ class SqliteStore:
         return self.append_many(incident_id, [(kind, data)])[0]
 
     @_locked
-    def append_many(self, incident_id: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[JournalEntry]:
-        db = self._tx()
-        try:
-            last = db.execute(
-                "SELECT seq, hash FROM journal WHERE incident_id=? ORDER BY seq DESC LIMIT 1", (incident_id,)
-            ).fetchone()
-            head = (last[0], last[1]) if last else (0, GENESIS)
-            written = chain_entries(incident_id, head, isoformat(self.clock()), entries)
-            db.executemany(
-                "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (incident_id, e.seq, e.at, e.kind, json.dumps(e.data, sort_keys=True), e.prev_hash, e.hash)
-                    for e in written
-                ],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def append_many(self, incident_id: str, entries: Entries, fence: str | None = None) -> list[JournalEntry]:
+        def append(db: sqlite3.Connection) -> list[JournalEntry]:
+            if fence is not None:
+                row = db.execute(
+                    "SELECT json_extract(body, '$.closing.claim.token') FROM incidents WHERE incident_id=?",
+                    (incident_id,),
+                ).fetchone()
+                if row is None or row[0] != fence:
+                    raise ClaimLost(incident_id)
+            return self._chain(db, incident_id, entries)
+
+        return self._write(append)
+
+    def _chain(self, db: sqlite3.Connection, incident_id: str, entries: Entries) -> list[JournalEntry]:
+        """Inside a write transaction: chain `entries` after the journal's last entry."""
+        if not entries:
+            return []
+        head = self._head(db, incident_id)
+        written = chain_entries(incident_id, head, isoformat(self.clock()), entries)
+        db.executemany(
+            "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (incident_id, e.seq, e.at, e.kind, json.dumps(e.data, sort_keys=True), e.prev_hash, e.hash)
+                for e in written
+            ],
+        )
         return written
+
+    @staticmethod
+    def _head(db: sqlite3.Connection, incident_id: str) -> tuple[int, str]:
+        last = db.execute(
+            "SELECT seq, hash FROM journal WHERE incident_id=? ORDER BY seq DESC LIMIT 1", (incident_id,)
+        ).fetchone()
+        return (int(last[0]), str(last[1])) if last else (0, GENESIS)
+
+    @_locked
+    def head(self, incident_id: str) -> tuple[int, str]:
+        try:
+            return self._head(self._db, incident_id)
+        except sqlite3.Error as err:
+            raise StoreUnavailable(str(self.path), _cause(err)) from err
 
     @_locked
     def entries(self, incident_id: str) -> list[JournalEntry]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT seq, at, kind, data, prev_hash, hash FROM journal WHERE incident_id=? ORDER BY seq",
             (incident_id,),
-        ).fetchall()
+        )
         return [
             JournalEntry(
                 incident_id=incident_id, seq=r[0], at=r[1], kind=r[2], data=load_data(r[3]), prev_hash=r[4], hash=r[5]
@@ -252,12 +330,15 @@ class SqliteStore:
 
     @_locked
     def record_alert(self, key: str) -> bool:
-        cursor = self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", (key, isoformat(self.clock())))
-        return cursor.rowcount == 1
+        def record(db: sqlite3.Connection) -> bool:
+            added = db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", (key, isoformat(self.clock())))
+            return added.rowcount == 1
+
+        return self._write(record)
 
     @_locked
     def forget_alert(self, key: str) -> None:
-        self._db.execute("DELETE FROM alerts WHERE key = ?", (key,))
+        self._write(lambda db: db.execute("DELETE FROM alerts WHERE key = ?", (key,)))
 
     def close(self) -> None:
         self._db.close()
