@@ -8,6 +8,9 @@ approval, `approved` when the quorum turns the request approved, `denied` for a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from breakglass_aws.approvals import add_approval, principal_of
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import GuardRailError, UsageError
@@ -28,11 +31,9 @@ def _load(rt: Runtime, incident_id: str) -> Incident:
     return rt.store.get_incident(incident_id)
 
 
-def _transitioned(rt: Runtime, incident: Incident) -> None:
-    """Journal and notify a status change already saved (together with what caused it)."""
-    reason = incident.status_reason or ""
-    rt.store.append(incident.incident_id, f"status:{incident.status.value}", {"reason": reason})
-    notify(rt, incident, incident.status.value, reason)
+def _status_entry(incident: Incident) -> tuple[str, dict[str, Any]]:
+    """The journal entry of the status `change` just set: saved in the same write."""
+    return f"status:{incident.status.value}", {"reason": incident.status_reason or ""}
 
 
 def approve(rt: Runtime, incident_id: str, approver: Requester, comment: str | None) -> Incident:
@@ -47,14 +48,14 @@ def approve(rt: Runtime, incident_id: str, approver: Requester, comment: str | N
         if quorum_now:
             incident.status, incident.status_reason = IncidentStatus.APPROVED, "quorum met"
 
-    incident = update_incident(rt.store, incident_id, record)
-    rt.store.append(
-        incident_id, "approved", {"by": approver.arn, "principal": principal_of(approver.arn), "comment": comment}
+    approved = ("approved", {"by": approver.arn, "principal": principal_of(approver.arn), "comment": comment})
+    incident = update_incident(
+        rt.store, incident_id, record, lambda i: [approved, _status_entry(i)] if quorum_now else [approved]
     )
     count = f"{len(incident.approvals)}/{incident.approvals_required}"
     notify(rt, incident, "approval-recorded", f"by {approver.name} ({count})")
     if quorum_now:
-        _transitioned(rt, incident)
+        notify(rt, incident, incident.status.value, incident.status_reason)
     return incident
 
 
@@ -70,11 +71,22 @@ def deny(rt: Runtime, incident_id: str, denier: Requester, comment: str | None) 
             )
         incident.status, incident.status_reason = IncidentStatus.DENIED, reason
 
-    incident = update_incident(rt.store, incident_id, refuse)
-    rt.store.append(incident_id, "denied", {"by": denier.arn, "comment": comment})
-    _transitioned(rt, incident)
-    rt.store.release_locks(incident_id)
+    denied = ("denied", {"by": denier.arn, "comment": comment})
+    incident = _update_and_release(rt, incident_id, refuse, lambda i: [denied, _status_entry(i)])
+    notify(rt, incident, incident.status.value, incident.status_reason)
     return incident
+
+
+def _update_and_release(
+    rt: Runtime,
+    incident_id: str,
+    change: Callable[[Incident], None],
+    entries: Callable[[Incident], list[tuple[str, dict[str, Any]]]],
+) -> Incident:
+    """A request ends (denied, lapsed): its new status, journal entries and the release of its
+    targets in one write."""
+    targets = rt.store.get_incident(incident_id).lock_targets()
+    return update_incident(rt.store, incident_id, change, entries, release=targets)
 
 
 def _check_activation(incident: Incident, caller: Requester) -> None:
@@ -137,10 +149,10 @@ def _lapse(rt: Runtime, incident_id: str) -> Incident | None:
         incident.status_reason = f"lapsed: {was}, not activated before {isoformat(incident.expires_at)}"
 
     try:
-        incident = update_incident(rt.store, incident_id, change)
+        incident = _update_and_release(
+            rt, incident_id, change, lambda i: [("lapsed", {"expires_at": isoformat(i.expires_at)}), _status_entry(i)]
+        )
     except _NoLongerARequest:
         return None
-    rt.store.append(incident_id, "lapsed", {"expires_at": isoformat(incident.expires_at)})
-    _transitioned(rt, incident)
-    rt.store.release_locks(incident_id)
+    notify(rt, incident, incident.status.value, incident.status_reason)
     return incident

@@ -1,36 +1,64 @@
-"""Closing incidents: SCP mode restores; role mode revokes every session issued before the close.
-Also the standalone session revocation."""
+"""Closing an incident: restore its SCPs (SCP mode), revoke its role's sessions (role mode),
+rotate the planned break-glass users, let go of its targets, then say `closed`.
+
+Every path that ends an incident comes here (`close`, `scp restore`, the expiry sweep, the
+scheduled function), so they all finish the same plan: the plan (users to rotate, revocation
+cut-off) and the steps done are saved with the record, a claim makes one closer work at a time,
+and `closed` is saved only when everything the plan owes is done. A rerun finishes what is left;
+a rerun on a closed incident checks what it owes and repairs what a crash left behind.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from breakglass_aws.aws import aws_errors
+from breakglass_aws.claim import describe, is_live, is_mine, new_claim, renewed
+from breakglass_aws.deadman import disarm
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.evidence.collect import CollectResult
 from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
-from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.gate import StepFailed
+from breakglass_aws.journal.base import UPDATE_ATTEMPTS, ClaimLost, Entries, IncidentChanged, refresh
+from breakglass_aws.journal.deferred import deferred_journal
+from breakglass_aws.journal.fenced import FencedStore
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import (
     ACTIVE_STATUSES,
+    ENDED_STATUSES,
+    ClosePlan,
     Incident,
     IncidentStatus,
+    JournalEntry,
     Mode,
     Requester,
     RoleAccess,
     new_incident_id,
 )
-from breakglass_aws.restore import RestoreResult, restore_targets, unrecoverable_reason
-from breakglass_aws.revoke import RevokeProof, RevokeStep, perform_revoke, plan_revoke, prove_revoke
+from breakglass_aws.records import open_record
+from breakglass_aws.revoke import RevokeProof, RevokeStep
 from breakglass_aws.role import parse_role_arn, source_identity_for
+from breakglass_aws.role_revoke import revoke_through_gate
 from breakglass_aws.rotation_run import RotationResult, cause_hint, check_rotation_targets, rotate_in_incident
-from breakglass_aws.runtime import Runtime
+from breakglass_aws.runtime import Runtime, whoami
+from breakglass_aws.scp_restore import RestoreResult, TargetRestore, restore_target, unrecoverable_reason
+from breakglass_aws.stopped import journal_failure, try_to_record
 from breakglass_aws.validate import validate_incident_id
 
-__all__ = ["CloseResult", "close_incident", "finish_pending", "iam_for_account", "revoke_role_sessions"]
+__all__ = [
+    "CloseRequest",
+    "CloseResult",
+    "as_restore",
+    "close_incident",
+    "finish_close",
+    "plan_from_journal",
+    "planned_users",
+    "revoke_role_sessions",
+]
 
 
 class CloseResult(BaseModel):
@@ -47,222 +75,460 @@ class CloseResult(BaseModel):
     evidence: CollectResult | None = None
     evidence_error: str | None = None
     exit_code: int = 0
+    checked: list[str] = []  # a rerun on an ended incident: what it owes, proven
+    repaired: list[str] = []  # ... and what a crash had left behind, now done
+    busy: str | None = None  # another closer holds it (the sweep leaves it to that one)
 
 
-def iam_for_account(rt: Runtime, account: str, caller: Requester) -> Any:
-    """IAM in the role's account: directly when we are there, else through the member role."""
-    if account == caller.account:
-        return rt.factory.client("iam")
-    arn = f"arn:aws:iam::{account}:role/{rt.role.member_role_name}"
-    with aws_errors():
-        creds = rt.factory.client("sts").assume_role(RoleArn=arn, RoleSessionName="breakglass-admin")["Credentials"]
-    return rt.factory.client_as("iam", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+@dataclass
+class CloseRequest:
+    """What the caller asks of a close. `users` None keeps the saved plan (or, on a first close,
+    the configured users); given, they are added to it. `restore_only`: a first close that
+    rotates nobody unless asked (`scp restore`, the expiry sweep). `wait`: another closer at
+    work is waited for (else left to it)."""
 
-
-def _revoke(rt: Runtime, incident: Incident, caller: Requester, before: datetime) -> tuple[RevokeStep, RevokeProof]:
-    """Put the revocation policy through the gate (StepFailed on failure), then read it back."""
-    assert incident.role is not None  # noqa: S101
-    account, role_name = parse_role_arn(incident.role.role_arn)
-    iam = iam_for_account(rt, account, caller)
-    with aws_errors():
-        step = plan_revoke(iam, incident.role.role_arn, role_name, before)
-    apply_steps(
-        rt.store,
-        incident.incident_id,
-        [step],
-        lambda s: perform_revoke(iam, s),
-        lambda s: rt.progress(f"done: {s.describe()}"),
-    )
-    try:
-        with aws_errors():
-            proof = prove_revoke(iam, step)
-    except BreakglassError as err:  # applied, but the read-back does not show it
-        raise PartialApplyError(
-            f"revocation not confirmed: {err.message}", incident.incident_id, err.remediation
-        ) from err
-    rt.store.append(incident.incident_id, "verified", proof.model_dump())
-    incident.role.revoked_before = before
-    return step, proof
+    users: list[str] | None = None
+    skip_rotation: bool = False
+    accept_drift: bool = False
+    restore_only: bool = False
+    wait: bool = True
+    evidence: EvidenceOptions | None = None
+    by: str = "close"
 
 
 def close_incident(
     rt: Runtime,
     incident_id: str,
-    caller: Requester,
+    caller: Requester | None,
     users: list[str] | None = None,
     skip_rotation: bool = False,
     accept_drift: bool = False,
     evidence: EvidenceOptions | None = None,
 ) -> CloseResult:
     """One command to end an incident: restore SCPs, revoke role sessions, rotate the break-glass
-    users. Each finished step is journaled, so a rerun after a crash does only what is left."""
-    incident = _closable(rt, incident_id)
-    if incident is None:
-        return _already_closed(rt, incident_id, evidence)
-    done = _steps_done(rt, incident_id)
-    chosen = _close_plan(rt, incident_id, users, skip_rotation)
-    to_rotate = [user for user in chosen if f"rotate:{user}" not in done]
-    check_rotation_targets(rt, to_rotate)  # read-only: an unknown user or secret changes nothing
-    _record_close_plan(rt, incident_id, chosen)
-    result = CloseResult(incident_id=incident_id, mode=incident.mode, status=incident.status)
-    _status(rt, incident, IncidentStatus.CLOSING, "closing")
-    step = "restore"
-    try:
-        if (
-            incident.mode is Mode.SCP
-            and "restore" not in done
-            and not _close_restore(rt, incident, result, accept_drift)
-        ):
-            return result
-        step = "revoke"
-        if incident.mode is Mode.ROLE and "revoke" not in done:
-            result.revoked, result.revoke_verified = _revoke(rt, incident, caller, rt.clock())
-            _step_done(rt, incident_id, "revoke")
-            result.also_revoked = _other_open_role_incidents(rt, incident)
-        for user in to_rotate:
-            step = f"rotate:{user}"
-            result.rotated.append(
-                rotate_in_incident(rt, incident, user, None, with_password=True, raise_step_failed=True)
-            )
-            _step_done(rt, incident_id, step)
-    except StepFailed as failed:
-        describe = getattr(failed.step, "describe", None)
-        raise _stopped(rt, incident, step, describe() if describe else None, failed.error) from failed
-    except BreakglassError as err:
-        raise _stopped(rt, incident, step, None, err) from err
-    if rt.evidence_on_close:
-        _step_done(rt, incident_id, "evidence:pending")  # a crash after `closed` still collects on rerun
-    incident.closed_at = rt.clock()
-    _status(rt, incident, IncidentStatus.CLOSED, "closed")
-    rt.store.release_locks(incident_id)
-    result.status = incident.status
-    if rt.evidence_on_close:
-        _evidence(rt, result, evidence)
+    users. Each finished step is saved, so a rerun after a crash does only what is left."""
+    validate_incident_id(incident_id)
+    request = CloseRequest(users=users, skip_rotation=skip_rotation, accept_drift=accept_drift, evidence=evidence)
+    return finish_close(rt, rt.store.get_incident(incident_id), caller, request)
+
+
+def finish_close(rt: Runtime, incident: Incident, caller: Requester | None, request: CloseRequest) -> CloseResult:
+    """The close engine, from a record read by the caller (its compare-and-set saves prove it
+    is still current)."""
+    if incident.status in ENDED_STATUSES:
+        return _check_ended(rt, incident, caller, request)
+    _check_closable(incident)
+    plan = _plan_for(rt, incident, request)
+    check_rotation_targets(rt, _pending_users(plan))  # read-only: an unknown user changes nothing
+    held = rt.store.holders_of(incident.incident_id, [s.target for s in incident.scp]) if incident.scp else None
+    repaired = _journal_the_opening(rt, incident)
+    claimed = _claim(rt, incident, plan, request)
+    if isinstance(claimed, CloseResult):
+        return claimed
+    result = CloseResult(
+        incident_id=incident.incident_id, mode=incident.mode, status=incident.status, repaired=repaired
+    )
+    with _as_closer(rt, incident) as closer:
+        _work(closer, incident, caller, request, result, held)
+    if result.exit_code == 0 and rt.evidence_on_close:
+        _evidence(rt, result, request.evidence)
     return result
 
 
-def _already_closed(rt: Runtime, incident_id: str, options: EvidenceOptions | None) -> CloseResult:
-    """A rerun on a finished incident: nothing to do, unless the evidence hand-off is pending."""
-    found = rt.store.get_incident(incident_id)
-    done = _steps_done(rt, incident_id)
-    if found.status is IncidentStatus.CLOSED and "evidence:pending" in done and "evidence" not in done:
-        rt.progress(f"{incident_id} is closed; collecting its pending evidence")
-        result = CloseResult(incident_id=incident_id, mode=found.mode, status=found.status)
-        _evidence(rt, result, options)
-        return result
-    return CloseResult(incident_id=incident_id, mode=found.mode, status=found.status, noop=True)
+def _journal_the_opening(rt: Runtime, incident: Incident) -> list[str]:
+    """A record whose opening an earlier version never journaled (it wrote them apart)."""
+    if rt.store.head(incident.incident_id)[0]:
+        return []
+    entry = {"incident": incident.public(), "repaired": "the record was stored without its opening entry"}
+    rt.store.append(incident.incident_id, "opened", entry)
+    return ["journaled the opening"]
 
 
-def _evidence(rt: Runtime, result: CloseResult, options: EvidenceOptions | None) -> None:
-    """Evidence never blocks a close: a failure is reported with the command to finish it."""
-    try:
-        result.evidence = collect_evidence(rt, result.incident_id, None, options or EvidenceOptions())
-        _step_done(rt, result.incident_id, "evidence")
-    except Exception as err:
-        result.evidence_error = f"{type(err).__name__}: {err}"
-        rt.progress(
-            f"warning: evidence not collected ({result.evidence_error}); "
-            f"run: breakglass evidence collect {result.incident_id}"
-        )
-
-
-def finish_pending(rt: Runtime, caller: Requester) -> list[CloseResult]:
-    """Closes that stopped (a control plane was down) are finished here; what cron, the scheduled
-    function and `restore --expired` run. Each resumes where it stopped."""
-    results = []
-    for incident in rt.store.list_incidents(limit=100_000):
-        if incident.status is IncidentStatus.NEEDS_ATTENTION and (incident.status_reason or "").startswith(
-            "close stopped"
-        ):
-            rt.progress(f"finishing the close of {incident.incident_id}")
-            try:
-                results.append(close_incident(rt, incident.incident_id, caller))
-            except BreakglassError as err:
-                results.append(
-                    CloseResult(
-                        incident_id=incident.incident_id,
-                        mode=incident.mode,
-                        status=IncidentStatus.NEEDS_ATTENTION,
-                        exit_code=err.exit_code,
-                    )
-                )
-    return results
-
-
-def _closable(rt: Runtime, incident_id: str) -> Incident | None:
-    validate_incident_id(incident_id)
-    incident = rt.store.get_incident(incident_id)
-    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.FAILED):
-        return None
+def _check_closable(incident: Incident) -> None:
+    incident_id = incident.incident_id
     if incident.mode is Mode.ROTATE:
         raise UsageError(
             f"{incident_id} is a rotation", f"resume it with: breakglass rotate --user {incident.targets[0][5:]}"
         )
     if incident.status not in ACTIVE_STATUSES:
         raise UsageError(f"{incident_id} is {incident.status}", f"see: breakglass show {incident_id}")
-    return incident
 
 
-def _close_restore(rt: Runtime, incident: Incident, result: CloseResult, accept_drift: bool) -> bool:
-    targets = restore_targets(rt, incident)
-    reason = unrecoverable_reason(targets)
-    drift = [d for t in targets for d in t.drift]
-    if drift:
-        rt.store.append(incident.incident_id, "drift", {"drift": drift})
-    result.restore = RestoreResult(
-        incident_id=incident.incident_id,
-        status=incident.status,
-        targets=targets,
-        error=reason if not accept_drift else None,
+# the plan ----------------------------------------------------------------------------------------
+
+
+def _plan_for(rt: Runtime, incident: Incident, request: CloseRequest) -> ClosePlan:
+    """The saved plan (or one an earlier version journaled), grown by the users asked for; or a
+    new one. A saved plan's rotations cannot be dropped."""
+    plan = incident.closing or plan_from_journal(incident, _journal_if_closing(rt, incident))
+    if plan is None:
+        now = rt.clock()
+        wanted = request.users if request.users is not None else ([] if request.restore_only else rt.rotation.users)
+        users = [] if request.skip_rotation else list(dict.fromkeys(wanted))
+        return ClosePlan(started_at=now, users=users, revoke_before=now if incident.mode is Mode.ROLE else None)
+    pending = _pending_users(plan)
+    if request.skip_rotation and pending:
+        raise UsageError(
+            f"the close of {incident.incident_id} already plans to rotate {', '.join(pending)}: "
+            "--skip-rotation cannot drop a planned rotation",
+            f"run: breakglass close {incident.incident_id} (it finishes the planned rotation)",
+        )
+    added = [u for u in dict.fromkeys(request.users or []) if u not in plan.users]
+    return plan.model_copy(update={"users": [*plan.users, *added]})
+
+
+def _journal_if_closing(rt: Runtime, incident: Incident) -> list[JournalEntry]:
+    """An earlier version kept the plan in the journal only: read it where a close may be under
+    way (the record alone tells everything else)."""
+    if incident.status in (IncidentStatus.ACTIVE, IncidentStatus.REQUESTED, IncidentStatus.APPROVED):
+        return []
+    return rt.store.entries(incident.incident_id)
+
+
+def plan_from_journal(incident: Incident, entries: list[JournalEntry]) -> ClosePlan | None:
+    """The plan of a close started by an earlier version (journal `close-plan`/`close-step`)."""
+    plans = [e for e in entries if e.kind == "close-plan"]
+    if not plans:
+        return None
+    steps = [str(e.data.get("name")) for e in entries if e.kind == "close-step"]
+    done = [f"restore:{s.target}" for s in incident.scp] if "restore" in steps else []
+    done += [s for s in steps if s != "restore"]
+    return ClosePlan(
+        started_at=datetime.fromisoformat(plans[0].at.replace("Z", "+00:00")),
+        users=[str(u) for u in plans[-1].data.get("users", [])],
+        done=done,
     )
-    if reason and not accept_drift:
-        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"restore: {reason}")
-        result.status, result.exit_code = incident.status, PartialApplyError.exit_code
-        result.restore.status = incident.status
+
+
+def planned_users(rt: Runtime, incident: Incident, request: CloseRequest) -> list[str]:
+    """The users a close of `incident` would still rotate (what to confirm); a request that
+    would drop a planned rotation is refused here, before anything changes."""
+    return _pending_users(_plan_for(rt, incident, request))
+
+
+def _pending_users(plan: ClosePlan) -> list[str]:
+    return [u for u in plan.users if f"rotate:{u}" not in plan.done]
+
+
+# the claim ---------------------------------------------------------------------------------------
+
+
+def _claim(rt: Runtime, incident: Incident, plan: ClosePlan, request: CloseRequest) -> Incident | CloseResult:
+    """Take the close (status closing, the plan saved with this closer's claim). Another live
+    closer is waited for (or, without `wait`, left to it); the users asked for are added to its
+    plan either way, so they are rotated by whoever finishes."""
+    for _ in range(UPDATE_ATTEMPTS * 10):
+        current = incident.closing.claim if incident.closing else None
+        if is_live(current, rt.clock()):
+            assert current is not None  # noqa: S101 - is_live says so
+            if plan.users != (incident.closing.users if incident.closing else []):
+                _save_plan(rt, incident, plan)  # their close rotates ours too
+            if not request.wait:
+                return _busy(incident, describe(current))
+            _wait_for(rt, incident, describe(current))
+            if incident.status in ENDED_STATUSES:
+                return CloseResult(incident_id=incident.incident_id, mode=incident.mode, status=incident.status)
+            plan = _plan_for(rt, incident, request)
+            continue
+        try:
+            _take(rt, incident, plan, request.by)
+            return incident
+        except IncidentChanged:
+            refresh(rt.store, incident)
+            if incident.status in ENDED_STATUSES:
+                return CloseResult(
+                    incident_id=incident.incident_id, mode=incident.mode, status=incident.status, noop=True
+                )
+            plan = _plan_for(rt, incident, request)
+    raise IncidentChanged(incident.incident_id)
+
+
+def _take(rt: Runtime, incident: Incident, plan: ClosePlan, by: str) -> None:
+    before = incident.closing
+    entries: list[tuple[str, dict[str, object]]] = []
+    if before is None or before.users != plan.users:
+        revoke = plan.revoke_before.isoformat() if plan.revoke_before else None
+        entries.append(("close-plan", {"users": plan.users, "revoke_before": revoke}))
+    incident.closing = plan.model_copy(update={"claim": new_claim(by, rt.clock())})
+    if incident.status is IncidentStatus.CLOSING:
+        rt.store.save_incident(incident, entries)
+    else:
+        set_status(rt, incident, IncidentStatus.CLOSING, "closing", entries)
+
+
+def _save_plan(rt: Runtime, incident: Incident, plan: ClosePlan) -> None:
+    assert incident.closing is not None  # noqa: S101 - a live claim has a plan
+    incident.closing = incident.closing.model_copy(update={"users": plan.users})
+    try:
+        rt.store.save_incident(incident, [("close-plan", {"users": plan.users, "added_by": "a concurrent close"})])
+    except IncidentChanged:
+        refresh(rt.store, incident)
+
+
+def _busy(incident: Incident, who: str) -> CloseResult:
+    return CloseResult(incident_id=incident.incident_id, mode=incident.mode, status=incident.status, busy=who)
+
+
+def _wait_for(rt: Runtime, incident: Incident, who: str) -> None:
+    rt.progress(f"{incident.incident_id} is being closed by {who}; waiting for it")
+    while True:
+        rt.sleep(1.0)
+        refresh(rt.store, incident)
+        claim = incident.closing.claim if incident.closing else None
+        if incident.status in ENDED_STATUSES or not is_live(claim, rt.clock()):
+            return
+
+
+@contextmanager
+def _as_closer(rt: Runtime, incident: Incident) -> Iterator[Runtime]:
+    """The runtime this closer works with: its journal writes are fenced by its claim, and
+    written together (before each change, with each save, and at the end)."""
+    assert incident.closing is not None and incident.closing.claim is not None  # noqa: S101 - claimed
+    fenced = FencedStore(rt.store, incident.incident_id, incident.closing.claim.token)
+    with deferred_journal(replace(rt, store=fenced), incident.incident_id) as closer:
+        yield closer
+
+
+# the steps ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Done:
+    """A finished step not saved yet: the close saves it with `closed`, in one write."""
+
+    step: str
+    entries: list[tuple[str, dict[str, object]]]
+
+
+def _work(
+    rt: Runtime,
+    incident: Incident,
+    caller: Requester | None,
+    request: CloseRequest,
+    result: CloseResult,
+    held: dict[str, list[str]] | None,
+) -> None:
+    step = "restore"
+    try:
+        while True:
+            carried: _Done | None = None
+            for snap in list(incident.scp):
+                step = f"restore:{snap.target}"
+                if step in _done(incident):
+                    continue
+                outcome = _restore_step(rt, incident, snap.target, request, result, held, _is_last(incident, step))
+                if outcome is False:
+                    return
+                carried = outcome if isinstance(outcome, _Done) else None
+                held = None  # read again after any save
+            step = "revoke"
+            if incident.mode is Mode.ROLE and step not in _done(incident):
+                _revoke_step(rt, incident, caller, result)
+            while users := _pending_users(_plan(incident)):
+                step = f"rotate:{users[0]}"
+                _rotate_step(rt, incident, users[0], result)
+            step = "the closing write"
+            if _final(rt, incident, request, result, carried):
+                return
+    except StepFailed as failed:
+        if failed.journal:
+            raise journal_failure(rt, incident, failed, "close", changed_before=bool(_done(incident))) from failed
+        describe_step = getattr(failed.step, "describe", None)
+        described = describe_step() if describe_step else None
+        changed = bool(failed.done) or _changed(rt, incident)
+        raise _stopped(rt, incident, step, described, failed.error, changed, request) from failed
+    except ClaimLost:
+        raise
+    except BreakglassError as err:
+        raise _stopped(rt, incident, step, None, err, _changed(rt, incident), request) from err
+
+
+def _changed(rt: Runtime, incident: Incident) -> bool:
+    """Has this close changed anything in AWS yet (a step done, or a change journaled since the
+    close began)? A journal that cannot be read says yes: the safer exit code."""
+    if _done(incident):
+        return True
+    try:
+        entries = rt.store.entries(incident.incident_id)
+    except BreakglassError:
+        return True
+    began = max((e.seq for e in entries if e.kind == "close-plan"), default=0)
+    return any(e.kind == "outcome" and e.data.get("ok") and e.seq > began for e in entries)
+
+
+def _is_last(incident: Incident, step: str) -> bool:
+    """Nothing but `step` is left: it is saved with `closed` (one write fewer)."""
+    done = {*_done(incident), step}
+    targets_left = any(f"restore:{s.target}" not in done for s in incident.scp)
+    revoke_left = incident.mode is Mode.ROLE and "revoke" not in done
+    return not (targets_left or revoke_left or _pending_users(_plan(incident)))
+
+
+def _plan(incident: Incident) -> ClosePlan:
+    assert incident.closing is not None  # noqa: S101 - claimed before any step
+    return incident.closing
+
+
+def _done(incident: Incident) -> list[str]:
+    return _plan(incident).done
+
+
+def _mark(rt: Runtime, incident: Incident, step: str, entries: Entries = (), release: list[str] | None = None) -> bool:
+    """Save the step done (renewing the claim), with `entries` and letting go of `release`, in
+    one write. False when someone saved the incident meanwhile (it is re-read: a hand-over
+    landed, or users were added); ClaimLost when another closer took it over."""
+    plan = _plan(incident)
+    assert plan.claim is not None  # noqa: S101 - claimed
+    mine = plan.claim
+    incident.closing = plan.model_copy(update={"done": [*plan.done, step], "claim": renewed(mine, rt.clock())})
+    try:
+        rt.store.save_incident(incident, [*entries, ("close-step", {"name": step})], release or [])
+    except IncidentChanged:
+        refresh(rt.store, incident)
+        if not is_mine(incident.closing.claim if incident.closing else None, mine):
+            raise ClaimLost(incident.incident_id) from None
         return False
-    _step_done(rt, incident.incident_id, "restore")
     return True
 
 
-def _stopped(rt: Runtime, incident: Incident, name: str, step: str | None, err: BreakglassError) -> BreakglassError:
-    """needs-attention naming the close step, the exact AWS step that failed, and what to do."""
+def _restore_step(
+    rt: Runtime,
+    incident: Incident,
+    target: str,
+    request: CloseRequest,
+    result: CloseResult,
+    held: dict[str, list[str]] | None,
+    last: bool,
+) -> bool | _Done:
+    """Restore (or hand over) one target and let go of it in the same write that marks it done
+    (or, when it is the `last` thing owed, hand the step to the closing write). False when the
+    close stops here (drift it cannot put back)."""
+    for _ in range(UPDATE_ATTEMPTS):
+        snap = next(s for s in incident.scp if s.target == target)
+        restored = restore_target(rt, incident, snap, (held or {}).get(target))
+        held = None
+        drift: list[tuple[str, dict[str, object]]] = [("drift", {"drift": restored.drift})] if restored.drift else []
+        reason = unrecoverable_reason([restored])
+        if reason and not request.accept_drift:
+            _record_restore(result, incident, restored, reason)
+            _attention(rt, incident, f"restore: {reason}", drift)
+            result.status, result.exit_code = incident.status, PartialApplyError.exit_code
+            assert result.restore is not None  # noqa: S101 - just recorded
+            result.restore.status, result.restore.exit_code = incident.status, result.exit_code
+            return False
+        _record_restore(result, incident, restored, None)
+        step = f"restore:{target}"
+        if last:
+            return _Done(step, drift)
+        if _mark(rt, incident, step, drift, release=[target]):
+            return True
+    raise IncidentChanged(incident.incident_id)
+
+
+def _record_restore(result: CloseResult, incident: Incident, restored: TargetRestore, error: str | None) -> None:
+    if result.restore is None:
+        result.restore = RestoreResult(incident_id=incident.incident_id, status=incident.status)
+    result.restore.targets = [t for t in result.restore.targets if t.target != restored.target] + [restored]
+    result.restore.error = error
+
+
+def _revoke_step(rt: Runtime, incident: Incident, caller: Requester | None, result: CloseResult) -> None:
+    role = incident.role
+    assert role is not None  # noqa: S101 - a role incident
+    cutoff = _plan(incident).revoke_before or rt.clock()
+    result.revoked, result.revoke_verified = revoke_through_gate(
+        rt, incident, role.role_arn, caller or whoami(rt), cutoff
+    )
+    while True:
+        assert incident.role is not None  # noqa: S101
+        incident.role.revoked_before = cutoff
+        if _mark(rt, incident, "revoke"):
+            break
+    result.also_revoked = _other_open_role_incidents(rt, incident)
+
+
+def _rotate_step(rt: Runtime, incident: Incident, user: str, result: CloseResult) -> None:
+    rotated = rotate_in_incident(rt, incident, user, None, with_password=True, raise_step_failed=True)
+    result.rotated.append(rotated)
+    while not _mark(rt, incident, f"rotate:{user}"):
+        pass
+
+
+def _final(
+    rt: Runtime, incident: Incident, request: CloseRequest, result: CloseResult, carried: _Done | None
+) -> bool:
+    """Everything owed is done: disarm the dead-man schedule, then say closed, with the last
+    step done and letting go of every target still held, in one write. False when the incident
+    changed meanwhile (more to do: a hand-over landed, users were added)."""
+    disarm(rt, incident)
+    plan = _plan(incident)
+    mine = plan.claim
+    entries: list[tuple[str, dict[str, object]]] = []
+    if carried is not None:
+        entries += [*carried.entries, ("close-step", {"name": carried.step})]
+        plan = plan.model_copy(update={"done": [*plan.done, carried.step]})
+    if rt.evidence_on_close:
+        entries.append(("close-step", {"name": "evidence:pending"}))
+    incident.closing = plan.model_copy(update={"claim": None})
+    reason = "restored" if request.restore_only and not plan.users else "closed"
+    if request.accept_drift and result.restore and any(t.unrecoverable for t in result.restore.targets):
+        reason = "drift accepted"
+    try:
+        set_status(rt, incident, IncidentStatus.CLOSED, reason, entries, release=incident.lock_targets())
+    except IncidentChanged:
+        refresh(rt.store, incident)
+        if not is_mine(incident.closing.claim if incident.closing else None, mine):
+            raise ClaimLost(incident.incident_id) from None
+        return False
+    result.status = incident.status
+    if result.restore is not None:
+        result.restore.status = incident.status
+    return True
+
+
+def _attention(rt: Runtime, incident: Incident, reason: str, entries: Entries = ()) -> None:
+    """needs-attention, letting go of the claim: the next command (or the sweep) takes over at
+    once. Saved over whatever another writer saved meanwhile (a hand-over, added users)."""
+    for _ in range(UPDATE_ATTEMPTS):
+        if incident.closing is not None:
+            incident.closing = incident.closing.model_copy(update={"claim": None})
+        try:
+            set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, reason, entries)
+            return
+        except IncidentChanged:
+            refresh(rt.store, incident)
+    raise IncidentChanged(incident.incident_id)
+
+
+def _stopped(
+    rt: Runtime,
+    incident: Incident,
+    name: str,
+    step: str | None,
+    err: BreakglassError,
+    changed: bool,
+    request: CloseRequest,
+) -> BreakglassError:
+    """needs-attention naming the close step, the exact AWS step that failed, and what to do.
+    Exit 8 once something was changed; before that, the failure's own code."""
     where = f"close stopped at {name}" + (f" (could not {step})" if step else "")
     hint = cause_hint(err.remediation)
     # `list` adds the command that finishes it: the reason says what to fix, once
-    _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"{where}: {err.message}; to finish: {hint}")
-    return PartialApplyError(
-        f"{incident.incident_id}: {where}: {err.message}",
-        incident.incident_id,
-        f"{hint}, then run: breakglass close {incident.incident_id} "
-        f"(it resumes at {name}; finished steps are not repeated)",
+    recorded = try_to_record(
+        "the stopped close", lambda: _attention(rt, incident, f"{where}: {err.message}; to finish: {hint}")
     )
-
-
-def _close_plan(rt: Runtime, incident_id: str, users: list[str] | None, skip_rotation: bool) -> list[str]:
-    """The users this close rotates. The first close journals its choice, so a resumed close (a
-    rerun without --user, `restore --expired`, the scheduled function) rotates the same users."""
-    planned = _planned_users(rt, incident_id)
-    if planned is not None and users is None and not skip_rotation:
-        return planned
-    return [] if skip_rotation else list(users if users is not None else rt.rotation.users)
-
-
-def _planned_users(rt: Runtime, incident_id: str) -> list[str] | None:
-    planned = [e.data for e in rt.store.entries(incident_id) if e.kind == "close-plan"]
-    return [str(u) for u in planned[-1]["users"]] if planned else None
-
-
-def _record_close_plan(rt: Runtime, incident_id: str, chosen: list[str]) -> None:
-    if _planned_users(rt, incident_id) != chosen:
-        rt.store.append(incident_id, "close-plan", {"users": chosen})
-
-
-def _steps_done(rt: Runtime, incident_id: str) -> set[str]:
-    return {str(e.data["name"]) for e in rt.store.entries(incident_id) if e.kind == "close-step"}
-
-
-def _step_done(rt: Runtime, incident_id: str, name: str) -> None:
-    rt.store.append(incident_id, "close-step", {"name": name})
+    message = f"{incident.incident_id}: {where}: {err.message}" + (
+        "" if recorded else " (and the journal cannot be written)"
+    )
+    command = "scp restore" if request.by == "scp restore" else "close"
+    remediation = (
+        f"{hint}, then rerun the same command: breakglass {command} {incident.incident_id} "
+        f"(it resumes at {name}; finished steps are not repeated)"
+    )
+    if changed:
+        return PartialApplyError(message, incident.incident_id, remediation)
+    err.message, err.remediation = message, remediation
+    return err
 
 
 def _other_open_role_incidents(rt: Runtime, incident: Incident) -> list[str]:
@@ -277,10 +543,115 @@ def _other_open_role_incidents(rt: Runtime, incident: Incident) -> list[str]:
     ]
 
 
+# evidence and the rerun on an ended incident -----------------------------------------------------
+
+
+def _evidence(rt: Runtime, result: CloseResult, options: EvidenceOptions | None) -> None:
+    """Evidence never blocks a close: a failure is reported with the command to finish it."""
+    try:
+        result.evidence = collect_evidence(rt, result.incident_id, None, options or EvidenceOptions())
+        rt.store.append(result.incident_id, "close-step", {"name": "evidence"})
+    except Exception as err:
+        result.evidence_error = f"{type(err).__name__}: {err}"
+        rt.progress(
+            f"warning: evidence not collected ({result.evidence_error}); "
+            f"run: breakglass evidence collect {result.incident_id}"
+        )
+
+
+def _check_ended(rt: Runtime, incident: Incident, caller: Requester | None, request: CloseRequest) -> CloseResult:
+    """A rerun on an ended incident: prove what it owes is done, and do what a crash (or an
+    earlier version) left undone: a target still held, the closing entry, a planned rotation
+    or revocation, pending evidence."""
+    result = CloseResult(incident_id=incident.incident_id, mode=incident.mode, status=incident.status, noop=True)
+    result.repaired += _journal_the_opening(rt, incident)
+    entries = rt.store.entries(incident.incident_id)
+    _check_holds(rt, incident, result)
+    if incident.status is IncidentStatus.CLOSED:
+        _check_journal(rt, incident, entries, result)
+        _check_plan(rt, incident, caller, entries, result)
+        steps = {str(e.data.get("name")) for e in entries if e.kind == "close-step"}
+        if rt.evidence_on_close and "evidence:pending" in steps and "evidence" not in steps:
+            rt.progress(f"{incident.incident_id} is closed; collecting its pending evidence")
+            _evidence(rt, result, request.evidence)
+            result.repaired.append("evidence collected")
+    result.noop = not result.repaired
+    return result
+
+
+def _check_holds(rt: Runtime, incident: Incident, result: CloseResult) -> None:
+    held = rt.store.holders_of(incident.incident_id, incident.lock_targets())
+    still = [target for target, holders in held.items() if incident.incident_id in holders]
+    if still:
+        rt.store.release_locks(incident.incident_id, still)
+        rt.store.append(incident.incident_id, "repaired", {"released": still, "why": "still held after its end"})
+        result.repaired.append(f"released {', '.join(still)}")
+    result.checked.append("no target held")
+
+
+def _check_journal(rt: Runtime, incident: Incident, entries: list[JournalEntry], result: CloseResult) -> None:
+    statuses = [e.kind for e in entries if e.kind.startswith("status:")]
+    if incident.closing is None and (not statuses or statuses[-1] != "status:closed"):  # an earlier version's crash
+        rt.store.append(
+            incident.incident_id,
+            "status:closed",
+            {"reason": incident.status_reason or "closed", "repaired": "the record was closed without this entry"},
+        )
+        result.repaired.append("journaled the close")
+    result.checked.append("the journal records the close")
+
+
+def _check_plan(
+    rt: Runtime, incident: Incident, caller: Requester | None, entries: list[JournalEntry], result: CloseResult
+) -> None:
+    """A close that ended without doing all it planned (an earlier version could): do the rest."""
+    plan = incident.closing or plan_from_journal(incident, entries)
+    if plan is None:
+        return
+    owed = _pending_users(plan)
+    revoke = incident.mode is Mode.ROLE and "revoke" not in plan.done
+    if owed:
+        check_rotation_targets(rt, owed)
+    for user in owed:
+        rt.progress(f"{incident.incident_id} was closed without rotating {user}: rotating it now")
+        result.rotated.append(rotate_in_incident(rt, incident, user, None, with_password=True))
+        plan.done.append(f"rotate:{user}")
+        rt.store.append(incident.incident_id, "close-step", {"name": f"rotate:{user}", "repaired": True})
+        result.repaired.append(f"rotated {user}")
+    if revoke and incident.role is not None:
+        cutoff = incident.closed_at or rt.clock()
+        result.revoked, result.revoke_verified = revoke_through_gate(
+            rt, incident, incident.role.role_arn, caller or whoami(rt), cutoff
+        )
+        rt.store.append(incident.incident_id, "close-step", {"name": "revoke", "repaired": True})
+        result.repaired.append("revoked the role's sessions")
+    result.checked.append(f"{len(plan.users)} planned rotation(s) done")
+
+
+def as_restore(result: CloseResult) -> RestoreResult:
+    """A close run by `scp restore` or the sweep, as a restore result: the targets, and in `also`
+    what else the close it finished did (rotations, a revocation, repairs)."""
+    restore = result.restore or RestoreResult(incident_id=result.incident_id, status=result.status)
+    also = [f"rotated {r.user}" for r in result.rotated] + result.repaired
+    if result.revoked:
+        also.append(f"revoked sessions issued before {result.revoked.cutoff}")
+    if result.busy:
+        also.append(f"being closed by {result.busy}")
+    return restore.model_copy(
+        update={
+            "status": result.status,
+            "noop": result.noop or bool(result.busy),
+            "exit_code": result.exit_code,
+            "also": also,
+        }
+    )
+
+
 def revoke_role_sessions(
     rt: Runtime, role_arn: str, caller: Requester, before: datetime | None, reason: str
 ) -> CloseResult:
-    """Standalone revocation, recorded as its own (immediately closed) role incident."""
+    """Standalone revocation, recorded as its own role incident opened closing with the cut-off
+    as its plan: a stopped one is finished (with that cut-off) by a rerun of `close` or the sweep."""
     parse_role_arn(role_arn)
     now = rt.clock()
     cutoff = before or now
@@ -303,28 +674,17 @@ def revoke_role_sessions(
             duration_seconds=0,
             chained=False,
         ),
+        closing=ClosePlan(started_at=now, revoke_before=cutoff),
     )
-    rt.store.create_incident(incident)
-    rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
+    open_record(rt, incident)
     try:
-        step, proof = _revoke(rt, incident, caller, cutoff)
-    except StepFailed as failed:
-        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, f"session revocation failed: {failed.error.message}")
-        raise failed.error from failed
-    except PartialApplyError as err:
-        _status(rt, incident, IncidentStatus.NEEDS_ATTENTION, err.message)
+        return finish_close(rt, incident, caller, CloseRequest(restore_only=True, by="role revoke-sessions"))
+    except UsageError as err:  # nothing to finish later (a role that does not exist): it failed
+        _failed(rt, incident, err.message)
         raise
-    except Exception:
-        if incident.status is IncidentStatus.CLOSING:
-            _status(rt, incident, IncidentStatus.FAILED, "revocation not applied")
-        raise
-    incident.closed_at = rt.clock()
-    _status(rt, incident, IncidentStatus.CLOSED, "sessions revoked")
-    rt.store.release_locks(incident.incident_id)
-    return CloseResult(
-        incident_id=incident.incident_id, mode=Mode.ROLE, status=incident.status, revoked=step, revoke_verified=proof
-    )
 
 
-def _status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:
-    set_status(rt, incident, status, reason)
+def _failed(rt: Runtime, incident: Incident, reason: str) -> None:
+    refresh(rt.store, incident)
+    if incident.status is IncidentStatus.NEEDS_ATTENTION:
+        try_to_record("the failed revocation", lambda: set_status(rt, incident, IncidentStatus.FAILED, reason))

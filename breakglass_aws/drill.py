@@ -19,6 +19,7 @@ from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
 from breakglass_aws.incident import open_scp_incident, plan_scp_detach
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import Incident, IncidentStatus, Mode, Requester, new_incident_id
+from breakglass_aws.records import open_record
 from breakglass_aws.role import Credentials
 from breakglass_aws.role_incident import choose_role, open_role_incident
 from breakglass_aws.runtime import Runtime, whoami
@@ -136,8 +137,7 @@ def _open_drill(rt: Runtime, requester: Requester, account: str) -> Incident:
         created_at=now,
         expires_at=now + timedelta(hours=1),
     )
-    rt.store.create_incident(drill)
-    rt.store.append(drill.incident_id, "opened", {"incident": drill.public()})
+    open_record(rt, drill)
     return drill
 
 
@@ -214,8 +214,7 @@ def run_drill(
         "time_to_access_seconds": result.time_to_access_seconds,
         "time_to_restore_seconds": result.time_to_restore_seconds,
     }
-    set_status(rt, drill, IncidentStatus.CLOSED, "drill passed")
-    rt.store.release_locks(drill.incident_id, [])
+    set_status(rt, drill, IncidentStatus.CLOSED, "drill passed", release=drill.lock_targets())
     return result
 
 

@@ -9,7 +9,7 @@ from breakglass_aws.deadman import arm
 from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.journal.base import NothingToJoin, TargetLocked
-from breakglass_aws.journal.chain import ChainProblem, verify_chain
+from breakglass_aws.journal_report import journal_problems
 from breakglass_aws.lifecycle import notify, set_status
 from breakglass_aws.models import (
     FULL_AWS_ACCESS,
@@ -21,8 +21,10 @@ from breakglass_aws.models import (
     ScpTargetSnapshot,
     new_incident_id,
 )
+from breakglass_aws.records import held_by, open_record
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp import DetachPlan, build_detach_plan, merge_for_join, perform_step
+from breakglass_aws.stopped import journal_failure
 from breakglass_aws.validate import (
     TargetKind,
     format_duration,
@@ -72,10 +74,10 @@ def validate_detach_target(
             f"{target} is the organization root: detaching there changes every account",
             "pass --allow-root if that is really what the emergency needs",
         )
-    holder = rt.store.lock_holder(target)
-    if holder and not join:
-        raise TargetLocked(target, holder)
-    if join and not holder:
+    holders = held_by(rt, target)
+    if holders and not join:
+        raise TargetLocked(target, holders[0])
+    if join and not holders:
         raise NothingToJoin(target)
     return kind
 
@@ -88,8 +90,10 @@ def plan_scp_detach(
         plan = build_detach_plan(rt.factory.client("organizations"), target, kind, policies or None, join)
     if not join:
         return plan
-    holder = rt.store.get_incident(str(rt.store.lock_holder(target)))
-    held = next(s for s in holder.scp if s.target == target)
+    holders = held_by(rt, target)
+    if not holders:
+        raise NothingToJoin(target)
+    held = next(s for s in rt.store.get_incident(holders[0]).scp if s.target == target)
     return merge_for_join(plan, held)
 
 
@@ -144,10 +148,8 @@ def new_scp_incident(
             "inherited_denies": [d.model_dump() for d in plan.inherited_denies],
         },
     )
-    rt.store.create_incident(incident, join)
-    rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
+    open_record(rt, incident, join, [("override", {"reason": reason})] if override else None)
     if override:
-        rt.store.append(incident.incident_id, "override", {"reason": reason})
         notify(rt, incident, "override-used", "approvals bypassed with --emergency-override")
     elif status is IncidentStatus.REQUESTED:
         notify(rt, incident, "requested", f"needs {approvals_required} approval(s)")
@@ -175,7 +177,7 @@ def _joined_holder(rt: Runtime, incident: Incident) -> ScpTargetSnapshot | None:
     if not incident.request.get("join"):
         return None
     target = incident.scp[0].target
-    others = [h for h in rt.store.holders(target) if h != incident.incident_id]
+    others = held_by(rt, target, exclude=incident.incident_id)
     if not others:
         return None
     return next((s for s in rt.store.get_incident(others[0]).scp if s.target == target), None)
@@ -194,8 +196,7 @@ def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
         ttl = timedelta(seconds=int(incident.request.get("ttl_seconds", 3600)))
         incident.expires_at = rt.clock() + ttl
         incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
-        rt.store.save_incident(incident)
-        rt.store.append(incident.incident_id, "snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})
+        rt.store.save_incident(incident, [("snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})])
     org = rt.factory.client("organizations")
     try:
         apply_steps(
@@ -214,9 +215,10 @@ def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
 
 
 def _record_failed_open(rt: Runtime, incident: Incident, failed: StepFailed) -> None:
+    if failed.journal:
+        raise journal_failure(rt, incident, failed, "scp restore") from failed
     if failed.done == 0 and _rejected_by_aws(failed):
-        set_status(rt, incident, IncidentStatus.FAILED, failed.error.message)
-        rt.store.release_locks(incident.incident_id)
+        set_status(rt, incident, IncidentStatus.FAILED, failed.error.message, release=incident.lock_targets())
         raise failed.error
     reason = f"detach stopped after {failed.done} step(s): {failed.error.message}"
     set_status(rt, incident, IncidentStatus.NEEDS_ATTENTION, reason)
@@ -239,40 +241,3 @@ def list_incidents(rt: Runtime, limit: int = 50) -> list[Incident]:
     if limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}", "use e.g. --limit 20")
     return rt.store.list_incidents(limit)
-
-
-def journal_problems(rt: Runtime, incident_id: str) -> list[ChainProblem]:
-    """Chain breaks, plus any difference between the stored incident and its 'opened' entry."""
-    incident, entries = get_incident(rt, incident_id)
-    problems = verify_chain(entries)
-    opened = next((e for e in entries if e.kind == "opened"), None)
-    if opened is None:
-        problems.append(ChainProblem("the 'opened' entry is missing"))
-        return problems
-    recorded = dict(opened.data.get("incident", {}))
-    for entry in entries:
-        if entry.kind == "snapshot":
-            recorded["scp"] = entry.data["scp"]
-    for key in ("requester", "reason", "ticket", "targets", "created_at", "scp", "mode"):
-        if recorded.get(key) != incident.public().get(key):
-            problems.append(ChainProblem(f"incident field {key!r} differs from the journal"))
-    return problems + _lifecycle_problems(incident, entries)
-
-
-_ENDED = {IncidentStatus.CLOSED.value, IncidentStatus.DENIED.value, IncidentStatus.FAILED.value}
-
-
-def _lifecycle_problems(incident: Incident, entries: list[JournalEntry]) -> list[ChainProblem]:
-    """The stored status and expiry against what the journal recorded. The store is written just
-    before the journal, so a record may run ahead of its journal after a crash, never behind it."""
-    problems = []
-    statuses = [e.kind.removeprefix("status:") for e in entries if e.kind.startswith("status:")]
-    stored = incident.status.value
-    if statuses and statuses[-1] in _ENDED and stored != statuses[-1]:
-        problems.append(ChainProblem(f"the journal ends the incident {statuses[-1]}, the record says {stored}"))
-    if stored == IncidentStatus.CLOSED.value and IncidentStatus.CLOSED.value not in statuses:
-        problems.append(ChainProblem("the record says closed, the journal never recorded the close"))
-    activated = [e for e in entries if e.kind == "activated"]
-    if activated and activated[-1].data.get("expires_at") != incident.public()["expires_at"]:
-        problems.append(ChainProblem("the expiry differs from the one journaled at activation"))
-    return problems

@@ -10,12 +10,14 @@ import json
 import logging
 from typing import Any
 
+from breakglass_aws.close import as_restore
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.models import IncidentStatus
 from breakglass_aws.redact import RedactingFilter
-from breakglass_aws.restore import RestoreResult, restore_expired, restore_incident
+from breakglass_aws.restore import RestoreResult, restore_incident
 from breakglass_aws.settings import load_settings
 from breakglass_aws.setup import Injected, build_runtime
+from breakglass_aws.sweep import SweepResult, sweep
 
 __all__ = ["handler"]
 
@@ -27,46 +29,44 @@ def _log(event: str, **fields: Any) -> None:
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """Entry point. Never raises for one incident's failure: the summary says what happened."""
+    """Entry point. Never raises for one incident's failure: the summary says what happened, and
+    a sweep that leaves anything unfinished is published to the topic."""
     _configure_logging()
     settings = load_settings()
     rt = build_runtime(settings, Injected(progress=lambda message: _log("progress", message=message)))
     incident_id = event.get("incident_id") if isinstance(event, dict) else None
-    lapsed: list[str] = []
     if incident_id:
-        results = [_one(rt, str(incident_id))]
+        swept = SweepResult(restored=[_one(rt, str(incident_id))])
     else:
-        results = restore_expired(rt, workers=settings.restore_workers, max_rps=settings.max_rps)
-        lapsed = _finish_pending(rt)
+        swept = sweep(rt, workers=settings.restore_workers, max_rps=settings.max_rps)
+    results = [*swept.restored, *(as_restore(c) for c in swept.finished)]
     summary = {
-        "restored": [r.incident_id for r in results if r.status.value == "closed" and not r.noop],
-        "already_closed": [r.incident_id for r in results if r.noop],
-        "lapsed_requests": lapsed,
+        "restored": [r.incident_id for r in swept.restored if r.status.value == "closed" and not r.noop],
+        "closes_finished": [c.incident_id for c in swept.finished if c.status.value == "closed"],
+        "already_closed": [r.incident_id for r in swept.restored if r.noop],
+        "lapsed_requests": swept.lapsed,
         "failed": [
             {"incident_id": r.incident_id, "status": r.status.value, "error": r.error} for r in results if r.exit_code
         ],
+        "pending": swept.pending,
         "request_id": getattr(context, "aws_request_id", None),
     }
     _log("summary", **summary)
+    if summary["failed"] or summary["pending"]:
+        _alert(rt, summary)
     return summary
 
 
-def _finish_pending(rt: Any) -> list[str]:
-    """Lapse stale requests and finish stopped closes; returns the lapsed request ids."""
-    from breakglass_aws.approval_flow import lapse_requests
-    from breakglass_aws.close import finish_pending
-    from breakglass_aws.runtime import whoami
-
-    lapsed: list[str] = []
+def _alert(rt: Any, summary: dict[str, Any]) -> None:
+    """Unfinished work is heard: one message to the topic (the incidents' own needs-attention
+    notices say the details)."""
+    if rt.notifier is None:
+        return
+    message = {"source": "breakglass-aws", "event": "scheduled-restore-unfinished", **summary}
     try:
-        for request in lapse_requests(rt):
-            _log("lapsed", incident_id=request.incident_id, targets=request.targets)
-            lapsed.append(request.incident_id)
-        for closed in finish_pending(rt, whoami(rt)):
-            _log("close", incident_id=closed.incident_id, status=closed.status.value)
-    except BreakglassError as err:
-        _log("close-failed", error=err.message)
-    return lapsed
+        rt.notifier.publish(message, f"[breakglass] scheduled restore left {len(summary['pending'])} unfinished")
+    except Exception as err:  # the function's own error metrics and alarm still report it
+        _log("alert-failed", error=f"{type(err).__name__}")
 
 
 def _one(rt: Any, incident_id: str) -> RestoreResult:

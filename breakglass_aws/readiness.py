@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,7 +106,7 @@ def _accounts(org: Any, wanted: list[str] | None) -> list[str]:
 # --- the break-glass role ---------------------------------------------------------------------
 
 
-def _trust_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+def _trust_statements(role: Mapping[str, Any]) -> list[dict[str, Any]]:
     document = role.get("AssumeRolePolicyDocument") or {}
     if isinstance(document, str):
         from urllib.parse import unquote
@@ -164,7 +164,7 @@ def _who(statement: dict[str, Any], index: int) -> str:
     return str(statement.get("Sid") or f"statement {index + 1}")
 
 
-def _role_findings(role: dict[str, Any], subject: str, options: ReadinessOptions) -> list[Finding]:
+def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOptions) -> list[Finding]:
     allows = [(i, s) for i, s in enumerate(_trust_statements(role)) if s.get("Effect") == "Allow"]
     assume = [(i, s) for i, s in allows if _grants(s, "sts:assumerole")]
     found = []
@@ -216,8 +216,8 @@ def _role_findings(role: dict[str, Any], subject: str, options: ReadinessOptions
 
 
 def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_account: str) -> list[Finding]:
-    from breakglass_aws.close import iam_for_account
     from breakglass_aws.models import Requester
+    from breakglass_aws.role_revoke import iam_for_account
 
     subject = f"arn:aws:iam::{account}:role/{rt.role.role_name}"
     caller = Requester(arn="", account=caller_account, user_id="", name="")

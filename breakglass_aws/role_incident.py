@@ -22,6 +22,7 @@ from breakglass_aws.models import (
     RoleAccess,
     new_incident_id,
 )
+from breakglass_aws.records import open_record
 from breakglass_aws.role import (
     AssumeRequest,
     Credentials,
@@ -182,10 +183,8 @@ def new_role_incident(
             mfa_serial=choice.mfa_serial,
         ),
     )
-    rt.store.create_incident(incident)
-    rt.store.append(incident_id, "opened", {"incident": incident.public()})
+    open_record(rt, incident, extra=[("override", {"reason": reason})] if override else None)
     if override:
-        rt.store.append(incident_id, "override", {"reason": reason})
         notify(rt, incident, "override-used", "approvals bypassed with --emergency-override")
     elif status is IncidentStatus.REQUESTED:
         notify(rt, incident, "requested", f"needs {approvals_required} approval(s)")
@@ -275,8 +274,7 @@ def _assume_through_gate(
         apply_steps(rt.store, incident.incident_id, [step], perform)
     except StepFailed as failed:
         if first:
-            set_status(rt, incident, IncidentStatus.FAILED, failed.error.message)
-            rt.store.release_locks(incident.incident_id)
+            set_status(rt, incident, IncidentStatus.FAILED, failed.error.message, release=incident.lock_targets())
         raise _accurate_rerun_hint(failed.error, incident.incident_id, first) from failed
     creds = issued[0]
     assert incident.role is not None  # noqa: S101

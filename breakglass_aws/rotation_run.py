@@ -12,6 +12,7 @@ from breakglass_aws.errors import AwsFailure, BreakglassError, PartialApplyError
 from breakglass_aws.gate import StepFailed, apply_steps
 from breakglass_aws.lifecycle import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, Requester, new_incident_id
+from breakglass_aws.records import open_record
 from breakglass_aws.rotation import (
     Performer,
     RotationPlan,
@@ -219,8 +220,7 @@ def _open_rotation(rt: Runtime, requester: Requester, user: str, reason: str) ->
         created_at=now,
         expires_at=now,
     )
-    rt.store.create_incident(incident)
-    rt.store.append(incident.incident_id, "opened", {"incident": incident.public()})
+    open_record(rt, incident)
     return incident, False
 
 
@@ -257,7 +257,6 @@ def rotate_standalone(
             f"{cause_hint(err.remediation if isinstance(err, BreakglassError) else None)}",
         )
         raise
-    set_status(rt, incident, IncidentStatus.CLOSED, "rotated")
-    rt.store.release_locks(incident.incident_id)
+    set_status(rt, incident, IncidentStatus.CLOSED, "rotated", release=incident.lock_targets())
     result.resumed = result.resumed or resumed
     return result

@@ -8,12 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from breakglass_aws.aws import ClientFactory, aws_errors
 from breakglass_aws.clock import Clock, utcnow
 from breakglass_aws.journal.base import Store
 from breakglass_aws.models import Requester
 from breakglass_aws.notify import Notifier
+
+if TYPE_CHECKING:
+    from breakglass_aws.anchor import AnchorStore, KmsSigner
 
 __all__ = ["RoleDefaults", "RotationDefaults", "Runtime", "ScheduleDefaults", "whoami"]
 
@@ -83,6 +87,9 @@ class Runtime:
     schedule: ScheduleDefaults = field(default_factory=ScheduleDefaults)
     shared_store_spec: str | None = None  # with --offline-store: the shared store that is bypassed
     store_region: str | None = None
+    sleep: Callable[[float], None] = field(default=time.sleep)  # waiting for another closer
+    anchors: AnchorStore | None = None  # journal heads under Object Lock (evidence_bucket)
+    signer: KmsSigner | None = None  # signs the head at close and bundle manifests (signing_key)
 
 
 def whoami(rt: Runtime) -> Requester:

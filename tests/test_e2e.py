@@ -246,3 +246,60 @@ def test_evidence_collect_against_a_server_with_seeded_cloudtrail(tmp_path):
         assert verified.returncode == 0, verified.stderr
     finally:
         moto.stop()
+
+
+def detached(server, remote_org, tmp_path) -> str:
+    args = ["scp", "detach", "--target", remote_org.account, "--reason", "x", "--yes", "--output", "json"]
+    opened = run(server.url, tmp_path, *args)
+    assert opened.returncode == 0, opened.stderr
+    return json.loads(opened.stdout)["incident_id"]
+
+
+def test_kill_9_mid_restore_then_another_process_takes_the_close_over_at_once(server, remote_org, tmp_path):
+    """The killed restore held the close (its claim names its pid): the next one sees the process
+    is gone and finishes at once, without waiting for the claim's lease to run out."""
+    before = remote_org.snapshot()
+    incident_id = detached(server, remote_org, tmp_path)
+    proxy = FaultProxy(server.url, rule=lambda op: "hang" if op == "AttachPolicy" else None).start()
+    try:
+        env = env_for(proxy.url)
+        env["XDG_STATE_HOME"] = str(tmp_path / "state")
+        victim = subprocess.Popen(
+            [BREAKGLASS, "scp", "restore", incident_id], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while "AttachPolicy" not in proxy.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        victim.kill()
+        victim.wait(timeout=10)
+    finally:
+        proxy.stop()
+    shown = json.loads(run(server.url, tmp_path, "show", incident_id, "--output", "json").stdout)
+    assert shown["status"] == "closing" and shown["closing"]["claim"]["pid"] == victim.pid
+    started = time.monotonic()
+    restored = run(server.url, tmp_path, "scp", "restore", incident_id)
+    assert restored.returncode == 0, restored.stderr
+    assert time.monotonic() - started < 30, "taken over at once, not after the lease"
+    assert remote_org.snapshot() == before
+    assert run(server.url, tmp_path, "journal", "verify", incident_id).returncode == 0
+
+
+def test_two_processes_restore_one_incident_one_close(server, remote_org, tmp_path):
+    before = remote_org.snapshot()
+    incident_id = detached(server, remote_org, tmp_path)
+    env = env_for(server.url)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    cmd = [BREAKGLASS, "scp", "restore", incident_id]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert remote_org.snapshot() == before
+    shown = json.loads(run(server.url, tmp_path, "show", incident_id, "--output", "json").stdout)
+    kinds = [e["kind"] for e in shown["journal"]]
+    assert kinds.count("status:closing") == 1 and kinds.count("status:closed") == 1, kinds
+    closing = kinds.index("status:closing")
+    restore = shown["journal"][closing:]
+    attaches = [e for e in restore if e["kind"] == "intent" and e["data"]["step"]["action"] == "attach"]
+    assert len(attaches) == 3, "one closer made the re-attaches"

@@ -1,6 +1,7 @@
-"""A restore writes its journal entries together (on either store): everything up to each
-re-attach is stored before the call is made, the rest when the restore ends, also when it ends
-in an error; on DynamoDB the entries of one write share one item.
+"""A restore writes its journal entries together (on either store): the claim of the close first,
+then everything up to each re-attach before the call is made, the rest with `closed` when the
+restore ends, or with `needs-attention` when it ends in an error; on DynamoDB the entries of one
+write share one item.
 (The target's FullAWSAccess was attached by the detach: the restore re-attaches, then detaches it.)"""
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from breakglass_aws.restore import restore_incident
 from tests.test_overlap_races import blocked_by, detach, runtime  # noqa: F401 - the fixture
 from tests.test_store_contract import TABLE
 
-BEFORE_THE_CALL = ["status:closing", "restore-plan", "intent"]  # the re-attach; then FullAWSAccess goes
-ALL = [*BEFORE_THE_CALL, "outcome", "intent", "outcome", "status:closed"]
+BEFORE_THE_CALL = ["close-plan", "status:closing", "restore-plan", "intent"]  # the re-attach; then FullAWSAccess
+ALL = [*BEFORE_THE_CALL, "outcome", "intent", "outcome", "close-step", "status:closed"]
 
 
 def kinds_after(rt: Any, incident_id: str, seq: int) -> list[str]:
@@ -42,7 +43,7 @@ def test_what_precedes_a_reattach_is_stored_before_it(runtime, org):  # noqa: F8
     events.register("before-call.organizations.DetachPolicy", look)
     result = restore_incident(rt, incident_id)
     assert result.status is IncidentStatus.CLOSED and org.snapshot() == before
-    assert stored_at_the_call == [ALL[:3], ALL[:5]], "read by another engineer as each call is made"
+    assert stored_at_the_call == [ALL[:4], ALL[:6]], "read by another engineer as each call is made"
     entries = runtime().store.entries(incident_id)
     assert [e.kind for e in entries[opened:]] == ALL
     assert [e.data["step"]["action"] for e in entries[opened:] if e.kind == "outcome"] == ["attach", "detach"]
@@ -64,15 +65,18 @@ def test_entries_held_back_are_stored_when_the_restore_fails(runtime, org):  # n
     rt.factory.client("organizations").meta.events.register(
         "before-call.organizations.ListPoliciesForTarget", verification_fails
     )
-    with pytest.raises(BreakglassError):
+    with pytest.raises(BreakglassError) as stopped:
         restore_incident(rt, incident_id)
-    assert kinds_after(runtime(), incident_id, opened) == ALL[:6], "the last outcome too"
+    assert stopped.value.exit_code == 8, "both changes were made before the verification failed"
+    kinds = kinds_after(runtime(), incident_id, opened)
+    assert kinds == [*ALL[:7], "status:needs-attention"], "the last outcome too, with the stop"
+    assert runtime().store.get_incident(incident_id).status is IncidentStatus.NEEDS_ATTENTION
     assert verify_chain(runtime().store.entries(incident_id)) == []
     assert restore_incident(runtime(), incident_id).status is IncidentStatus.CLOSED  # the rerun finishes
     assert verify_chain(runtime().store.entries(incident_id)) == []
 
 
-def test_on_dynamodb_a_restore_writes_its_journal_in_three_items(runtime, org):  # noqa: F811
+def test_on_dynamodb_a_restore_writes_its_journal_in_four_items(runtime, org):  # noqa: F811
     if runtime.kind != "dynamodb":
         pytest.skip("the item layout is DynamoDB's")
     (p1,) = blocked_by(org, 1)
@@ -91,7 +95,8 @@ def test_on_dynamodb_a_restore_writes_its_journal_in_three_items(runtime, org): 
     added = journal_items()[opened:]
     first = int(added[0]["sk"]["S"][2:])
     assert [(int(i["sk"]["S"][2:]), int(i["last_seq"]["N"])) for i in added] == [
-        (first, first + 2),
-        (first + 3, first + 4),
-        (first + 5, first + 6),
-    ], "3 entries before the attach, 2 before the detach, 2 at the end"
+        (first, first + 1),
+        (first + 2, first + 3),
+        (first + 4, first + 5),
+        (first + 6, first + 8),
+    ], "the claim (plan, closing), 2 entries before the attach, 2 before the detach, 3 with closed"

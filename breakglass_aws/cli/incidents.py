@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.render import emit, read_public_key
 from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
+    from breakglass_aws.errors import BreakglassError
+    from breakglass_aws.journal_report import JournalReport
     from breakglass_aws.models import Incident, JournalEntry
 
 journal_app = typer.Typer(
@@ -59,7 +62,8 @@ def restore_command(
     """Restore one incident, or with --expired every expired one (what cron or a scheduler runs)."""
     from breakglass_aws.cli.scp import restore_text
     from breakglass_aws.errors import UsageError
-    from breakglass_aws.restore import restore_expired, restore_incident
+    from breakglass_aws.restore import restore_incident
+    from breakglass_aws.sweep import sweep
 
     st = state(ctx)
     if bool(incident_id) == expired:
@@ -71,24 +75,18 @@ def restore_command(
         raise UsageError(f"--max-rps must be between 0 and 1000, got {rps}", "e.g. --max-rps 10")
     if workers is not None and not 1 <= workers <= 32:
         raise UsageError(f"--workers must be 1 to 32, got {workers}", "e.g. --workers 4")
-    results = (
-        [restore_incident(rt, incident_id.strip())]
-        if incident_id
-        else restore_expired(rt, workers or _workers_for(settings.restore_workers, rps), rps)
-    )
-    stuck: list[str] = []
-    if expired:
-        from breakglass_aws.approval_flow import lapse_requests
-        from breakglass_aws.close import finish_pending
-
-        for lapsed in lapse_requests(rt):
-            st.progress(f"request {lapsed.incident_id} lapsed unactivated: {', '.join(lapsed.targets)} released")
-        from breakglass_aws.runtime import whoami
-
-        for closed in finish_pending(rt, whoami(rt)):
-            st.progress(f"close of {closed.incident_id}: {closed.status.value}")
-            if closed.status.value != "closed":
-                stuck.append(closed.incident_id)
+    if incident_id:
+        results = [restore_incident(rt, incident_id.strip())]
+        stuck: list[str] = []
+    else:
+        swept = sweep(rt, workers or _workers_for(settings.restore_workers, rps), rps)
+        for lapsed in swept.lapsed:
+            st.progress(f"request {lapsed} lapsed unactivated: its targets released")
+        for closed in swept.finished:
+            busy = f" (being closed by {closed.busy})" if closed.busy else ""
+            st.progress(f"close of {closed.incident_id}: {closed.status.value}{busy}")
+        results = swept.restored
+        stuck = [c.incident_id for c in swept.finished if c.exit_code or c.status.value != "closed"]
     lines = [
         line
         for r in results
@@ -114,25 +112,67 @@ def _workers_for(configured: int, max_rps: float | None) -> int:
 
 
 @journal_app.command("verify")
-def verify_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argument(help="Incident id.")]) -> None:
-    """Check the hash chain of an incident's journal; exit 4 when it was tampered with."""
-    from breakglass_aws.errors import GuardRailError
-    from breakglass_aws.incident import journal_problems
+def verify_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str | None, typer.Argument(help="Incident id (or --all).")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every incident in the store, and every anchored one missing from it.")
+    ] = False,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="PEM public key of the signing key (default: read it from KMS)."),
+    ] = None,
+) -> None:
+    """Check an incident's journal: its hash chain, the record against it, and the anchors and
+    signatures written outside the store. Exit 4 when tampered with; 8 when a write was
+    interrupted (the next close or restore of the incident finishes it)."""
+    from breakglass_aws.errors import UsageError
+    from breakglass_aws.journal_report import deleted_incidents, journal_report
 
     st = state(ctx)
-    problems = journal_problems(st.runtime(), incident_id.strip())
-    emit(
-        st,
-        {"incident_id": incident_id, "intact": not problems, "problems": list(problems)},
-        lambda: [f"journal of {incident_id}: intact"] if not problems else [],
+    if bool(incident_id) == all_:
+        raise UsageError("give either an INCIDENT_ID or --all", "e.g. breakglass journal verify --all")
+    pem = read_public_key(public_key)
+    rt = st.runtime()
+    ids = [incident_id.strip()] if incident_id else [i.incident_id for i in rt.store.list_incidents(limit=100_000)]
+    reports = [journal_report(rt, i, pem) for i in ids]
+    deleted = deleted_incidents(rt) if all_ else []
+    data = [r.model_dump() | {"intact": r.intact, "problems": r.tampered + r.interrupted} for r in reports]
+    lines = [line for r in reports for line in _report_text(r)]
+    lines += [f"deleted: {d} (anchored outside the store, absent from it)" for d in deleted]
+    emit(st, {"incidents": data, "deleted": deleted} if all_ else data[0], lambda: lines)
+    verdict = _verdict(reports, deleted)
+    if verdict is not None and st.json:
+        raise typer.Exit(verdict.exit_code)
+    if verdict is not None:
+        raise verdict
+
+
+def _verdict(found: list[JournalReport], deleted: list[str]) -> BreakglassError | None:
+    """Tampering (exit 4) before an interrupted write (exit 8, finished by the next close)."""
+    from breakglass_aws.errors import GuardRailError, PartialApplyError
+
+    tampered = [f"journal of {r.incident_id} was tampered with: {'; '.join(r.tampered)}" for r in found if r.tampered]
+    tampered += [f"{d} was deleted from the store (its anchors remain)" for d in deleted]
+    if tampered:
+        return GuardRailError("; ".join(tampered), "treat the incident record as untrusted; compare with CloudTrail")
+    interrupted = [r for r in found if r.interrupted]
+    if not interrupted:
+        return None
+    first = interrupted[0]
+    return PartialApplyError(
+        f"journal of {first.incident_id}: an interrupted write, not tampering: {'; '.join(first.interrupted)}",
+        first.incident_id,
+        f"finish it with: breakglass close {first.incident_id}",
     )
-    if problems and st.json:
-        raise typer.Exit(GuardRailError.exit_code)
-    if problems:
-        raise GuardRailError(
-            f"journal of {incident_id} was tampered with: {'; '.join(problems)}",
-            "treat the incident record as untrusted; compare with CloudTrail",
-        )
+
+
+def _report_text(report: JournalReport) -> list[str]:
+    verdict = "TAMPERED" if report.tampered else ("interrupted" if report.interrupted else "intact")
+    lines = [f"journal of {report.incident_id}: {verdict}"]
+    lines += [f"  tampered: {p}" for p in report.tampered] + [f"  interrupted: {p}" for p in report.interrupted]
+    lines += [f"  checked: {c}" for c in report.checked]
+    return lines
 
 
 def _summary(incident: Incident, now: object) -> dict[str, object]:

@@ -275,7 +275,7 @@ def close_command(
 ) -> None:
     """End an incident: restore SCPs, revoke role sessions, rotate the break-glass users. Rerun to resume."""
     from breakglass_aws.cli.render import confirm
-    from breakglass_aws.close import close_incident
+    from breakglass_aws.close import CloseRequest, close_incident, planned_users
     from breakglass_aws.rotation_run import validate_user
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import validate_incident_id
@@ -286,14 +286,14 @@ def close_command(
         validate_user(name, None)
     rt = st.runtime()
     incident = rt.store.get_incident(incident_id)
-    users = [] if skip_rotation else (user or rt.rotation.users)
-    if incident.status.value not in ("closed", "failed"):
+    if incident.status.value not in ("closed", "failed", "denied"):
+        users = planned_users(rt, incident, CloseRequest(users=user, skip_rotation=skip_rotation))
         plan = {"scp": "restore the detached SCPs", "role": "revoke the role's sessions"}.get(incident.mode.value, "")
         rotation = f", rotate {', '.join(users)}" if users else ""
         confirm(st, f"Close {incident_id}: {plan}{rotation}?", yes)
     from breakglass_aws.cli.evidence import options
 
-    result = close_incident(rt, incident_id, whoami(rt), users, skip_rotation, accept_drift, options(st))
+    result = close_incident(rt, incident_id, whoami(rt), user, skip_rotation, accept_drift, options(st))
     data = {**result.model_dump(mode="json"), "override": incident.override}
     emit(st, data, lambda: override_lines(incident) + close_text(result))
     if result.exit_code:
@@ -303,8 +303,10 @@ def close_command(
 def close_text(result: CloseResult) -> list[str]:
     from breakglass_aws.cli.scp import restore_text
 
-    if result.noop:
-        return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
+    if result.busy:
+        return [f"{result.incident_id} is being closed by {result.busy}; see: breakglass show {result.incident_id}"]
+    if result.checked or result.repaired:
+        return ended_text(result)
     lines = restore_text(result.restore) if result.restore else []
     if result.revoked:
         merged = (
@@ -340,6 +342,18 @@ def close_text(result: CloseResult) -> list[str]:
         from breakglass_aws.cli.evidence import collect_text
 
         lines += collect_text(result.evidence)
+    return lines
+
+
+def ended_text(result: CloseResult) -> list[str]:
+    """A rerun on an ended incident: what was proven, and what a crash had left undone."""
+    if not result.repaired:
+        return [f"{result.incident_id} is already {result.status.value}: nothing to do ({'; '.join(result.checked)})"]
+    lines = [f"{result.incident_id} is already {result.status.value}; checked: {'; '.join(result.checked)}"]
+    lines += [f"  repaired: {what}" for what in result.repaired]
+    for rotated in result.rotated:
+        if rotated.verified:
+            lines.append(_rotation_proof(rotated.verified))
     return lines
 
 

@@ -183,6 +183,8 @@ def _opened_text(incident: Incident) -> list[str]:
 
 def restore_text(result: RestoreResult) -> list[str]:
     if result.noop:
+        if result.also:
+            return [f"{result.incident_id} is {result.status.value}: {'; '.join(result.also)}"]
         return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
     lines = []
     for t in result.targets:
@@ -198,6 +200,7 @@ def restore_text(result: RestoreResult) -> list[str]:
             f"({'matches the snapshot' if t.matches_snapshot else 'DIFFERS from the snapshot'})"
         )
         lines += [f"  drift: {d}" for d in t.drift]
+    lines += [f"  also finished the close begun earlier: {what}" for what in result.also]
     lines.append(f"{result.incident_id} {result.status.value}")
     if result.error:
         lines.append(f"needs attention: {result.error}")
