@@ -1,44 +1,139 @@
-"""Status transitions in one place: saved, journaled and notified together."""
+"""Status transitions in one place: saved together with their journal entry, then notified and
+anchored with the journal head they produced."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from breakglass_aws.anchor import Anchor, Signature, head_message
 from breakglass_aws.clock import isoformat
-from breakglass_aws.models import Incident, IncidentStatus
+from breakglass_aws.journal.base import Entries
+from breakglass_aws.models import Incident, IncidentStatus, JournalEntry
 from breakglass_aws.notify import message_for, publish_with_retry
 from breakglass_aws.redact import redact
 from breakglass_aws.runtime import Runtime
 
 __all__ = ["notify", "set_status"]
 
+log = logging.getLogger(__name__)
 
-def set_status(rt: Runtime, incident: Incident, status: IncidentStatus, reason: str) -> None:
+
+def set_status(
+    rt: Runtime,
+    incident: Incident,
+    status: IncidentStatus,
+    reason: str,
+    entries: Entries = (),
+    release: Sequence[str] = (),
+) -> None:
+    """Save the new status with its journal entry (after `entries`) in one atomic write, letting
+    go of the `release`d targets in the same write; then notify. Closing is signed when a
+    signing key is configured."""
     incident.status = status
     incident.status_reason = reason
     if status is IncidentStatus.CLOSED and incident.closed_at is None:
         incident.closed_at = rt.clock()
-    rt.store.save_incident(incident)
-    rt.store.append(incident.incident_id, f"status:{status.value}", {"reason": reason})
-    notify(rt, incident, status.value, reason)
-    if status is IncidentStatus.CLOSED:
-        from breakglass_aws.deadman import disarm
-
-        disarm(rt, incident)
+    written = rt.store.save_incident(incident, [*entries, (f"status:{status.value}", {"reason": reason})], release)
+    notify(rt, incident, status.value, reason, head=_head_of(written), sign=status is IncidentStatus.CLOSED)
 
 
-def notify(rt: Runtime, incident: Incident, event: str, detail: str | None = None) -> None:
-    """Publish a lifecycle event. A failed notification never blocks the emergency: each failed
-    attempt is journaled, it is tried again, and a final failure is reported; the work goes on."""
-    if rt.notifier is None:
+def _head_of(written: list[JournalEntry]) -> tuple[int, str] | None:
+    return (written[-1].seq, written[-1].hash) if written else None
+
+
+def notify(
+    rt: Runtime,
+    incident: Incident,
+    event: str,
+    detail: str | None = None,
+    head: tuple[int, str] | None = None,
+    sign: bool = False,
+) -> None:
+    """Publish a lifecycle event carrying the journal head, and anchor that head. Neither ever
+    blocks the emergency: each failed attempt is journaled and warned, and the work goes on."""
+    if rt.notifier is None and rt.anchors is None:
         return
+    head = head or rt.store.head(incident.incident_id)
+    records: list[tuple[str, dict[str, Any]]] = []
+    signature = _sign(rt, incident, head, records) if sign else None
+    if rt.notifier is not None:
+        _publish(rt, incident, event, detail, head, records)
+    if rt.anchors is not None:
+        _anchor(rt, incident, event, head, signature, records)
+    try:
+        rt.store.append_many(incident.incident_id, records)
+    except Exception as err:  # the record of a side channel: never the reason a command fails
+        log.debug("%s: could not journal the notification records: %s", incident.incident_id, err)
+        rt.progress(f"warning: could not journal the notification of '{event}' for {incident.incident_id}")
+
+
+def _failure(err: Exception) -> str:
+    return redact(f"{type(err).__name__}: {err}")[:300]
+
+
+def _publish(
+    rt: Runtime,
+    incident: Incident,
+    event: str,
+    detail: str | None,
+    head: tuple[int, str],
+    records: list[tuple[str, dict[str, Any]]],
+) -> None:
+    assert rt.notifier is not None  # noqa: S101 - checked by the caller
     message, subject = message_for(incident, event, detail, isoformat(rt.clock()))
+    message["journal_head"] = {"seq": head[0], "hash": head[1]}
 
     def failed(attempt: int, err: Exception) -> None:
-        reason = redact(f"{type(err).__name__}: {err}")[:300]
-        rt.store.append(incident.incident_id, "notify-failed", {"event": event, "attempt": attempt, "error": reason})
+        reason = _failure(err)
+        records.append(("notify-failed", {"event": event, "attempt": attempt, "error": reason}))
         rt.progress(f"warning: notification '{event}' failed (attempt {attempt}): {reason}")
 
     message_id = publish_with_retry(rt.notifier, message, subject, failed)
     if message_id is None:
         rt.progress(f"warning: notification '{event}' for {incident.incident_id} was not sent; see its journal")
         return
-    rt.store.append(incident.incident_id, "notified", {"event": event, "message_id": message_id})
+    records.append(("notified", {"event": event, "message_id": message_id, "seq": head[0]}))
+
+
+def _sign(
+    rt: Runtime, incident: Incident, head: tuple[int, str], records: list[tuple[str, dict[str, Any]]]
+) -> Signature | None:
+    if rt.signer is None:
+        return None
+    try:
+        signature = rt.signer.sign(head_message(incident.incident_id, *head))
+    except Exception as err:  # KMS unreachable: the close stands; the missing signature is recorded
+        records.append(("sign-failed", {"seq": head[0], "error": _failure(err)}))
+        rt.progress(f"warning: the journal head of {incident.incident_id} could not be signed: {_failure(err)}")
+        return None
+    records.append(("signed", {"seq": head[0], "hash": head[1], **signature.model_dump()}))
+    return signature
+
+
+def _anchor(
+    rt: Runtime,
+    incident: Incident,
+    event: str,
+    head: tuple[int, str],
+    signature: Signature | None,
+    records: list[tuple[str, dict[str, Any]]],
+) -> None:
+    assert rt.anchors is not None  # noqa: S101 - checked by the caller
+    anchor = Anchor(
+        incident_id=incident.incident_id,
+        seq=head[0],
+        hash=head[1],
+        event=event,
+        at=isoformat(rt.clock()),
+        signature=signature,
+    )
+    try:
+        version = rt.anchors.write(anchor, rt.clock())
+    except Exception as err:
+        records.append(("anchor-failed", {"seq": head[0], "error": _failure(err)}))
+        rt.progress(f"warning: the journal head of {incident.incident_id} was not anchored: {_failure(err)}")
+        return
+    key = rt.anchors.key(incident.incident_id, head[0])
+    records.append(("anchored", {"seq": head[0], "key": key, "version": version}))

@@ -46,6 +46,11 @@ OPERATION_ACTIONS: dict[str, str] = {
     "LookupEvents": "cloudtrail:LookupEvents",
     "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
     "PutObject": "s3:PutObject",
+    "GetObject": "s3:GetObject",
+    "ListObjectsV2": "s3:ListBucket",
+    # KMS: the signing key (journal heads at close, evidence manifests)
+    "Sign": "kms:Sign",
+    "GetPublicKey": "kms:GetPublicKey",
     "Publish": "sns:Publish",
     "GetTopicAttributes": "sns:GetTopicAttributes",
     "ListSubscriptionsByTopic": "sns:ListSubscriptionsByTopic",
@@ -100,14 +105,18 @@ _RESTORE = [
 ]
 
 _ROLE_REVOKE = ["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "PutRolePolicy"]
+# Every lifecycle event is published (who acts: GetCallerIdentity) and its journal head anchored in
+# the evidence bucket; the head at close, and evidence manifests, are signed.
+_ANCHOR = ["GetCallerIdentity", "Publish", "PutObject", "PutObjectRetention", "Sign"]
 
 TASKS: dict[str, list[str]] = {
-    "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "Publish", "CreateSchedule", *_STORE],
-    "scp-restore": ["GetCallerIdentity", *_RESTORE],
-    "role-assume": ["GetCallerIdentity", "AssumeRole", "SetSourceIdentity", "TagSession", "Publish", *_STORE],
-    "role-revoke": [*_ROLE_REVOKE, "Publish", *_STORE],
-    "rotate": [*_ROTATE, "Publish", *_STORE],
-    "evidence": ["LookupEvents", "GetObjectLockConfiguration", "PutObject", "PutObjectRetention", *_STORE],
+    "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "CreateSchedule", *_ANCHOR, *_STORE],
+    "scp-restore": [*_RESTORE, *_ANCHOR],
+    "role-assume": ["AssumeRole", "SetSourceIdentity", "TagSession", *_ANCHOR, *_STORE],
+    "role-revoke": [*_ROLE_REVOKE, *_ANCHOR, *_STORE],
+    "rotate": [*_ROTATE, *_ANCHOR, *_STORE],
+    "evidence": ["LookupEvents", "GetObjectLockConfiguration", *_ANCHOR, *_STORE],
+    "journal-verify": ["ListObjectsV2", "GetObject", "GetPublicKey", *_STORE],
     "watch": ["LookupEvents", "Publish", *_STORE],
     # `check` (and `check --outage-probe`): reads only; AssumeRole of the member role to read the
     # break-glass role in member accounts.
@@ -140,7 +149,7 @@ TASKS["drill"] = sorted({op for task in _DRILL_TASKS for op in TASKS[task]})
 # The scheduled restore function restores expired SCP incidents, and finishes the closes that
 # stopped (a control plane was down): revoking a role's sessions through the member role, and the
 # rotation of the break-glass users the close had planned.
-RESTORE_FUNCTION = sorted({"GetCallerIdentity", *_RESTORE, *_ROLE_REVOKE, *_ROTATE})
+RESTORE_FUNCTION = sorted({*_RESTORE, *_ROLE_REVOKE, *_ROTATE, *_ANCHOR})
 
 
 def iam_action(operation: str) -> str:

@@ -102,6 +102,14 @@ class Settings(BaseModel):
         default_factory=list, description="regions searched for evidence besides us-east-1 and the incident's"
     )
     sns_topic_arn: str | None = None
+    evidence_bucket: str | None = Field(
+        default=None, description="BUCKET or s3://BUCKET/PREFIX with Object Lock: journal heads are anchored there"
+    )
+    evidence_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    evidence_retain_days: int = Field(default=365, ge=1, le=36500)
+    signing_key: str | None = Field(
+        default=None, description="KMS key (ECC_NIST_P256, SIGN_VERIFY) signing the head at close and bundles"
+    )
     approvals_required: int = Field(default=0, ge=0, le=5)
     watch_regions: list[str] = Field(default_factory=list, description="regions whose STS endpoints are watched")
     restore_workers: int = Field(default=4, ge=1, le=32)
@@ -135,6 +143,15 @@ class Settings(BaseModel):
     def _store(cls, value: str | None) -> str | None:
         if value:  # empty means the default, as when unset
             _checked(parse_store, value)
+        return value
+
+    @field_validator("evidence_bucket")
+    @classmethod
+    def _evidence_bucket(cls, value: str | None) -> str | None:
+        if value is not None:
+            from breakglass_aws.evidence.upload import parse_bucket_setting
+
+            _checked(parse_bucket_setting, value)
         return value
 
     @field_validator("federation_url")

@@ -9,8 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from breakglass_aws.anchor import AnchorStore, KmsSigner
 from breakglass_aws.aws import ClientFactory, Hook
 from breakglass_aws.clock import utcnow
+from breakglass_aws.evidence.upload import parse_bucket_setting
 from breakglass_aws.journal import open_store
 from breakglass_aws.notify import SnsNotifier
 from breakglass_aws.runtime import RoleDefaults, RotationDefaults, Runtime, ScheduleDefaults
@@ -77,4 +79,13 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
             dead_letter_arn=s.schedule_dead_letter_arn,
         ),
         store_region=s.store_region,
+        anchors=_anchors(factory, s),
+        signer=KmsSigner(factory, s.signing_key) if s.signing_key else None,
     )
+
+
+def _anchors(factory: ClientFactory, s: Settings) -> AnchorStore | None:
+    if not s.evidence_bucket:
+        return None
+    bucket, prefix = parse_bucket_setting(s.evidence_bucket)
+    return AnchorStore(factory, bucket, prefix, s.evidence_lock_mode, s.evidence_retain_days)

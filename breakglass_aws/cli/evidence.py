@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.render import emit, read_public_key
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
@@ -98,15 +98,23 @@ def verify(
             help="The manifest's SHA-256 as journaled by collect (breakglass show ID) or on the locked S3 copy.",
         ),
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="PEM public key of the signing key (breakglass evidence public-key): check the signatures offline.",
+        ),
+    ] = None,
 ) -> None:
-    """Recompute every hash, the journal chain and the manifest's facts; exit 4 naming each problem."""
+    """Recompute every hash, the journal chain and the manifest's facts, and with --public-key the
+    signatures; exit 4 naming each problem."""
     from dataclasses import asdict
 
     from breakglass_aws.errors import GuardRailError
     from breakglass_aws.evidence.run import verify_report
 
     st = state(ctx)
-    report = verify_report(bundle, expect_sha256)
+    report = verify_report(bundle, expect_sha256, read_public_key(public_key))
     problems = report.problems
 
     def text() -> list[str]:
@@ -114,8 +122,11 @@ def verify(
         checked = " (the expected one)" if expect_sha256 and not problems else ""
         if problems:
             return [f"{bundle}: {sha}"]
-        note = "" if expect_sha256 else "; pass --expect-sha256 with the journaled value to prove the manifest itself"
-        return [f"{bundle}: intact, {sha}{checked}{note}"]
+        signed = "; signatures verified with the public key" if report.signature_checked else ""
+        note = "" if expect_sha256 or signed else (
+            "; pass --public-key (or --expect-sha256 with the journaled value) to prove the manifest itself"
+        )
+        return [f"{bundle}: intact, {sha}{checked}{signed}{note}"]
 
     emit(st, asdict(report), text)
     if problems and st.json:
@@ -124,6 +135,33 @@ def verify(
         raise GuardRailError(
             f"{bundle} was changed: {'; '.join(problems)}", "do not trust this copy; fetch the locked one"
         )
+
+
+@app.command("public-key")
+def public_key_command(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(metavar="FILE", help="Write the PEM here (default: print it).")] = None,
+) -> None:
+    """The signing key's public key (PEM), to verify bundles and journals offline."""
+    from breakglass_aws.aws import aws_errors
+    from breakglass_aws.errors import ConfigError, UsageError
+
+    st = state(ctx)
+    if out is not None and out.exists():
+        raise UsageError(f"--out {out} already exists", "choose a new file name")
+    signer = st.runtime().signer
+    if signer is None:
+        raise ConfigError("no signing_key is configured", "set signing_key to the KMS key made by the control plane")
+    with aws_errors():
+        pem = signer.public_key_pem()
+    if out is None:
+        typer.echo(pem.decode().rstrip())
+        return
+    try:
+        out.write_bytes(pem)
+    except OSError as err:
+        raise UsageError(f"cannot write --out {out}: {err.strerror}", "choose a writable path") from None
+    emit(st, {"public_key": str(out), "key_id": signer.key_id}, lambda: [f"public key of {signer.key_id} in {out}"])
 
 
 def collect_text(result: CollectResult) -> list[str]:

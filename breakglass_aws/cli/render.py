@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from breakglass_aws.cli.state import CliState
 
-__all__ = ["echo_lines", "emit"]
+__all__ = ["confirm", "echo_lines", "emit", "read_public_key"]
 
 
 def emit(st: CliState, data: Any, text: Callable[[], list[str]]) -> None:
@@ -38,3 +39,19 @@ def confirm(st: CliState, question: str, yes: bool) -> None:
         raise DeclinedError("no confirmation received (input closed)", "rerun with --yes to confirm non-interactively")
     if not accepted:
         raise DeclinedError("declined: nothing was changed", "rerun and answer y to proceed")
+
+
+def read_public_key(path: Path | None) -> bytes | None:
+    from breakglass_aws.errors import UsageError
+
+    if path is None:
+        return None
+    try:
+        pem = path.read_bytes()
+    except OSError as err:
+        raise UsageError(
+            f"cannot read --public-key {path}: {err.strerror}", "write it with: breakglass evidence public-key"
+        ) from None
+    if b"BEGIN PUBLIC KEY" not in pem:
+        raise UsageError(f"--public-key {path} is not a PEM public key", "write one: breakglass evidence public-key")
+    return pem

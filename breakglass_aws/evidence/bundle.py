@@ -10,12 +10,24 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from breakglass_aws.anchor import Signature, head_message, manifest_message, verify_signature
 from breakglass_aws.journal.chain import verify_chain
 from breakglass_aws.models import JournalEntry
 
-__all__ = ["MANIFEST", "Manifest", "manifest_sha256", "sha256_file", "verify_bundle", "write_manifest"]
+__all__ = [
+    "MANIFEST",
+    "SIGNATURE",
+    "Manifest",
+    "manifest_sha256",
+    "sha256_file",
+    "signature_problems",
+    "verify_bundle",
+    "write_manifest",
+    "write_signature",
+]
 
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"  # the KMS signature of the manifest's SHA-256 (not listed in it: it signs it)
 JOURNAL = "journal.jsonl"
 EVENTS = "cloudtrail-events.jsonl"
 INCIDENT = "incident.json"
@@ -73,7 +85,7 @@ def verify_bundle(folder: Path, expect_sha256: str | None = None) -> list[str]:
     if expect_sha256 is not None and actual != expect_sha256.lower():
         problems.append(f"{MANIFEST}: sha256 {actual} is not the expected {expect_sha256.lower()}")
     entries = sorted(folder.iterdir())
-    present = {p.name for p in entries if p.is_file() and p.name != MANIFEST}
+    present = {p.name for p in entries if p.is_file() and p.name not in (MANIFEST, SIGNATURE)}
     problems += [f"missing: {name}" for name in sorted(set(manifest.files) - present)]
     problems += [f"added: {name}" for name in sorted(present - set(manifest.files))]
     problems += [f"added: {p.name}/ (a folder)" for p in entries if p.is_dir()]
@@ -155,4 +167,48 @@ def _final_problems(incident_path: Path | None, manifest: Manifest) -> list[str]
             problems.append(f"{MANIFEST}: incident_id differs from {INCIDENT}")
         if manifest.final and not incident.get("closed_at"):
             problems.append(f"{MANIFEST}: final is true but the incident in {INCIDENT} was still open")
+    return problems
+
+
+def write_signature(folder: Path, signature: Signature) -> None:
+    """Write manifest.sig beside the manifest (written whole, then moved into place)."""
+    partial = folder / f".{SIGNATURE}.partial"
+    partial.write_text(json.dumps(signature.model_dump(), indent=2, sort_keys=True) + "\n")
+    partial.replace(folder / SIGNATURE)
+
+
+def signature_problems(folder: Path, public_pem: bytes) -> list[str]:
+    """With the signing key's public key: manifest.sig must sign this manifest's SHA-256 for this
+    incident, and every `signed` entry of journal.jsonl the entry it names."""
+    try:
+        manifest = Manifest.model_validate_json((folder / MANIFEST).read_text())
+        signature = Signature.model_validate_json((folder / SIGNATURE).read_text())
+    except FileNotFoundError as err:
+        return [f"{Path(str(err.filename)).name} is missing: the bundle is not signed"]
+    except (ValidationError, ValueError):
+        return [f"{SIGNATURE} is not a signature"]
+    expected = manifest_message(manifest.incident_id, sha256_file(folder / MANIFEST))
+    problem = verify_signature(signature, public_pem, expected)
+    problems = [f"{SIGNATURE}: {problem}"] if problem else []
+    return problems + _journal_signatures(folder / JOURNAL, manifest.incident_id, public_pem)
+
+
+def _journal_signatures(path: Path, incident_id: str, public_pem: bytes) -> list[str]:
+    try:
+        entries = [JournalEntry.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValidationError, ValueError):
+        return []  # reported by verify_bundle
+    hashes = {e.seq: e.hash for e in entries}
+    problems = []
+    for entry in (e for e in entries if e.kind == "signed"):
+        seq = int(entry.data.get("seq", 0))
+        fields = {k: entry.data.get(k) for k in ("key_id", "algorithm", "message", "signature")}
+        try:
+            signature = Signature.model_validate(fields)
+        except ValidationError:
+            problems.append(f"{JOURNAL}: entry {entry.seq} is not a signature")
+            continue
+        problem = verify_signature(signature, public_pem, head_message(incident_id, seq, hashes.get(seq, "")))
+        if problem:
+            problems.append(f"{JOURNAL}: the signature of entry {seq}: {problem}")
     return problems

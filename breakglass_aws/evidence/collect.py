@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import UsageError
-from breakglass_aws.evidence.bundle import MANIFEST, Manifest, write_manifest
+from breakglass_aws.evidence.bundle import MANIFEST, SIGNATURE, Manifest, write_manifest
 from breakglass_aws.evidence.source import Attribute, EvidenceSource
 from breakglass_aws.models import Incident, JournalEntry, Mode
 from breakglass_aws.validate import REGION_RE
@@ -106,6 +106,7 @@ class CollectResult(BaseModel):
     manifest_sha256: str
     files: list[str]
     regions: list[str] = []
+    signed: bool = False  # manifest.sig holds the KMS signature of the manifest
 
 
 class _Summary:
@@ -183,7 +184,8 @@ def check_out_folder(folder: Path, incident_id: str) -> None:
         raise UsageError(f"--out {folder} already holds files and is not an evidence bundle", hint) from err
     if manifest.incident_id != incident_id:
         raise UsageError(f"--out {folder} holds the bundle of another incident, {manifest.incident_id}", hint)
-    if stray := [p.name for p in present if p.name != MANIFEST and (p.name not in manifest.files or not p.is_file())]:
+    known = {*manifest.files, SIGNATURE}
+    if stray := [p.name for p in present if p.name != MANIFEST and (p.name not in known or not p.is_file())]:
         raise UsageError(
             f"--out {folder} holds files its bundle did not write: {', '.join(stray[:5])}",
             "move them away (recollecting replaces the whole folder), or choose another --out",

@@ -9,13 +9,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from breakglass_aws.anchor import manifest_message
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import PartialApplyError, UsageError
-from breakglass_aws.evidence.bundle import MANIFEST, Manifest, manifest_sha256, sha256_file, verify_bundle
+from breakglass_aws.evidence.bundle import (
+    MANIFEST,
+    SIGNATURE,
+    Manifest,
+    manifest_sha256,
+    sha256_file,
+    signature_problems,
+    verify_bundle,
+    write_signature,
+)
 from breakglass_aws.evidence.collect import CollectResult, check_out_folder, collect_bundle, window_for
 from breakglass_aws.evidence.source import Attribute, CloudTrailSource, EvidenceSource
 from breakglass_aws.evidence.upload import check_bucket, parse_s3_url, perform_upload, upload_steps
 from breakglass_aws.gate import StepFailed, apply_steps
+from breakglass_aws.lifecycle import notify
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.validate import validate_incident_id, validate_region
 
@@ -110,7 +121,8 @@ def collect_evidence(
         result = collect_bundle(
             incident, rt.store.entries(incident_id), chosen, folder, window, final_after, now, options.regions
         )
-    rt.store.append(
+    result.signed = _sign(rt, result)
+    written = rt.store.append(
         incident_id,
         "evidence",
         {
@@ -119,17 +131,36 @@ def collect_evidence(
             "events": result.event_count,
             "regions": result.regions,
             "manifest_sha256": result.manifest_sha256,
+            "signed": result.signed,
         },
     )
+    head = (written.seq, written.hash) if written else None
+    notify(rt, incident, "evidence-collected", f"manifest sha256 {result.manifest_sha256}", head=head)
     if target is not None and upload is not None:
         _upload(rt, incident_id, folder, target, upload)
     return result
+
+
+def _sign(rt: Runtime, result: CollectResult) -> bool:
+    """manifest.sig: the KMS signature of the manifest's SHA-256. A signature that cannot be
+    made (KMS unreachable) never stops the evidence: the bundle says it is unsigned."""
+    if rt.signer is None:
+        return False
+    try:
+        signature = rt.signer.sign(manifest_message(result.incident_id, result.manifest_sha256))
+    except Exception as err:
+        rt.progress(f"warning: the bundle of {result.incident_id} is not signed: {type(err).__name__}: {err}")
+        return False
+    write_signature(Path(result.folder), signature)
+    return True
 
 
 def _upload(rt: Runtime, incident_id: str, folder: Path, target: tuple[str, str], upload: Upload) -> None:
     """Only the files the manifest lists (those collect wrote), then the manifest itself."""
     manifest = Manifest.model_validate_json((folder / MANIFEST).read_text())
     files = {**manifest.files, MANIFEST: sha256_file(folder / MANIFEST)}
+    if (folder / SIGNATURE).is_file():
+        files[SIGNATURE] = sha256_file(folder / SIGNATURE)
     until = rt.clock() + timedelta(days=upload.retain_days)
     steps = upload_steps(folder, files, target[0], target[1], upload.lock_mode, until)
     s3 = rt.factory.client("s3")
@@ -157,9 +188,10 @@ class VerifyReport:
     intact: bool
     manifest_sha256: str | None
     problems: list[str]
+    signature_checked: bool = False  # with --public-key: the manifest and journal signatures verify
 
 
-def verify_report(folder: Path, expect_sha256: str | None = None) -> VerifyReport:
+def verify_report(folder: Path, expect_sha256: str | None = None, public_key: bytes | None = None) -> VerifyReport:
     if expect_sha256 is not None and not SHA256_RE.fullmatch(expect_sha256.strip()):
         raise UsageError(
             f"--expect-sha256 must be 64 hex digits, got {expect_sha256!r}",
@@ -168,7 +200,9 @@ def verify_report(folder: Path, expect_sha256: str | None = None) -> VerifyRepor
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder", "pass the bundle folder written by evidence collect")
     problems = verify_bundle(folder, expect_sha256.strip() if expect_sha256 else None)
-    return VerifyReport(str(folder), not problems, manifest_sha256(folder), problems)
+    if public_key is not None:
+        problems += signature_problems(folder, public_key)
+    return VerifyReport(str(folder), not problems, manifest_sha256(folder), problems, public_key is not None)
 
 
 def verify_evidence(folder: Path, expect_sha256: str | None = None) -> list[str]:

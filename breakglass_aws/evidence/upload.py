@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from breakglass_aws.errors import ConfigError, UsageError
 from breakglass_aws.evidence.bundle import MANIFEST
 
-__all__ = ["UploadStep", "check_bucket", "parse_s3_url", "perform_upload", "upload_steps"]
+__all__ = ["UploadStep", "check_bucket", "parse_bucket_setting", "parse_s3_url", "perform_upload", "upload_steps"]
 
 S3_URL = re.compile(r"\As3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/([ -~]*))?\Z")  # printable ASCII prefix
 
@@ -36,6 +36,12 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     if not match:
         raise UsageError(f"invalid S3 URL {url!r}", "use s3://bucket/prefix")
     return match.group(1), (match.group(2) or "").strip("/")
+
+
+def parse_bucket_setting(value: str) -> tuple[str, str]:
+    """The evidence_bucket setting: `s3://BUCKET[/PREFIX]`, or a bare bucket name (as the
+    control-plane module's `evidence_bucket` output gives it)."""
+    return parse_s3_url(value if value.startswith("s3://") else f"s3://{value}")
 
 
 def check_bucket(s3: Any, bucket: str) -> None:
