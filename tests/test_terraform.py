@@ -253,6 +253,8 @@ SETTING_OUTPUTS = {
     "schedule_group",
     "schedule_dead_letter_arn",
     "member_role_name",
+    "evidence_bucket",
+    "signing_key",
 }
 
 
@@ -348,6 +350,13 @@ def test_policies_grant_what_the_tool_declares(deployed: Deployment):
         "iam:GetAccountPasswordPolicy": {"*"},
         **{action: users for action in rotation},
     }
+    writes = {
+        resource
+        for statement in json.loads(restore)["Statement"]
+        if "s3:PutObject" in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        for resource in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+    }
+    assert writes == {f"arn:aws:s3:::{out['evidence_bucket']}/anchors/*"}, "the function writes journal anchors only"
 
 
 def test_deployed_control_plane(deployed: Deployment):
@@ -370,6 +379,10 @@ def test_deployed_control_plane(deployed: Deployment):
         "BREAKGLASS_SCHEDULE_GROUP": out["schedule_group"],
         "BREAKGLASS_RESTORE_FUNCTION_ARN": out["restore_function_arn"],
         "BREAKGLASS_SCHEDULER_ROLE_ARN": out["scheduler_role_arn"],
+        "BREAKGLASS_EVIDENCE_BUCKET": out["evidence_bucket"],
+        "BREAKGLASS_EVIDENCE_LOCK_MODE": "GOVERNANCE",
+        "BREAKGLASS_EVIDENCE_RETAIN_DAYS": "365",
+        "BREAKGLASS_SIGNING_KEY": out["signing_key"],
     }
     schedule = deployed.client("scheduler").get_schedule(
         Name="breakglass-restore-expired", GroupName=out["schedule_group"]

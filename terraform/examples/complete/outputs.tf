@@ -86,3 +86,8 @@ output "scp_policy_ids" {
   description = "Ids of the example SCPs, by name (empty when create_scp_guardrails is false)."
   value       = try(module.scp_guardrails[0].policy_ids, {})
 }
+
+output "signing_key" {
+  description = "The tool's signing_key setting."
+  value       = module.control_plane.signing_key
+}

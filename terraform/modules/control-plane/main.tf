@@ -15,6 +15,7 @@ locals {
   restore_log_group_name       = "/aws/lambda/${local.restore_function_name}"
   restore_function_arn         = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.restore_function_name}"
   store                        = "dynamodb://${var.store_table_name}"
+  signing_key_arn              = var.create_signing_key ? aws_kms_key.signing[0].arn : null
   secret_names                 = { for user in var.break_glass_user_names : user => "${var.secret_prefix}${user}" }
   create_sns_kms_key           = var.sns_kms_key_arn == null
   sns_kms_key_arn              = local.create_sns_kms_key ? aws_kms_key.notifications[0].arn : var.sns_kms_key_arn
@@ -219,6 +220,50 @@ data "aws_iam_policy_document" "notifications_key" {
       values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.restore_alarm_prefix}*"]
     }
   }
+}
+
+################################################################################
+# Signing key: the journal head at close and every evidence manifest are signed with it
+################################################################################
+
+resource "aws_kms_key" "signing" {
+  count = var.create_signing_key ? 1 : 0
+
+  description              = "Signs break-glass journal heads and evidence manifests (verified offline with its public key)."
+  customer_master_key_spec = "ECC_NIST_P256"
+  key_usage                = "SIGN_VERIFY"
+  deletion_window_in_days  = 30
+  policy                   = data.aws_iam_policy_document.signing_key[0].json
+  tags                     = var.tags
+}
+
+# The account administers the key; who may sign is said by IAM policies (the operators' and the
+# restore function's): nobody outside the account.
+data "aws_iam_policy_document" "signing_key" {
+  # A key policy's "*" resource is the key itself, and the account root administering it is AWS's
+  # default key policy:
+  #checkov:skip=CKV_AWS_111:a key policy; its resource is this key
+  #checkov:skip=CKV_AWS_356:a key policy; its resource is this key
+  #checkov:skip=CKV_AWS_109:a key policy; the account root administers the key (AWS's default)
+  count = var.create_signing_key ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_alias" "signing" {
+  count = var.create_signing_key ? 1 : 0
+
+  name          = "alias/${var.name_prefix}-signing"
+  target_key_id = aws_kms_key.signing[0].key_id
 }
 
 resource "aws_kms_key" "notifications" {
@@ -612,6 +657,22 @@ data "aws_iam_policy_document" "restore" {
     resources = [aws_sns_topic.notifications.arn]
   }
 
+  # PutObject with a retention date also needs s3:PutObjectRetention.
+  statement {
+    sid       = "AnchorJournalHeads"
+    actions   = ["s3:PutObject", "s3:PutObjectRetention"]
+    resources = ["${aws_s3_bucket.evidence.arn}/anchors/*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.create_signing_key ? [1] : []
+    content {
+      sid       = "SignJournalHeads"
+      actions   = ["kms:Sign"]
+      resources = [local.signing_key_arn]
+    }
+  }
+
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
@@ -668,6 +729,11 @@ resource "aws_lambda_function" "restore" {
       # With these the function deletes an incident's one-time schedule when it restores it.
       BREAKGLASS_RESTORE_FUNCTION_ARN = local.restore_function_arn
       BREAKGLASS_SCHEDULER_ROLE_ARN   = aws_iam_role.scheduler.arn
+      # Each transition's journal head is anchored under Object Lock; the head at close is signed.
+      BREAKGLASS_EVIDENCE_BUCKET      = aws_s3_bucket.evidence.bucket
+      BREAKGLASS_EVIDENCE_LOCK_MODE   = var.evidence_lock_mode
+      BREAKGLASS_EVIDENCE_RETAIN_DAYS = tostring(var.evidence_retention_days)
+      BREAKGLASS_SIGNING_KEY          = local.signing_key_arn
     }
   }
 
@@ -882,6 +948,34 @@ data "aws_iam_policy_document" "operator" {
     sid       = "UploadEvidence"
     actions   = ["s3:PutObject", "s3:PutObjectRetention"]
     resources = ["${aws_s3_bucket.evidence.arn}/*"]
+  }
+
+  # `breakglass journal verify` reads the anchors back.
+  statement {
+    sid       = "ReadAnchors"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.evidence.arn}/anchors/*"]
+  }
+
+  statement {
+    sid       = "ListAnchors"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.evidence.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["anchors/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.create_signing_key ? [1] : []
+    content {
+      sid       = "SignAndVerify"
+      actions   = ["kms:Sign", "kms:GetPublicKey"]
+      resources = [local.signing_key_arn]
+    }
   }
 
   dynamic "statement" {

@@ -102,3 +102,8 @@ output "member_role_name" {
   description = "Role the operators and the restore function assume in member accounts (the tool's member_role_name setting)."
   value       = var.member_role_name
 }
+
+output "signing_key" {
+  description = "ARN of the KMS signing key (the tool's signing_key setting), or null when not created."
+  value       = local.signing_key_arn
+}

@@ -244,3 +244,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "create_signing_key" {
+  description = "Create the asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs journal heads at close and evidence manifests (the tool's signing_key setting)."
+  type        = bool
+  default     = true
+}

@@ -192,8 +192,9 @@ run "restore_policy_grants_exactly_what_restore_needs" {
       "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
       "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
       "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
+      "s3:PutObject", "s3:PutObjectRetention", "kms:Sign",
     ])
-    error_message = "The restore policy must grant the restore actions, session revocation, the store, schedule deletion, publishing, logs and its dead-letter queue, nothing else."
+    error_message = "The restore policy must grant the restore actions, session revocation, the store, schedule deletion, publishing, anchoring and signing journal heads, logs and its dead-letter queue, nothing else."
   }
 
   assert {
