@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from breakglass_aws.aws import ClientFactory
-from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
+from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
 from breakglass_aws.journal import SqliteStore
 from breakglass_aws.models import Incident, IncidentStatus, IssuedSession, Mode, Requester, RoleAccess
 from breakglass_aws.runtime import Runtime

@@ -24,8 +24,17 @@ from breakglass_aws.permissions import iam_action
 
 if TYPE_CHECKING:
     from botocore.session import Session
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
 __all__ = ["ClientFactory", "Hook", "aws_errors", "translate_error"]
@@ -83,21 +92,38 @@ class ClientFactory:
         return str(configured) if configured else DEFAULT_REGION
 
     @overload
-    def client(self, service: Literal["organizations"], region: str | None = None) -> OrganizationsClient: ...
+    def client(self, service: Literal["cloudtrail"], region: str | None = None) -> CloudTrailClient: ...
     @overload
-    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    def client(self, service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["events"], region: str | None = None) -> EventBridgeClient: ...
     @overload
     def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
     @overload
-    def client(self, service: str, region: str | None = None) -> Any: ...
+    def client(self, service: Literal["kms"], region: str | None = None) -> KMSClient: ...
+    @overload
+    def client(self, service: Literal["organizations"], region: str | None = None) -> OrganizationsClient: ...
+    @overload
+    def client(self, service: Literal["s3"], region: str | None = None) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["scheduler"], region: str | None = None) -> EventBridgeSchedulerClient: ...
+    @overload
+    def client(self, service: Literal["secretsmanager"], region: str | None = None) -> SecretsManagerClient: ...
+    @overload
+    def client(self, service: Literal["sns"], region: str | None = None) -> SNSClient: ...
+    @overload
+    def client(self, service: Literal["sqs"], region: str | None = None) -> SQSClient: ...
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
     def client(self, service: str, region: str | None = None) -> Any:
+        """A cached client; the overloads above give each service its stub type (boto3-stubs)."""
         where = region or (ORGANIZATIONS_REGION if service == "organizations" else self.region_name())
         key = (service, where)
         if key not in self._clients:
             self._clients[key] = self._build(service, where)
         return self._clients[key]
 
-    def client_once(self, service: str, region: str | None = None) -> Any:
+    def client_once(self, service: Literal["iam"], region: str | None = None) -> IAMClient:
         """A client that never retries: for calls that are not idempotent (CreateAccessKey), whose
         retry after a lost answer would repeat the effect. The caller reconciles instead."""
         where = region or self.region_name()
@@ -106,14 +132,23 @@ class ClientFactory:
             config = self._config(service).merge(_no_retry_config())
             client = self.session().create_client(service, region_name=where, config=config)
             self._clients[key] = self._configure(client, service)
-        return self._clients[key]
+        once: IAMClient = self._clients[key]
+        return once
 
+    @overload
+    def client_as(
+        self, service: Literal["iam"], key_id: str, secret: str, token: str | None, region: str | None = None
+    ) -> IAMClient: ...
+    @overload
+    def client_as(
+        self, service: Literal["sts"], key_id: str, secret: str, token: str | None, region: str | None = None
+    ) -> STSClient: ...
     def client_as(
         self,
-        service: str,
-        access_key_id: str,
-        secret_access_key: str,
-        session_token: str | None,
+        service: Literal["iam", "sts"],
+        key_id: str,
+        secret: str,
+        token: str | None,
         region: str | None = None,
     ) -> Any:
         """A client acting with explicit temporary credentials (another account's role)."""
@@ -121,9 +156,9 @@ class ClientFactory:
             service,
             region_name=region or self.region_name(),
             config=self._config(service),
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            aws_session_token=session_token,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
         )
         return self._configure(client, service)
 
@@ -260,6 +295,8 @@ def _outage(err: BaseException, detail: str) -> BreakglassError | None:
             f"{name} ({service} control plane, {region}) is unavailable: {detail}; nothing more was changed",
             "the role path still works (breakglass role assume --account ID --reason ...); "
             "rerun this command when the service is back: it resumes from the journal",
+            fix="wait for the service to be back; the role path still works (breakglass role assume ...)",
+            resumable=True,
         )
     if service == "dynamodb":
         return AwsFailure(
@@ -412,8 +449,14 @@ def _translate_client_error(err: Any) -> BreakglassError:
         return AwsFailure(
             f"{action} still failing with {code} after {attempts + 1} attempts",
             "wait a minute and rerun the same command; it resumes where it stopped",
+            fix="wait a minute",
+            resumable=True,
         )
-    return AwsFailure(f"{action} failed: {code}: {message}", "rerun the same command; it resumes where it stopped")
+    return AwsFailure(
+        f"{action} failed: {code}: {message}",
+        "rerun the same command; it resumes where it stopped",
+        resumable=True,
+    )
 
 
 @contextmanager

@@ -32,10 +32,23 @@ class BreakglassError(Exception):
     exit_code: int = 1
     kind: str = "error"
 
-    def __init__(self, message: str, remediation: str | None = None) -> None:
+    def __init__(
+        self, message: str, remediation: str | None = None, *, fix: str | None = None, resumable: bool = False
+    ) -> None:
+        """`fix`: what fixes the cause (without advice to rerun); `resumable`: running the same
+        command again finishes the work (the journal says where it stopped). The remediation
+        shown is `remediation`, else the fix with the rerun advice when resumable."""
         super().__init__(message)
         self.message = message
+        self.resumable = resumable
+        self.fix = fix if fix is not None else (None if resumable else remediation)
+        if remediation is None and fix is not None:
+            remediation = f"{fix}; then rerun the same command: it resumes where it stopped" if resumable else fix
         self.remediation = remediation
+
+    def cause(self) -> str:
+        """What to do about the cause, never a rerun (the caller names the command that finishes)."""
+        return self.fix or "fix the cause"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -80,8 +93,11 @@ class PartialApplyError(BreakglassError):
     exit_code = 8
     kind = "partial"
 
-    def __init__(self, message: str, incident_id: str, remediation: str | None = None) -> None:
-        super().__init__(message, remediation or f"run: breakglass scp restore {incident_id}")
+    def __init__(
+        self, message: str, incident_id: str, remediation: str | None = None, *, fix: str | None = None
+    ) -> None:
+        super().__init__(message, remediation or f"run: breakglass scp restore {incident_id}", resumable=True)
+        self.fix = fix
         self.incident_id = incident_id
 
     def to_dict(self) -> dict[str, object]:

@@ -10,14 +10,14 @@ import json
 import logging
 from typing import Any
 
-from breakglass_aws.close import as_restore
 from breakglass_aws.errors import BreakglassError
+from breakglass_aws.incident.close import as_restore, restore_incident
+from breakglass_aws.incident.restore import RestoreResult
+from breakglass_aws.incident.sweep import SweepResult, sweep
 from breakglass_aws.models import IncidentStatus
 from breakglass_aws.redact import RedactingFilter
-from breakglass_aws.restore import RestoreResult, restore_incident
+from breakglass_aws.runtime import Injected, build_runtime
 from breakglass_aws.settings import load_settings
-from breakglass_aws.setup import Injected, build_runtime
-from breakglass_aws.sweep import SweepResult, sweep
 
 __all__ = ["handler"]
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from breakglass_aws.clock import isoformat
+from breakglass_aws.errors import UsageError
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -22,6 +23,7 @@ __all__ = [
     "IncidentStatus",
     "IssuedSession",
     "JournalEntry",
+    "LockMode",
     "Mode",
     "PolicyRef",
     "Requester",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 FULL_AWS_ACCESS = "p-FullAWSAccess"
+LockMode = Literal["GOVERNANCE", "COMPLIANCE"]  # S3 Object Lock: evidence and journal anchors
 
 
 class Mode(StrEnum):
@@ -176,6 +179,15 @@ class Incident(_Model):
         """Targets held exclusively: SCP targets and users being rotated. Many engineers may hold
         sessions of one role at once."""
         return list(self.targets) if self.mode in (Mode.SCP, Mode.ROTATE) else []
+
+    def access(self) -> RoleAccess:
+        """The role of a role incident (recorded when it opens)."""
+        if self.role is None:
+            raise UsageError(
+                f"{self.incident_id} is a {self.mode} incident: it has no role",
+                f"see: breakglass show {self.incident_id}",
+            )
+        return self.role
 
     def public(self) -> dict[str, Any]:
         """The JSON shape shown to users and scripts."""

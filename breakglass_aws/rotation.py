@@ -11,12 +11,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import AwsFailure, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_iam.type_defs import AccessKeyMetadataTypeDef
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = [
     "PasswordPolicy",
@@ -77,7 +82,7 @@ def generate_password(policy: PasswordPolicy, length: int = 32) -> str:
     return "".join(chosen)
 
 
-def read_policy(iam: Any) -> PasswordPolicy:
+def read_policy(iam: IAMClient) -> PasswordPolicy:
     try:
         found = iam.get_account_password_policy()["PasswordPolicy"]
     except iam.exceptions.NoSuchEntityException:
@@ -101,6 +106,12 @@ class RotationStep(BaseModel):
     secret_id: str
     rotation_id: str
     key_id: str | None = None
+
+    def key(self) -> str:
+        """The access key a delete-key or deactivate-key step acts on."""
+        if self.key_id is None:
+            raise UsageError(f"the {self.action} step of {self.user} names no access key", "this plan is malformed")
+        return self.key_id
 
     def describe(self) -> str:
         what = {
@@ -129,13 +140,13 @@ class RotationPlan(BaseModel):
 
 @dataclass
 class UserState:
-    keys: list[dict[str, Any]]
+    keys: list[AccessKeyMetadataTypeDef]
     has_login_profile: bool
     stored: dict[str, Any] = field(default_factory=dict)
     arn: str = ""
 
 
-def check_target(iam: Any, sm: Any, user: str, secret_id: str) -> str:
+def check_target(iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id: str) -> str:
     """Read-only: the user and its secret exist. Bad input fails here, before anything changes.
     Returns the user's ARN (what GetCallerIdentity with its new key must answer)."""
     try:
@@ -169,7 +180,7 @@ def identifies_user(arn: str, user_arn: str, user: str) -> bool:
     )
 
 
-def read_state(iam: Any, sm: Any, user: str, secret_id: str) -> UserState:
+def read_state(iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id: str) -> UserState:
     arn = check_target(iam, sm, user, secret_id)
     keys = sorted(iam.list_access_keys(UserName=user)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
     try:
@@ -180,7 +191,7 @@ def read_state(iam: Any, sm: Any, user: str, secret_id: str) -> UserState:
     return UserState(keys=keys, has_login_profile=login, stored=_stored(sm, secret_id), arn=arn)
 
 
-def _stored(sm: Any, secret_id: str) -> dict[str, Any]:
+def _stored(sm: SecretsManagerClient, secret_id: str) -> dict[str, Any]:
     try:
         value = sm.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
     except sm.exceptions.ResourceNotFoundException:
@@ -192,7 +203,7 @@ def _stored(sm: Any, secret_id: str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def stored_key_id(sm: Any, secret_id: str) -> str | None:
+def stored_key_id(sm: SecretsManagerClient, secret_id: str) -> str | None:
     value = _stored(sm, secret_id).get("access_key_id")
     return str(value) if value else None
 
@@ -246,7 +257,9 @@ def _deleted(steps: list[RotationStep]) -> set[str]:
     return {s.key_id for s in steps if s.action == "delete-key" and s.key_id}
 
 
-def _make_room(keys: list[dict[str, Any]], base: dict[str, str], stored_key: object = None) -> list[RotationStep]:
+def _make_room(
+    keys: list[AccessKeyMetadataTypeDef], base: dict[str, str], stored_key: object = None
+) -> list[RotationStep]:
     """The 2-key limit: remove an inactive key first, then the oldest active one that is not the
     key in the secret (the break-glass key in use stays until its successor is verified)."""
     if len(keys) < MAX_KEYS:
@@ -270,7 +283,9 @@ class RotationProof(BaseModel):
     old_keys_gone: list[str]
 
 
-def prove_rotation(iam: Any, sm: Any, user: str, secret_id: str, old_keys: list[str]) -> RotationProof:
+def prove_rotation(
+    iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id: str, old_keys: list[str]
+) -> RotationProof:
     """The old keys are gone from ListAccessKeys, and exactly one key is left, active, and the
     one in the secret's AWSCURRENT version. Raises AwsFailure naming what is wrong."""
     listed = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
@@ -289,6 +304,8 @@ def prove_rotation(iam: Any, sm: Any, user: str, secret_id: str, old_keys: list[
         raise AwsFailure(
             f"rotation of {user} does not check out: {'; '.join(problems) or 'no key in the secret'}",
             "rerun the same command: it finishes the rotation and never rotates twice",
+            fix="nothing by hand: a rerun finishes the rotation",
+            resumable=True,
         )
     return RotationProof(active_key_id=current, secret_key_id=current, old_keys_gone=sorted(set(old_keys) - {current}))
 
@@ -297,13 +314,13 @@ def prove_rotation(iam: Any, sm: Any, user: str, secret_id: str, old_keys: list[
 class Performer:
     """Performs rotation steps; holds the new secret key in memory between create and store only."""
 
-    iam: Any
-    sm: Any
+    iam: IAMClient
+    sm: SecretsManagerClient
     verify: Callable[[str, str], str]
     policy: PasswordPolicy
     clock: Callable[[], datetime]
     incident_id: str
-    iam_once: Any = None
+    iam_once: IAMClient | None = None
     sleep: Callable[[float], None] = time.sleep
     new_password: bool = True  # a set-password step is planned: store a fresh password
     keep_password: str | None = field(default=None, repr=False)  # else the secret keeps this one
@@ -317,12 +334,12 @@ class Performer:
 
     def _delete_key(self, step: RotationStep) -> None:
         try:
-            self.iam.delete_access_key(UserName=step.user, AccessKeyId=step.key_id)
+            self.iam.delete_access_key(UserName=step.user, AccessKeyId=step.key())
         except self.iam.exceptions.NoSuchEntityException:
             return
 
     def _deactivate_key(self, step: RotationStep) -> None:
-        self.iam.update_access_key(UserName=step.user, AccessKeyId=step.key_id, Status="Inactive")
+        self.iam.update_access_key(UserName=step.user, AccessKeyId=step.key(), Status="Inactive")
 
     def _create_key(self, step: RotationStep) -> dict[str, Any]:
         """CreateAccessKey is not idempotent: it is sent once per attempt (no botocore retry), and
@@ -341,14 +358,18 @@ class Performer:
                 continue
             self._pending = {"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
             return {"access_key_id": key["AccessKeyId"]}
-        raise AwsFailure("CreateAccessKey kept failing", "rerun: the rotation resumes")
+        raise AwsFailure("CreateAccessKey kept failing", fix="check IAM's health", resumable=True)
 
     def _key_ids(self, user: str) -> set[str]:
         return {k["AccessKeyId"] for k in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
 
     def _store_secret(self, step: RotationStep) -> dict[str, Any]:
         if not self._pending:
-            raise AwsFailure("the new key's secret is not in memory", "rerun: the unstored key is replaced")
+            raise AwsFailure(
+                "the new key's secret is not in memory",
+                fix="nothing by hand: the unstored key is replaced",
+                resumable=True,
+            )
         value = {
             "user": step.user,
             "access_key_id": self._pending["id"],
@@ -371,7 +392,8 @@ class Performer:
         if self.user_arn and not identifies_user(arn, self.user_arn, step.user):
             raise AwsFailure(
                 f"the new key {stored['access_key_id']} answers as {arn}, not as {self.user_arn}",
-                "the old key was kept; check the secret and the account, then rerun: the rotation resumes",
+                fix="the old key was kept; check the secret and the account",
+                resumable=True,
             )
         return {"access_key_id": stored["access_key_id"], "arn": arn}
 

@@ -17,7 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from breakglass_aws.errors import BreakglassError, ConfigError
+from breakglass_aws.models import LockMode
 from breakglass_aws.validate import (
+    TableAddress,
     check_text,
     parse_duration,
     parse_store,
@@ -105,7 +107,7 @@ class Settings(BaseModel):
     evidence_bucket: str | None = Field(
         default=None, description="BUCKET or s3://BUCKET/PREFIX with Object Lock: journal heads are anchored there"
     )
-    evidence_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    evidence_lock_mode: LockMode = "GOVERNANCE"
     evidence_retain_days: int = Field(default=365, ge=1, le=36500)
     signing_key: str | None = Field(
         default=None, description="KMS key (ECC_NIST_P256, SIGN_VERIFY) signing the head at close and bundles"
@@ -149,7 +151,7 @@ class Settings(BaseModel):
     @classmethod
     def _evidence_bucket(cls, value: str | None) -> str | None:
         if value is not None:
-            from breakglass_aws.evidence.upload import parse_bucket_setting
+            from breakglass_aws.validate import parse_bucket_setting
 
             _checked(parse_bucket_setting, value)
         return value
@@ -205,15 +207,15 @@ class Settings(BaseModel):
 
     def store_spec(self) -> str:
         """`dynamodb://TABLE[?region=R]` or the SQLite file's absolute path."""
-        if self.store and parse_store(self.store).table is not None:
+        if self.store and isinstance(parse_store(self.store), TableAddress):
             return self.store
         return str(self.store_path())
 
     def store_path(self) -> Path:
         """The SQLite file (the default one for a dynamodb:// store: evidence goes beside it)."""
         address = parse_store(self.store) if self.store else None
-        if address is not None and address.path is not None:
-            return address.path
+        if isinstance(address, Path):
+            return address
         return default_state_dir() / "journal.sqlite3"
 
 

@@ -15,10 +15,13 @@ from breakglass_aws.errors import ConfigError, UsageError
 
 __all__ = [
     "StoreAddress",
+    "TableAddress",
     "TargetKind",
     "check_text",
     "format_duration",
+    "parse_bucket_setting",
     "parse_duration",
+    "parse_s3_url",
     "parse_store",
     "parse_timestamp",
     "validate_federation_url",
@@ -211,12 +214,14 @@ STORE_FORMS = (
 
 
 @dataclass(frozen=True)
-class StoreAddress:
-    """A parsed `store` setting: the shared DynamoDB table (region pinned or not), or a SQLite file."""
+class TableAddress:
+    """The shared DynamoDB table of a `store` setting (its region pinned or not)."""
 
-    table: str | None = None
+    table: str
     region: str | None = None
-    path: Path | None = None
+
+
+StoreAddress = TableAddress | Path  # a parsed `store` setting: the shared table, or a SQLite file
 
 
 def parse_store(spec: str | Path) -> StoreAddress:
@@ -230,7 +235,7 @@ def parse_store(spec: str | Path) -> StoreAddress:
         raise _store_error(text, "it has surrounding spaces or a control character", guess)
     scheme = SCHEME_RE.match(text)
     if scheme is None:
-        return StoreAddress(path=_absolute(text))
+        return _absolute(text)
     name, rest = scheme.group(1), text[scheme.end() :]
     if name == "dynamodb" and rest.startswith("//"):
         return _dynamodb_store(text, rest[2:])
@@ -238,7 +243,7 @@ def parse_store(spec: str | Path) -> StoreAddress:
         path = rest[2:]
         if not path.startswith("/") or "?" in path or "#" in path:
             raise _store_error(text, "sqlite:// takes an absolute path and nothing else (three slashes)")
-        return StoreAddress(path=Path(path))
+        return Path(path)
     guess = f"dynamodb://{rest.lstrip('/')}" if name.lower().startswith(("dynamo", "ddb")) else None
     raise _store_error(text, f"unknown scheme {name + ':'!r}", guess)
 
@@ -254,18 +259,18 @@ def _absolute(text: str) -> Path:
     return path
 
 
-def _dynamodb_store(text: str, rest: str) -> StoreAddress:
+def _dynamodb_store(text: str, rest: str) -> TableAddress:
     table, has_query, query = rest.partition("?")
     if not TABLE_RE.fullmatch(table):
         raise _store_error(text, "a DynamoDB table name is 3 to 255 of A-Z a-z 0-9 _ . -")
     if not has_query:
-        return StoreAddress(table=table)
+        return TableAddress(table)
     key, has_value, region = query.partition("=")
     if key != "region" or not has_value:
         raise _store_error(text, "the only option is ?region=REGION")
     if not REGION_RE.fullmatch(region):
         raise ConfigError(f"invalid store region {region!r}", "use a region name such as us-east-1")
-    return StoreAddress(table=table, region=region)
+    return TableAddress(table, region)
 
 
 def _store_error(text: str, why: str, guess: str | None = None) -> ConfigError:
@@ -354,3 +359,19 @@ def format_duration(delta: timedelta) -> str:
         f"{seconds}s" if seconds and not hours else "",
     ]
     return sign + ("".join(parts) or "0s")
+
+
+S3_URL = re.compile(r"\As3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/([ -~]*))?\Z")  # printable ASCII prefix
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    match = S3_URL.fullmatch(url.strip(" "))
+    if not match:
+        raise UsageError(f"invalid S3 URL {url!r}", "use s3://bucket/prefix")
+    return match.group(1), (match.group(2) or "").strip("/")
+
+
+def parse_bucket_setting(value: str) -> tuple[str, str]:
+    """The evidence_bucket setting: `s3://BUCKET[/PREFIX]`, or a bare bucket name (as the
+    control-plane module's `evidence_bucket` output gives it)."""
+    return parse_s3_url(value if value.startswith("s3://") else f"s3://{value}")

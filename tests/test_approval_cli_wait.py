@@ -21,8 +21,8 @@ def approve_while_waiting(people, monkeypatch):  # noqa: F811
     as his own moto identity (never the waiting process's credentials)."""
     import botocore.session
 
-    from breakglass_aws.approval_flow import approve
     from breakglass_aws.aws import ClientFactory
+    from breakglass_aws.incident.approvals import approve
     from breakglass_aws.journal import SqliteStore
     from breakglass_aws.runtime import Runtime, whoami
     from breakglass_aws.settings import default_state_dir
@@ -43,7 +43,7 @@ def approve_while_waiting(people, monkeypatch):  # noqa: F811
         approve(rt, incident.incident_id, whoami(rt), "go")
 
     fake = types.SimpleNamespace(monotonic=time.monotonic, sleep=sleep)
-    monkeypatch.setattr("breakglass_aws.cli.approvals.time", fake)
+    monkeypatch.setattr("breakglass_aws.cli.common.request.time", fake)
     monkeypatch.setenv("BREAKGLASS_APPROVALS_REQUIRED", "1")
     return sleeps
 

@@ -17,12 +17,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from breakglass_aws.aws import ClientFactory
-from breakglass_aws.close import close_incident
+from breakglass_aws.incident.close import close_incident
+from breakglass_aws.incident.sweep import sweep
 from breakglass_aws.journal import SqliteStore
 from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import IncidentStatus
 from breakglass_aws.runtime import Runtime, whoami
-from breakglass_aws.sweep import sweep
 from tests.conftest import _shared_botocore
 from tests.test_close_crash import Crash, scp_incident
 from tests.test_role import assume, revoke_policy

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from breakglass_aws.revoke import POLICY_NAME
+from breakglass_aws.role.revoke import POLICY_NAME
 from tests.faults import reject
 from tests.test_close_crash import Crash, scp_incident
 from tests.test_role import assume, revoke_policy

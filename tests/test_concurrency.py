@@ -10,10 +10,10 @@ import pytest
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.errors import GuardRailError
-from breakglass_aws.incident import open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.close import restore_incident
+from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
 from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
-from breakglass_aws.restore import restore_incident
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import _shared_botocore
 from tests.test_store_contract import TABLE, atomic_dynamodb, make_table  # noqa: F401 (fixture)

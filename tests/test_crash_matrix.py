@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from breakglass_aws.incident import journal_problems, open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.close import restore_incident
+from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.verify import journal_problems
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
-from breakglass_aws.restore import restore_incident
 from breakglass_aws.runtime import whoami
 
 pytestmark = pytest.mark.reliability

@@ -15,10 +15,11 @@ from botocore.exceptions import ConnectionClosedError
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.errors import BreakglassError
-from breakglass_aws.incident import journal_problems, open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.close import restore_incident
+from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.verify import journal_problems
 from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
-from breakglass_aws.restore import restore_incident
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import _shared_botocore
 from tests.test_close_promises import answer

@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
 from breakglass_aws.evidence.source import RateLimiter
+from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
 from breakglass_aws.testing import lookup_page
 from tests.conftest import ACCOUNT
 from tests.faults import _Raw
@@ -104,7 +104,7 @@ def test_collect_dedupes_pages_and_covers_regions(iam, cli, make_runtime, tmp_pa
     assert summary["by_operation"]["PutObject"] == 120
     assert summary["who"]["arn"].endswith(":user/moto") and summary["why"]["reason"] == "IdP down"
     assert result.final is False and "collect again after" in " ".join(
-        __import__("breakglass_aws.cli.evidence", fromlist=["collect_text"]).collect_text(result)
+        __import__("breakglass_aws.cli.common.views", fromlist=["collect_text"]).collect_text(result)
     )
 
 
@@ -254,7 +254,7 @@ def test_upload_with_object_lock(bundle, cli, make_runtime):
         folder,
         EvidenceOptions(),
         source=source,
-        upload=__import__("breakglass_aws.evidence.run", fromlist=["Upload"]).Upload(
+        upload=__import__("breakglass_aws.incident.evidence", fromlist=["Upload"]).Upload(
             "s3://evidence-locked/incidents", 30, "COMPLIANCE"
         ),
     )

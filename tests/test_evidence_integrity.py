@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from breakglass_aws.errors import AwsFailure
-from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
 from breakglass_aws.evidence.source import CloudTrailSource
+from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
 from breakglass_aws.testing import install_cloudtrail_lookup
 from tests.test_evidence import FILES, FakeSource, event, open_role_incident, read_events
 
@@ -233,7 +233,7 @@ def test_collect_covers_configured_cli_and_journaled_regions(iam, cli, make_runt
     seeded["us-west-2"] = [event(999, "PutObject", session)]  # not a region of this incident
     source = FakeSource(seeded)
     monkeypatch.setenv("BREAKGLASS_EVIDENCE_REGIONS", "eu-central-1,sa-east-1")
-    monkeypatch.setattr("breakglass_aws.evidence.run.CloudTrailSource", lambda *a, **k: source)
+    monkeypatch.setattr("breakglass_aws.incident.evidence.CloudTrailSource", lambda *a, **k: source)
     run = collect(
         cli,
         creds["incident_id"],

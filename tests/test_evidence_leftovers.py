@@ -10,7 +10,7 @@ import time
 import pytest
 
 from breakglass_aws.errors import AwsFailure
-from breakglass_aws.evidence.run import EvidenceOptions, collect_evidence
+from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
 from tests.test_evidence_integrity import FailingSource, collect, incident, siblings  # noqa: F401 - fixture
 
 

@@ -151,7 +151,8 @@ def test_processes_racing_on_a_fresh_store(tmp_path):
 def test_an_incident_opened_across_a_second_boundary_still_verifies(org, make_runtime):
     """The expiry journaled at activation is the one stored, however long the detach took (it
     used to be recomputed in memory at activation and journaled without being saved)."""
-    from breakglass_aws.incident import journal_problems, open_scp_incident, plan_scp_detach
+    from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
+    from breakglass_aws.incident.verify import journal_problems
     from breakglass_aws.runtime import whoami
 
     start, ticks = datetime.now(UTC), iter(range(10_000))

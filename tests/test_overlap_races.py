@@ -12,14 +12,15 @@ from typing import Any
 import boto3
 import pytest
 
-from breakglass_aws.approval_flow import activate, approve, deny
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.errors import UsageError
-from breakglass_aws.incident import new_scp_incident, open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.approvals import activate, approve, deny
+from breakglass_aws.incident.close import restore_incident
+from breakglass_aws.incident.scp import new_scp_incident, open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.sweep import restore_expired
 from breakglass_aws.journal import SqliteStore, TargetLocked
 from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus, Requester
-from breakglass_aws.restore import restore_expired, restore_incident
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import ACCOUNT, _shared_botocore
 from tests.test_store_contract import TABLE, make_table

@@ -104,7 +104,7 @@ def _sandbox_env(monkeypatch, sb):
 def test_check_and_drill_call_only_declared_operations(aws, cli, monkeypatch, tmp_path):
     """`check`, `check --outage-probe` and `drill --account` on the sandbox staging (as Terraform
     would stage it), every call recorded."""
-    from breakglass_aws.sandbox import stage
+    from breakglass_aws.readiness.sandbox import stage
     from breakglass_aws.testing import install_cloudtrail_lookup
 
     sb = stage()
@@ -138,8 +138,8 @@ def test_restore_function_calls_only_declared_operations(aws, cli, monkeypatch):
 
     from breakglass_aws import lambda_handler
     from breakglass_aws.clock import utcnow
-    from breakglass_aws.sandbox import stage
-    from breakglass_aws.setup import build_runtime
+    from breakglass_aws.readiness.sandbox import stage
+    from breakglass_aws.runtime import build_runtime
 
     sb = stage()
     _sandbox_env(monkeypatch, sb)

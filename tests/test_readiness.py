@@ -11,8 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from breakglass_aws.sandbox import SANDBOX_USER, stage
-from breakglass_aws.scp_lint import lint_policy
+from breakglass_aws.readiness.sandbox import SANDBOX_USER, stage
+from breakglass_aws.scp.lint import lint_policy
 
 ROLE_ARN = "arn:aws:iam::111122223333:role/BreakGlassAdmin"
 
@@ -295,7 +295,7 @@ def test_trust_policy_broken(healthy, cli, statements, message):
 
 def test_trust_policy_wildcard_actions_judged_by_what_they_grant():
     """moto refuses wildcard trust actions; AWS accepts them: judged on the document itself."""
-    from breakglass_aws.readiness import ReadinessOptions, _role_findings
+    from breakglass_aws.readiness.check import ReadinessOptions, _role_findings
 
     def judge(*statements, **options):
         role = {"AssumeRolePolicyDocument": {"Statement": list(statements)}, "MaxSessionDuration": 3600}

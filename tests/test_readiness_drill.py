@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from breakglass_aws.journal import SqliteStore
-from breakglass_aws.sandbox import stage
+from breakglass_aws.readiness.sandbox import stage
 from breakglass_aws.testing import install_cloudtrail_lookup
 
 
@@ -140,7 +140,7 @@ def test_drill_step_failing_names_what_to_close(sandbox, cli, tmp_path):
 
 def test_drill_step_raising_a_non_tool_error_is_recorded(sandbox, cli, tmp_path, monkeypatch):
     """Not an AWS call, not a BreakglassError (a bug in the step itself): still recorded as failed."""
-    from breakglass_aws import drill as drill_module
+    from breakglass_aws.readiness import drill as drill_module
 
     def broken(rt, creds):
         raise KeyError("Arn")

@@ -13,9 +13,9 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from breakglass_aws.errors import BreakglassError
+from breakglass_aws.incident.close import restore_incident
 from breakglass_aws.journal import verify_chain
 from breakglass_aws.models import IncidentStatus
-from breakglass_aws.restore import restore_incident
 from tests.test_overlap_races import blocked_by, detach, runtime  # noqa: F401 - the fixture
 from tests.test_store_contract import TABLE
 

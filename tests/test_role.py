@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from breakglass_aws.revoke import POLICY_NAME
+from breakglass_aws.role.revoke import POLICY_NAME
 from tests.conftest import ACCOUNT, MFA, ROLE, TRUST
 
 

@@ -7,7 +7,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from breakglass_aws.errors import PartialApplyError
-from breakglass_aws.rotation_run import rotate_standalone
+from breakglass_aws.incident.rotation import rotate_standalone
 from breakglass_aws.runtime import RotationDefaults, whoami
 from tests.faults import _Raw
 from tests.test_rotation import USER, keys, make_user, secret

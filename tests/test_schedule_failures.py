@@ -7,7 +7,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from breakglass_aws.deadman import RETRY_POLICY
+from breakglass_aws.incident.deadman import RETRY_POLICY
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:breakglass-restore"
 SCHED_ROLE = "arn:aws:iam::123456789012:role/breakglass-scheduler"

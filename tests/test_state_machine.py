@@ -25,16 +25,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from breakglass_aws.aws import ClientFactory
-from breakglass_aws.close import close_incident
 from breakglass_aws.errors import BreakglassError
-from breakglass_aws.incident import open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.close import close_incident, restore_incident
+from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.sweep import sweep
+from breakglass_aws.incident.verify import journal_problems
 from breakglass_aws.journal import SqliteStore
 from breakglass_aws.journal.dynamodb import DynamoStore, create_table
-from breakglass_aws.journal_report import journal_problems
 from breakglass_aws.models import ACTIVE_STATUSES, ENDED_STATUSES, FULL_AWS_ACCESS, IncidentStatus
-from breakglass_aws.restore import restore_incident
 from breakglass_aws.runtime import RotationDefaults, Runtime, whoami
-from breakglass_aws.sweep import sweep
 from tests.conftest import DENY_DOC, _shared_botocore
 from tests.test_close_promises import answer
 from tests.test_crash_matrix import Crash

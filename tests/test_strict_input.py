@@ -20,7 +20,7 @@ import pytest
 from breakglass_aws.errors import ConfigError, UsageError
 from breakglass_aws.settings import load_settings
 from breakglass_aws.validate import (
-    StoreAddress,
+    TableAddress,
     check_text,
     parse_duration,
     parse_store,
@@ -163,14 +163,14 @@ def test_accepted_store_forms_put_the_journal_where_they_say(org, cli, tmp_path,
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("dynamodb://team-table", StoreAddress(table="team-table")),
-        ("dynamodb://team.table_1?region=eu-west-1", StoreAddress(table="team.table_1", region="eu-west-1")),
+        ("dynamodb://team-table", TableAddress(table="team-table")),
+        ("dynamodb://team.table_1?region=eu-west-1", TableAddress(table="team.table_1", region="eu-west-1")),
         (
             "sqlite:///var/lib/breakglass/journal.sqlite3",
-            StoreAddress(path=Path("/var/lib/breakglass/journal.sqlite3")),
+            Path("/var/lib/breakglass/journal.sqlite3"),
         ),
-        ("/var/lib/breakglass/journal.sqlite3", StoreAddress(path=Path("/var/lib/breakglass/journal.sqlite3"))),
-        ("/srv/a:b/journal.sqlite3", StoreAddress(path=Path("/srv/a:b/journal.sqlite3"))),
+        ("/var/lib/breakglass/journal.sqlite3", Path("/var/lib/breakglass/journal.sqlite3")),
+        ("/srv/a:b/journal.sqlite3", Path("/srv/a:b/journal.sqlite3")),
     ],
 )
 def test_parse_store_accepts(value, expected):
@@ -181,7 +181,7 @@ def test_parse_store_accepts(value, expected):
 
 def test_parse_store_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert parse_store("~/j.sqlite3") == StoreAddress(path=tmp_path / "j.sqlite3")
+    assert parse_store("~/j.sqlite3") == tmp_path / "j.sqlite3"
 
 
 @pytest.mark.parametrize(
@@ -294,7 +294,7 @@ def test_federation_urls_accepted(url):
 
 @pytest.mark.parametrize("url", HOST_TRICKS)
 def test_the_fetch_itself_refuses_and_never_shows_the_secret(url):
-    from breakglass_aws.role import default_http_get
+    from breakglass_aws.runtime import default_http_get
 
     with pytest.raises(UsageError) as info:
         default_http_get(f"{url}?Action=getSigninToken&Session=SECRETKEY")
@@ -306,7 +306,7 @@ def test_console_url_refuses_before_building_the_request():
 
     from pydantic import SecretStr
 
-    from breakglass_aws.role import Credentials, console_url
+    from breakglass_aws.role.assume import Credentials, console_url
 
     creds = Credentials(
         access_key_id="ASIAX",
@@ -615,7 +615,7 @@ def test_ids_are_anchored_and_ascii(check, value):
 
 
 def test_role_side_patterns():
-    from breakglass_aws.role import parse_role_arn, role_arn_for, validate_mfa_serial, validate_token_code
+    from breakglass_aws.role.assume import parse_role_arn, role_arn_for, validate_mfa_serial, validate_token_code
 
     for bad_code in (arabic("123456"), "123456\n", wide("123456")):
         with pytest.raises(UsageError):
@@ -635,9 +635,9 @@ def test_role_side_patterns():
 
 
 def test_rotation_and_evidence_patterns():
-    from breakglass_aws.approvals import principal_of
-    from breakglass_aws.evidence.upload import parse_s3_url
-    from breakglass_aws.rotation_run import validate_user
+    from breakglass_aws.incident.approvals import principal_of
+    from breakglass_aws.incident.rotation import validate_user
+    from breakglass_aws.validate import parse_s3_url
 
     for user, secret in (
         ("bg\n", None),

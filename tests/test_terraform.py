@@ -21,8 +21,8 @@ from typing import Any
 import boto3
 import pytest
 
-from breakglass_aws.deadman import RETRY_POLICY
 from breakglass_aws.evidence.bundle import MANIFEST
+from breakglass_aws.incident.deadman import RETRY_POLICY
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, actions_for
 from breakglass_aws.testing import MotoServer, env_for
 from tests.terraform_support import (

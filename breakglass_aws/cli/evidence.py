@@ -8,41 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.render import emit, read_public_key
-from breakglass_aws.cli.state import CliState, state
+from breakglass_aws.cli.common.options import evidence_options
+from breakglass_aws.cli.common.output import emit, read_public_key
+from breakglass_aws.cli.common.views import collect_text
+from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
-    from breakglass_aws.evidence.collect import CollectResult
-    from breakglass_aws.evidence.run import EvidenceOptions
+    pass
 
 app = typer.Typer(
     rich_markup_mode=None,
     help="Evidence: the incident's CloudTrail record in a tamper-evident bundle.",
     no_args_is_help=True,
 )
-
-
-def options(st: CliState, regions: list[str] | None = None) -> EvidenceOptions:
-    """From the settings; `regions` (--lookup-region) add to evidence_regions and the global region."""
-    from breakglass_aws.errors import ConfigError, UsageError
-    from breakglass_aws.evidence.run import EvidenceOptions
-    from breakglass_aws.validate import parse_duration, validate_region
-
-    for region in regions or []:
-        validate_region(region)
-    s = st.settings()
-    configured = list(s.evidence_regions)
-    for region in configured:
-        try:
-            validate_region(region)
-        except UsageError as err:
-            raise ConfigError(f"evidence_regions: {err.message}", "fix evidence_regions in the config file") from err
-    return EvidenceOptions(
-        margin=parse_duration(s.evidence_margin),
-        delay=parse_duration(s.evidence_delay),
-        rate=s.evidence_rate,
-        regions=sorted({*configured, *([s.region] if s.region else []), *(regions or [])}),
-    )
 
 
 @app.command()
@@ -68,8 +46,8 @@ def collect(
 ) -> None:
     """Collect the incident, its journal and its CloudTrail events into a bundle with a manifest of hashes."""
     from breakglass_aws.evidence.collect import check_out_folder
-    from breakglass_aws.evidence.run import Upload, collect_evidence, validate_upload
-    from breakglass_aws.evidence.run import wait_for_delivery as wait_until_final
+    from breakglass_aws.incident.evidence import Upload, collect_evidence, validate_upload
+    from breakglass_aws.incident.evidence import wait_for_delivery as wait_until_final
     from breakglass_aws.validate import validate_incident_id
 
     st = state(ctx)
@@ -78,7 +56,7 @@ def collect(
     validate_upload(wanted)
     if out is not None:
         check_out_folder(out, incident_id)
-    opts = options(st, lookup_region)
+    opts = evidence_options(st, lookup_region)
     rt = st.runtime()
     if wait_for_delivery:
         wait_until_final(rt, incident_id, opts, time.sleep)
@@ -111,7 +89,7 @@ def verify(
     from dataclasses import asdict
 
     from breakglass_aws.errors import GuardRailError
-    from breakglass_aws.evidence.run import verify_report
+    from breakglass_aws.incident.evidence import verify_report
 
     st = state(ctx)
     report = verify_report(bundle, expect_sha256, read_public_key(public_key))
@@ -123,8 +101,10 @@ def verify(
         if problems:
             return [f"{bundle}: {sha}"]
         signed = "; signatures verified with the public key" if report.signature_checked else ""
-        note = "" if expect_sha256 or signed else (
-            "; pass --public-key (or --expect-sha256 with the journaled value) to prove the manifest itself"
+        note = (
+            ""
+            if expect_sha256 or signed
+            else ("; pass --public-key (or --expect-sha256 with the journaled value) to prove the manifest itself")
         )
         return [f"{bundle}: intact, {sha}{checked}{signed}{note}"]
 
@@ -162,14 +142,3 @@ def public_key_command(
     except OSError as err:
         raise UsageError(f"cannot write --out {out}: {err.strerror}", "choose a writable path") from None
     emit(st, {"public_key": str(out), "key_id": signer.key_id}, lambda: [f"public key of {signer.key_id} in {out}"])
-
-
-def collect_text(result: CollectResult) -> list[str]:
-    lines = [
-        f"bundle {result.folder}: {result.event_count} CloudTrail events from {', '.join(result.regions)}",
-        f"manifest sha256 {result.manifest_sha256} (journaled; check a copy with: "
-        f"breakglass evidence verify DIR --expect-sha256 {result.manifest_sha256})",
-    ]
-    if not result.final:
-        lines.append(f"not final: CloudTrail may still deliver events; collect again after {result.final_after}")
-    return lines

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.render import emit, read_public_key
+from breakglass_aws.cli.common.output import emit, read_public_key
 from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
     from breakglass_aws.errors import BreakglassError
-    from breakglass_aws.journal_report import JournalReport
+    from breakglass_aws.incident.verify import JournalReport
     from breakglass_aws.models import Incident, JournalEntry
 
 journal_app = typer.Typer(
@@ -33,7 +33,7 @@ def list_command(
     limit: Annotated[int, typer.Option(metavar="N", help="How many incidents, newest first.")] = 20,
 ) -> None:
     """Open and recent incidents, newest first, with the time left before automatic restore."""
-    from breakglass_aws.incident import list_incidents
+    from breakglass_aws.incident.records import list_incidents
 
     st = state(ctx)
     rt = st.runtime()
@@ -44,7 +44,7 @@ def list_command(
 
 def show_command(ctx: typer.Context, incident_id: Annotated[str, typer.Argument(help="Incident id.")]) -> None:
     """One incident and its timeline from the journal."""
-    from breakglass_aws.incident import get_incident
+    from breakglass_aws.incident.records import get_incident
 
     st = state(ctx)
     incident, entries = get_incident(st.runtime(), incident_id.strip())
@@ -60,10 +60,10 @@ def restore_command(
     workers: Annotated[int | None, typer.Option(metavar="N", help="Incidents restored in parallel.")] = None,
 ) -> None:
     """Restore one incident, or with --expired every expired one (what cron or a scheduler runs)."""
-    from breakglass_aws.cli.scp import restore_text
+    from breakglass_aws.cli.common.views import restore_text
     from breakglass_aws.errors import UsageError
-    from breakglass_aws.restore import restore_incident
-    from breakglass_aws.sweep import sweep
+    from breakglass_aws.incident.close import restore_incident
+    from breakglass_aws.incident.sweep import sweep
 
     st = state(ctx)
     if bool(incident_id) == expired:
@@ -127,7 +127,7 @@ def verify_command(
     signatures written outside the store. Exit 4 when tampered with; 8 when a write was
     interrupted (the next close or restore of the incident finishes it)."""
     from breakglass_aws.errors import UsageError
-    from breakglass_aws.journal_report import deleted_incidents, journal_report
+    from breakglass_aws.incident.verify import deleted_incidents, journal_report
 
     st = state(ctx)
     if bool(incident_id) == all_:

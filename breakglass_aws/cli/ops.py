@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.common.output import emit
 from breakglass_aws.cli.state import state
 
 
@@ -19,8 +19,8 @@ def register(root: typer.Typer) -> None:
 def sync_command(ctx: typer.Context) -> None:
     """Merge incidents kept with --offline-store into the shared store (nothing lost or duplicated)."""
     from breakglass_aws.journal import SqliteStore
+    from breakglass_aws.journal.sync import offline_path, sync_offline
     from breakglass_aws.settings import default_state_dir
-    from breakglass_aws.sync import offline_path, sync_offline
 
     st = state(ctx)
     path = offline_path(default_state_dir())
@@ -31,7 +31,7 @@ def sync_command(ctx: typer.Context) -> None:
             lambda: [f"nothing to sync: no offline journal at {path}"],
         )
         return
-    result = sync_offline(st.runtime(), SqliteStore(path))
+    result = sync_offline(st.runtime().store, SqliteStore(path))
     emit(
         st,
         result.model_dump(),

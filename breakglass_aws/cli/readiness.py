@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.render import echo_lines, emit
+from breakglass_aws.cli.common.output import echo_lines, emit
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
-    from breakglass_aws.drill import DrillResult
+    from breakglass_aws.readiness.check import ReadinessOptions
+    from breakglass_aws.readiness.drill import DrillResult
     from breakglass_aws.runtime import Runtime
-    from breakglass_aws.scp_lint import Finding
+    from breakglass_aws.scp.lint import Finding
     from breakglass_aws.settings import Settings
 
 
@@ -22,8 +23,8 @@ def register(root: typer.Typer) -> None:
     root.command("drill")(drill_command)
 
 
-def _options(s: Settings, accounts: list[str] | None) -> object:
-    from breakglass_aws.readiness import ReadinessOptions
+def _options(s: Settings, accounts: list[str] | None) -> ReadinessOptions:
+    from breakglass_aws.readiness.check import ReadinessOptions
     from breakglass_aws.validate import parse_duration
 
     # The role's MaxSessionDuration: at least AWS's default hour, at most what the tool would ask for.
@@ -51,15 +52,13 @@ def findings_text(findings: list[Finding]) -> list[str]:
 
 
 def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> list[Finding]:
-    from breakglass_aws.readiness import ReadinessOptions, run_checks
+    from breakglass_aws.readiness.check import run_checks
     from breakglass_aws.validate import validate_target
 
     for account in accounts or []:
         validate_target(account)
     s = st.settings()
-    options = _options(s, accounts)
-    assert isinstance(options, ReadinessOptions)  # noqa: S101
-    return run_checks(rt, options, s.sns_topic_arn, list(s.rotate_users))
+    return run_checks(rt, _options(s, accounts), s.sns_topic_arn, list(s.rotate_users))
 
 
 def check_command(
@@ -92,7 +91,7 @@ def check_command(
 
 def _outage_probe(st: CliState) -> None:
     from breakglass_aws.errors import AwsFailure
-    from breakglass_aws.probe import probe
+    from breakglass_aws.readiness.probe import probe
 
     report = probe(st.runtime())
     lines = [f"{'ok  ' if p.ok else 'DOWN'} {p.seconds:6.2f}s  {p.name}: {p.detail}" for p in report.probes]
@@ -140,30 +139,30 @@ def drill_command(
     if sandbox:
         _sandbox_drill(st, out)
         return
-    from breakglass_aws.cli.evidence import options
-    from breakglass_aws.cli.role import _prompt_code
-    from breakglass_aws.drill import run_drill
-    from breakglass_aws.role import validate_token_code
+    from breakglass_aws.cli.common.credentials import prompt_code
+    from breakglass_aws.cli.common.options import evidence_options
+    from breakglass_aws.readiness.drill import run_drill
+    from breakglass_aws.role.assume import validate_token_code
     from breakglass_aws.validate import validate_target
 
-    assert account is not None  # noqa: S101
+    account = account or ""  # given (checked above) when not --sandbox
     validate_target(account)
     if scp_target is not None:
         validate_target(scp_target)
     if token_code is not None:
         validate_token_code(token_code)
     rt = st.runtime()
-    code = token_code or (_prompt_code() if rt.role.mfa_serial else None)
-    result = run_drill(rt, account, code, rt.rotation.users, options(st), out, scp_target=scp_target)
+    code = token_code or (prompt_code() if rt.role.mfa_serial else None)
+    result = run_drill(rt, account, code, rt.rotation.users, evidence_options(st), out, scp_target=scp_target)
     emit(st, result.model_dump(mode="json"), lambda: drill_text(result))
 
 
 def _sandbox_drill(st: CliState, out: Path | None) -> None:
-    from breakglass_aws.evidence.run import EvidenceOptions, verify_evidence
-    from breakglass_aws.readiness import ReadinessOptions, run_checks
-    from breakglass_aws.sandbox import sandbox_aws
+    from breakglass_aws.incident.evidence import EvidenceOptions, verify_evidence
+    from breakglass_aws.readiness.check import run_checks
+    from breakglass_aws.readiness.sandbox import sandbox_aws
+    from breakglass_aws.runtime import Injected, build_runtime
     from breakglass_aws.settings import Settings
-    from breakglass_aws.setup import Injected, build_runtime
 
     with sandbox_aws() as build:
         sb = build()
@@ -172,14 +171,12 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
         sb.store = rt.store
         if not st.json:
             echo_lines(_sandbox_plan(sb.account))
-        options = _options(settings, None)
-        assert isinstance(options, ReadinessOptions)  # noqa: S101
-        findings = run_checks(rt, options, settings.sns_topic_arn, list(settings.rotate_users))
+        findings = run_checks(rt, _options(settings, None), settings.sns_topic_arn, list(settings.rotate_users))
         if not st.json:
             echo_lines(
                 ["", "breakglass check (one SCP is deliberately missing the exemption):", *findings_text(findings), ""]
             )
-        from breakglass_aws.drill import run_drill
+        from breakglass_aws.readiness.drill import run_drill
 
         evidence = EvidenceOptions(delay=EvidenceOptions().delay)
         result = run_drill(rt, sb.account, "123456", rt.rotation.users, evidence, out or sb.folder / "evidence")

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.approvals import (
+from breakglass_aws.cli.common.output import confirm, emit
+from breakglass_aws.cli.common.request import (
     OVERRIDE_HELP,
     WAIT_HELP,
     announce_request,
@@ -15,13 +16,11 @@ from breakglass_aws.cli.approvals import (
     override_lines,
     wait_for_approval,
 )
-from breakglass_aws.cli.render import confirm, emit
-from breakglass_aws.cli.state import CliState, state
+from breakglass_aws.cli.common.views import opened_output, restore_text
+from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
-    from breakglass_aws.models import Incident
-    from breakglass_aws.restore import RestoreResult
-    from breakglass_aws.scp import DetachPlan
+    from breakglass_aws.scp.plan import DetachPlan
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -56,7 +55,7 @@ def detach(
     ] = False,
 ) -> None:
     """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
-    from breakglass_aws.incident import check_ttl, open_scp_incident, plan_scp_detach, validate_detach_target
+    from breakglass_aws.incident.scp import check_ttl, open_scp_incident, plan_scp_detach, validate_detach_target
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import parse_duration, validate_reason, validate_target, validate_ticket
 
@@ -78,8 +77,8 @@ def detach(
         return
     needed = approvals_needed(st, emergency_override)
     if needed:
-        from breakglass_aws.approval_flow import activate
-        from breakglass_aws.incident import new_scp_incident
+        from breakglass_aws.incident.approvals import activate
+        from breakglass_aws.incident.scp import new_scp_incident
         from breakglass_aws.models import IncidentStatus
 
         request = new_scp_incident(
@@ -100,10 +99,6 @@ def detach(
     opened_output(st, incident)
 
 
-def opened_output(st: CliState, incident: Incident) -> None:
-    emit(st, _opened_json(incident), lambda: _opened_text(incident))
-
-
 @app.command()
 def restore(
     ctx: typer.Context,
@@ -113,7 +108,7 @@ def restore(
     ] = False,
 ) -> None:
     """Re-attach exactly what the incident detached, remove FullAWSAccess if it was added, verify."""
-    from breakglass_aws.restore import restore_incident
+    from breakglass_aws.incident.close import restore_incident
 
     st = state(ctx)
     result = restore_incident(st.runtime(), incident_id.strip(), accept_drift)
@@ -152,57 +147,4 @@ def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
             for d in plan.inherited_denies
         ]
     lines.append(f"  automatic restore after {int(ttl_seconds // 60)} minute(s)")
-    return lines
-
-
-def _opened_json(incident: Incident) -> dict[str, object]:
-    data = incident.public()
-    snapshot = incident.scp[0]
-    return {
-        "incident_id": incident.incident_id,
-        "status": incident.status.value,
-        "target": snapshot.target,
-        "detached": snapshot.detach,
-        "attached_full_access": snapshot.attach_full_access,
-        "expires_at": data["expires_at"],
-        "override": incident.override,
-        "blast_radius": snapshot.blast_radius,
-        "inherited_denies": incident.request.get("inherited_denies", []),
-    }
-
-
-def _opened_text(incident: Incident) -> list[str]:
-    expires = incident.public()["expires_at"]
-    detached = ", ".join(incident.scp[0].detach)
-    return [
-        *override_lines(incident),
-        f"incident {incident.incident_id} active: {detached} detached from {incident.targets[0]}",
-        f"expires {expires}; restore now with: breakglass scp restore {incident.incident_id}",
-    ]
-
-
-def restore_text(result: RestoreResult) -> list[str]:
-    if result.noop:
-        if result.also:
-            return [f"{result.incident_id} is {result.status.value}: {'; '.join(result.also)}"]
-        return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
-    lines = []
-    for t in result.targets:
-        if t.held_by:
-            lines.append(f"{t.target}: still held by {', '.join(t.held_by)}; its SCPs come back when the last closes")
-            continue
-        lines.append(
-            f"{t.target}: re-attached {', '.join(t.reattached) or 'nothing (already attached)'}"
-            + ("; removed FullAWSAccess" if t.removed_full_access else "")
-        )
-        lines.append(
-            f"  now attached: {', '.join(t.final)}  "
-            f"({'matches the snapshot' if t.matches_snapshot else 'DIFFERS from the snapshot'})"
-        )
-        lines += [f"  drift: {d}" for d in t.drift]
-    lines += [f"  also finished the close begun earlier: {what}" for what in result.also]
-    lines.append(f"{result.incident_id} {result.status.value}")
-    if result.error:
-        lines.append(f"needs attention: {result.error}")
-        lines.append(f"fix it, then: breakglass scp restore {result.incident_id} [--accept-drift]")
     return lines

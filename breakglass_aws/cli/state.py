@@ -54,8 +54,8 @@ class CliState:
 
     def _offline(self, loaded: Settings) -> Settings:
         from breakglass_aws.errors import UsageError
+        from breakglass_aws.journal.sync import offline_path
         from breakglass_aws.settings import default_state_dir
-        from breakglass_aws.sync import offline_path
 
         if not loaded.store_spec().startswith("dynamodb://"):
             raise UsageError(
@@ -87,7 +87,7 @@ class CliState:
         return self._runtime
 
     def _build_runtime(self) -> Runtime:
-        from breakglass_aws.setup import Injected, build_runtime
+        from breakglass_aws.runtime import Injected, build_runtime
 
         o = self.overrides
         injected = Injected(
@@ -108,5 +108,6 @@ class CliState:
 
 def state(ctx: typer.Context) -> CliState:
     obj = ctx.find_root().obj
-    assert isinstance(obj, CliState)  # noqa: S101 - set by the root callback
+    if not isinstance(obj, CliState):
+        raise TypeError("a breakglass command runs under the breakglass root command (its callback sets the state)")
     return obj

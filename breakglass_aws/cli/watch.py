@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from breakglass_aws.cli.render import emit
+from breakglass_aws.cli.common.output import emit
 from breakglass_aws.cli.state import state
 
 
@@ -23,7 +23,7 @@ def watch_command(
     Exits 4 when there are findings (for schedules)."""
     from breakglass_aws.errors import GuardRailError
     from breakglass_aws.validate import parse_duration
-    from breakglass_aws.watch_run import run_watch
+    from breakglass_aws.watch.scan import run_watch
 
     st = state(ctx)
     period = parse_duration(since, what="--since")

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from breakglass_aws.anchor import Signature, head_message, manifest_message, verify_signature
+from breakglass_aws.journal.anchor import Signature, head_message, manifest_message, verify_signature
 from breakglass_aws.journal.chain import verify_chain
 from breakglass_aws.models import JournalEntry
 

@@ -7,16 +7,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
 
 from breakglass_aws.aws import ClientFactory, aws_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
 
 __all__ = ["CloudTrailSource", "EvidenceSource", "RateLimiter"]
 
 Attribute = tuple[str, str]
-ATTRIBUTE_KEYS = frozenset(
-    {"AccessKeyId", "EventId", "EventName", "EventSource", "ReadOnly", "ResourceName", "ResourceType", "Username"}
-)
+LookupKey = Literal[
+    "AccessKeyId", "EventId", "EventName", "EventSource", "ReadOnly", "ResourceName", "ResourceType", "Username"
+]
+ATTRIBUTE_KEYS: dict[str, LookupKey] = {key: key for key in get_args(LookupKey)}
 
 
 class EvidenceSource(Protocol):
@@ -67,7 +71,7 @@ class CloudTrailSource:
         self.clock, self.sleep = clock, sleep
         self._limiters: dict[str, RateLimiter] = {}
 
-    def _client(self, region: str) -> Any:
+    def _client(self, region: str) -> CloudTrailClient:
         client = self.factory.client("cloudtrail", region)
         if region not in self._limiters:
             limiter = self._limiters[region] = RateLimiter(self.rate, self.clock, self.sleep)
@@ -76,9 +80,9 @@ class CloudTrailSource:
         return client
 
     def lookup(self, region: str, attribute: Attribute, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        key, value = attribute
-        if key not in ATTRIBUTE_KEYS:
-            raise ValueError(f"not a LookupEvents attribute: {key}")
+        key, value = ATTRIBUTE_KEYS.get(attribute[0]), attribute[1]
+        if key is None:
+            raise ValueError(f"not a LookupEvents attribute: {attribute[0]}")
         paginator = self._client(region).get_paginator("lookup_events")
         pages = paginator.paginate(
             LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}],
@@ -91,4 +95,4 @@ class CloudTrailSource:
                 events = page.get("Events", [])
                 if self.on_page is not None:
                     self.on_page(region, attribute, len(events))
-                yield from events
+                yield from (cast("dict[str, Any]", event) for event in events)  # passed on as recorded

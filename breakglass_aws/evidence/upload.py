@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from breakglass_aws.errors import ConfigError, UsageError
+from breakglass_aws.errors import ConfigError
 from breakglass_aws.evidence.bundle import MANIFEST
 
-__all__ = ["UploadStep", "check_bucket", "parse_bucket_setting", "parse_s3_url", "perform_upload", "upload_steps"]
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
-S3_URL = re.compile(r"\As3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/([ -~]*))?\Z")  # printable ASCII prefix
+__all__ = ["UploadStep", "check_bucket", "perform_upload", "upload_steps"]
 
 
 class UploadStep(BaseModel):
@@ -31,20 +31,7 @@ class UploadStep(BaseModel):
         return f"upload s3://{self.bucket}/{self.key} ({self.lock_mode} until {self.retain_until:%Y-%m-%d})"
 
 
-def parse_s3_url(url: str) -> tuple[str, str]:
-    match = S3_URL.fullmatch(url.strip(" "))
-    if not match:
-        raise UsageError(f"invalid S3 URL {url!r}", "use s3://bucket/prefix")
-    return match.group(1), (match.group(2) or "").strip("/")
-
-
-def parse_bucket_setting(value: str) -> tuple[str, str]:
-    """The evidence_bucket setting: `s3://BUCKET[/PREFIX]`, or a bare bucket name (as the
-    control-plane module's `evidence_bucket` output gives it)."""
-    return parse_s3_url(value if value.startswith("s3://") else f"s3://{value}")
-
-
-def check_bucket(s3: Any, bucket: str) -> None:
+def check_bucket(s3: S3Client, bucket: str) -> None:
     """Refuse a bucket without Object Lock: the bundle must not be deletable."""
     try:
         config = s3.get_object_lock_configuration(Bucket=bucket).get("ObjectLockConfiguration", {})
@@ -86,7 +73,7 @@ def upload_steps(
     ]
 
 
-def perform_upload(s3: Any, step: UploadStep) -> dict[str, Any]:
+def perform_upload(s3: S3Client, step: UploadStep) -> dict[str, Any]:
     with Path(step.file).open("rb") as body:
         answer = s3.put_object(
             Bucket=step.bucket,

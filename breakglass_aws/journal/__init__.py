@@ -10,7 +10,7 @@ from breakglass_aws.errors import ConfigError
 from breakglass_aws.journal.base import IncidentNotFound, NothingToJoin, Store, TargetLocked
 from breakglass_aws.journal.chain import verify_chain
 from breakglass_aws.journal.sqlite import SqliteStore
-from breakglass_aws.validate import REGION_RE, parse_store
+from breakglass_aws.validate import REGION_RE, TableAddress, parse_store
 
 __all__ = [
     "IncidentNotFound",
@@ -32,7 +32,7 @@ def open_store(
     The table's region is pinned: `?region=`, else `region`, else the profile's own region (never
     --region, which picks where the emergency work happens), else us-east-1."""
     address = parse_store(spec)
-    if address.table is not None:
+    if isinstance(address, TableAddress):
         from breakglass_aws.journal.dynamodb import DynamoStore
 
         if factory is None:
@@ -41,5 +41,4 @@ def open_store(
         if not REGION_RE.fullmatch(where):
             raise ConfigError(f"invalid store region {where!r}", "use a region name such as us-east-1")
         return DynamoStore(factory, address.table, clock, where)
-    assert address.path is not None  # noqa: S101 - a store is a table or a path
-    return SqliteStore(address.path, clock)
+    return SqliteStore(address, clock)

@@ -88,7 +88,6 @@ class StoreUnavailable(ConfigError):
             f"the journal at {where} cannot be written: {cause}",
             f"free space or fix the permissions of {where}; nothing more was recorded",
         )
-        self.cause = cause
 
 
 def claim_token(incident: Incident) -> str | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from breakglass_aws.aws import ClientFactory, aws_errors
 from breakglass_aws.clock import Clock, isoformat, utcnow
@@ -45,6 +45,10 @@ from breakglass_aws.journal.base import (
 from breakglass_aws.journal.chain import GENESIS, UNREADABLE, chain_entries, load_data
 from breakglass_aws.models import Incident, JournalEntry
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
+
 __all__ = ["DynamoStore", "create_table"]
 
 INDEX = "INCIDENTS"
@@ -53,7 +57,7 @@ HEAD_PROBE = 25  # entries read at once when looking for the journal's head
 BATCH_KEYS = 100  # BatchGetItem's limit
 
 
-def create_table(db: Any, table: str) -> None:
+def create_table(db: DynamoDBClient, table: str) -> None:
     """The table this store expects (as terraform/modules/control-plane creates it): for the
     sandbox, the benchmarks and the tests. `db` is a DynamoDB client."""
     db.create_table(
@@ -124,7 +128,7 @@ class DynamoStore:
     def create_incident(self, incident: Incident, join: bool = False, entries: Entries = ()) -> list[JournalEntry]:
         written = chain_entries(incident.incident_id, (0, GENESIS), isoformat(self.clock()), entries)
         head = (written[-1].seq, written[-1].hash) if written else None
-        items: list[dict[str, Any]] = [
+        items: list[TransactWriteItemTypeDef] = [
             self._put(self._meta(incident, head), "attribute_not_exists(pk)"),
             self._put(
                 {
@@ -151,7 +155,7 @@ class DynamoStore:
             self._heads[incident.incident_id] = head
         return written
 
-    def _hold(self, target: str, incident_id: str, join: bool) -> list[dict[str, Any]]:
+    def _hold(self, target: str, incident_id: str, join: bool) -> list[TransactWriteItemTypeDef]:
         key = _guard_key(target)
         names = {"#h": "holders", "#i": incident_id}
         stamp = {"N": str(time.time_ns())}
@@ -192,8 +196,8 @@ class DynamoStore:
             if not holder and join:
                 raise NothingToJoin(target)
 
-    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table, "Item": item}
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> TransactWriteItemTypeDef:
+        put: PutTypeDef = {"TableName": self.table, "Item": item}
         if condition:
             put["ConditionExpression"] = condition
         return {"Put": put}
@@ -242,9 +246,10 @@ class DynamoStore:
 
     def _put_meta(self, incident: Incident, read_at: int) -> None:
         put = self._versioned_put(incident, read_at)["Put"]
+        put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         with aws_errors():
             try:
-                self.db.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                self.db.put_item(**put)
             except self.db.exceptions.ConditionalCheckFailedException as err:
                 if not err.response.get("Item"):
                     raise IncidentNotFound(incident.incident_id) from None
@@ -253,10 +258,10 @@ class DynamoStore:
 
     def _versioned_put(
         self, incident: Incident, read_at: int, head: tuple[int, str] | None = None
-    ) -> dict[str, Any]:
+    ) -> TransactWriteItemTypeDef:
         """The record, written only while the table still holds the version it was read at."""
         item = {**self._meta(incident, head), "version": {"N": str(read_at + 1)}}
-        put: dict[str, Any] = {"TableName": self.table, "Item": item, "ExpressionAttributeNames": {"#v": "version"}}
+        put: PutTypeDef = {"TableName": self.table, "Item": item, "ExpressionAttributeNames": {"#v": "version"}}
         if read_at == 0:  # written before saves were versioned
             put["ConditionExpression"] = "attribute_exists(pk) AND attribute_not_exists(#v)"
         else:
@@ -264,7 +269,7 @@ class DynamoStore:
             put["ExpressionAttributeValues"] = {":read": {"N": str(read_at)}}
         return {"Put": put}
 
-    def _let_go(self, target: str, incident_id: str) -> dict[str, Any]:
+    def _let_go(self, target: str, incident_id: str) -> TransactWriteItemTypeDef:
         """Inside a transaction: remove one holder from a target's guard (an empty guard holds
         nothing); cancelled when the incident no longer holds it."""
         return {
@@ -277,7 +282,7 @@ class DynamoStore:
             }
         }
 
-    def _transact(self, items: list[dict[str, Any]]) -> int | None:
+    def _transact(self, items: list[TransactWriteItemTypeDef]) -> int | None:
         """Write `items` together; None when done, else the index of the first item whose
         condition failed."""
         with aws_errors():
@@ -342,7 +347,7 @@ class DynamoStore:
     def import_incident(self, incident: Incident, hold: bool) -> None:
         """Copy an incident kept offline. It holds its targets only while still open, sharing
         them (reference-counted) with whatever holds them in the shared store."""
-        items: list[dict[str, Any]] = [
+        items: list[TransactWriteItemTypeDef] = [
             self._put(self._meta(incident), "attribute_not_exists(pk)"),
             self._put(
                 {
@@ -458,7 +463,7 @@ class DynamoStore:
             return written
         raise TargetLocked(incident_id, "too many concurrent journal writers")
 
-    def _put_entry(self, put: dict[str, Any]) -> bool:
+    def _put_entry(self, put: PutTypeDef) -> bool:
         with aws_errors():
             try:
                 self.db.put_item(**put)
@@ -466,7 +471,7 @@ class DynamoStore:
                 return False
         return True
 
-    def _fence(self, incident_id: str, token: str) -> dict[str, Any]:
+    def _fence(self, incident_id: str, token: str) -> TransactWriteItemTypeDef:
         return {
             "ConditionCheck": {
                 "TableName": self.table,

@@ -1,0 +1,5 @@
+"""What the command groups share; no group imports another."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

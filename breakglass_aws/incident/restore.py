@@ -1,0 +1,157 @@
+"""Putting one SCP target back: re-attach first, remove FullAWSAccess last, verify against the
+snapshot; or, while other incidents still hold the target, hand the snapshot over to them.
+
+State-based and idempotent: it compares what AWS holds now with the snapshot, so a rerun after a
+crash at any point finishes the job. It never saves the incident nor lets go of the target: the
+close marks the target done and lets go of it in one write, which also proves (by
+compare-and-set) that no hand-over landed on the incident meanwhile.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.incident.gate import apply_steps
+from breakglass_aws.incident.records import held_by
+from breakglass_aws.journal.base import update_incident
+from breakglass_aws.models import ENDED_STATUSES, Incident, IncidentStatus, ScpTargetSnapshot
+from breakglass_aws.runtime import Runtime
+from breakglass_aws.scp.plan import attached_scps, build_restore_plan, merge_snapshots, perform_step
+
+__all__ = ["RestoreResult", "TargetRestore", "restore_target", "unrecoverable_reason"]
+
+
+class TargetRestore(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str
+    reattached: list[str]
+    removed_full_access: bool
+    drift: list[str]
+    unrecoverable: list[str]
+    final: list[str]
+    matches_snapshot: bool
+    held_by: list[str] = []
+
+
+class RestoreResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    incident_id: str
+    status: IncidentStatus
+    noop: bool = False
+    targets: list[TargetRestore] = []
+    error: str | None = None
+    exit_code: int = 0
+    also: list[str] = []  # what else the close this restore finished did (rotations, revocation)
+
+
+def unrecoverable_reason(targets: list[TargetRestore]) -> str | None:
+    lost = [d for t in targets if t.unrecoverable for d in t.drift]
+    return "; ".join(lost) if lost else None
+
+
+def restore_target(
+    rt: Runtime, incident: Incident, snap: ScpTargetSnapshot, held: list[str] | None = None
+) -> TargetRestore:
+    """`held`: the target's holders as read before the incident was last read or saved, or None
+    to read them now. Other holders get the snapshot and this incident lets go of the target;
+    if they have all left meanwhile (or finished with it), it restores what it holds itself."""
+    others = _others(rt, incident, snap.target, held)
+    while others:
+        accepted = _hand_over(rt, incident, snap, others)
+        rt.store.release_locks(incident.incident_id, [snap.target])
+        still = held_by(rt, snap.target, exclude=incident.incident_id)
+        if set(accepted) & set(still):
+            rt.progress(f"{snap.target}: still held by {', '.join(still)}; its policies come back when they close")
+            return TargetRestore(
+                target=snap.target,
+                reattached=[],
+                removed_full_access=False,
+                drift=[],
+                unrecoverable=[],
+                final=[],
+                matches_snapshot=False,
+                held_by=still,
+            )
+        others = still  # they left (each merging what it held into us first), or others came
+        snap = _stored_snapshot(rt, incident.incident_id, snap)
+    return _restore_now(rt, incident, snap)
+
+
+def _others(rt: Runtime, incident: Incident, target: str, held: list[str] | None) -> list[str]:
+    if held is not None and held in ([], [incident.incident_id]):
+        return []  # the last holder, and the save after that read saw no hand-over
+    return held_by(rt, target, exclude=incident.incident_id)
+
+
+def _stored_snapshot(rt: Runtime, incident_id: str, snap: ScpTargetSnapshot) -> ScpTargetSnapshot:
+    """The snapshot as stored now: a holder that left meanwhile merged its policies into it
+    (always before letting go, so once we see it gone, its hand-over is visible)."""
+    latest = rt.store.get_incident(incident_id)
+    stored = next((s for s in latest.scp if s.target == snap.target), snap)
+    return merge_snapshots(stored, snap)
+
+
+class _NotHolding(Exception):
+    """Raised inside a compare-and-set change: the other incident has finished with the target."""
+
+
+def _hand_over(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot, others: list[str]) -> list[str]:
+    """Overlapping incidents: a holder that is not the last hands its detached policies (and
+    what others handed to it) to every other holder; compare-and-set saves, so concurrent
+    hand-overs all land. An incident that has ended, or already put the target back, takes
+    nothing. Returns those that took it."""
+    accepted = []
+    for other_id in others:
+
+        def take(other: Incident) -> None:
+            finished = other.closing is not None and f"restore:{snap.target}" in other.closing.done
+            if other.status in ENDED_STATUSES or finished:
+                raise _NotHolding
+            other.scp = [merge_snapshots(s, snap) if s.target == snap.target else s for s in other.scp]
+
+        try:
+            update_incident(
+                rt.store,
+                other_id,
+                take,
+                lambda other: [
+                    ("snapshot", {"scp": [s.model_dump(mode="json") for s in other.scp], "from": incident.incident_id})
+                ],
+            )
+        except _NotHolding:
+            continue
+        accepted.append(other_id)
+    if accepted:
+        rt.store.append(incident.incident_id, "handed-over", {"target": snap.target, "to": accepted})
+    return accepted
+
+
+def _restore_now(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> TargetRestore:
+    """The last holder: put the target back through the gate and read back what it holds.
+    A failed step raises StepFailed (the caller says what it means)."""
+    org = rt.factory.client("organizations")
+    with aws_errors():
+        plan = build_restore_plan(org, snap)
+    rt.store.append(incident.incident_id, "restore-plan", plan.model_dump(mode="json"))
+    apply_steps(
+        rt.store,
+        incident.incident_id,
+        plan.steps,
+        lambda s: perform_step(org, s),
+        rt.progress,
+    )
+    with aws_errors():
+        final = sorted(p.id for p in attached_scps(org, snap.target))
+    if final != plan.expected:
+        plan.drift.append(f"verification: {snap.target} holds {final}, expected {plan.expected}")
+        plan.unrecoverable.append("verification")
+    return TargetRestore(
+        target=snap.target,
+        reattached=[s.policy_id for s in plan.steps if s.action == "attach"],
+        removed_full_access=any(s.action == "detach" for s in plan.steps),
+        drift=plan.drift,
+        unrecoverable=plan.unrecoverable,
+        final=final,
+        matches_snapshot=set(final) == snap.original_ids(),
+    )

@@ -1,0 +1,397 @@
+"""The incident lifecycle for role mode: validate, open, assume through the gate, re-assume for
+`exec`, revoke sessions. Credentials are returned to the caller and never stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from breakglass_aws.aws import aws_errors
+from breakglass_aws.errors import AwsAccessError, BreakglassError, UsageError
+from breakglass_aws.incident.close import finish_close
+from breakglass_aws.incident.gate import StepFailed, apply_steps
+from breakglass_aws.incident.notice import notify
+from breakglass_aws.incident.plan import CloseRequest
+from breakglass_aws.incident.records import open_record
+from breakglass_aws.incident.status import set_status
+from breakglass_aws.incident.stopped import try_to_record
+from breakglass_aws.journal.base import refresh
+from breakglass_aws.models import (
+    ClosePlan,
+    Incident,
+    IncidentStatus,
+    IssuedSession,
+    Mode,
+    Requester,
+    RoleAccess,
+    new_incident_id,
+)
+from breakglass_aws.role.assume import (
+    AssumeRequest,
+    Credentials,
+    assume,
+    is_chained,
+    parse_role_arn,
+    role_arn_for,
+    session_duration,
+    source_identity_for,
+    tag_value_for,
+    validate_duration,
+    validate_mfa_serial,
+    validate_token_code,
+)
+from breakglass_aws.role.revoke import RevokeProof, RevokeStep
+from breakglass_aws.runtime import Runtime
+from breakglass_aws.validate import ACCOUNT_RE, parse_duration
+
+__all__ = [
+    "AssumeStep",
+    "RevokeResult",
+    "RoleChoice",
+    "activate_role",
+    "announce_activation",
+    "choose_role",
+    "new_role_incident",
+    "open_role_incident",
+    "reassume",
+    "request_for",
+    "revoke_role_sessions",
+]
+
+
+class AssumeStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["assume-role"] = "assume-role"
+    role_arn: str
+    session_name: str
+    source_identity: str
+    duration_seconds: int
+    region: str
+    mfa: bool
+
+    def describe(self) -> str:
+        return f"assume {self.role_arn} as {self.source_identity} for {self.duration_seconds}s"
+
+
+@dataclass
+class RoleChoice:
+    """Validated role-mode input (no AWS call was needed to get here)."""
+
+    role_arn: str
+    account: str
+    mfa_serial: str | None
+    token_code: str | None
+    duration: timedelta
+
+
+def choose_role(
+    rt: Runtime,
+    account: str | None,
+    role_arn: str | None,
+    role_name: str | None,
+    mfa_serial: str | None,
+    token_code: str | None,
+    duration: str | None,
+) -> RoleChoice:
+    if bool(account) == bool(role_arn):
+        raise UsageError("give exactly one of --account or --role-arn", "e.g. --account 123456789012")
+    if account:
+        if not ACCOUNT_RE.match(account):
+            raise UsageError(f"invalid account id {account!r}", "use the 12-digit account id")
+        role_arn = role_arn_for(account, role_name or rt.role.role_name)
+    role_arn = role_arn or ""  # one of the two is given: --role-arn is parsed (and refused if bad)
+    owner, _ = parse_role_arn(role_arn)
+    serial = mfa_serial or rt.role.mfa_serial
+    if serial:
+        validate_mfa_serial(serial)
+    if token_code is not None:
+        validate_token_code(token_code)
+        if not serial:
+            raise UsageError("--token-code needs an MFA device", "pass --mfa-serial or set mfa_serial in the config")
+    wanted = validate_duration(parse_duration(duration, what="--duration") if duration else rt.role.duration)
+    return RoleChoice(role_arn.strip(), owner, serial, token_code, wanted)
+
+
+def _request(
+    rt: Runtime, choice: RoleChoice, requester: Requester, incident_id: str, ticket: str | None, region: str
+) -> AssumeRequest:
+    chained = is_chained(requester.arn)
+    seconds, notices = session_duration(choice.duration, rt.role.max_duration, chained)
+    tags = {"breakglass:incident": incident_id, "breakglass:ticket": tag_value_for(ticket or "none")}
+    return AssumeRequest(
+        role_arn=choice.role_arn,
+        session_name=f"breakglass-{incident_id}",
+        source_identity=source_identity_for(requester.name),
+        duration_seconds=seconds,
+        tags=tags,
+        mfa_serial=choice.mfa_serial,
+        chained=chained,
+        region=region,
+        notices=notices,
+    )
+
+
+def open_role_incident(
+    rt: Runtime,
+    choice: RoleChoice,
+    requester: Requester,
+    reason: str,
+    ticket: str | None,
+    override: bool = False,
+    announce: bool = True,
+) -> tuple[Incident, Credentials, AssumeRequest]:
+    """Open and activate. With announce=False the caller hands out the credentials first and
+    then calls announce_activation: a slow notification never delays them."""
+    incident, request = new_role_incident(rt, choice, requester, reason, ticket, IncidentStatus.ACTIVE, override)
+    creds = activate_role(rt, incident, request, choice.token_code, announce)
+    return incident, creds, request
+
+
+def new_role_incident(
+    rt: Runtime,
+    choice: RoleChoice,
+    requester: Requester,
+    reason: str,
+    ticket: str | None,
+    status: IncidentStatus,
+    override: bool = False,
+    approvals_required: int = 0,
+) -> tuple[Incident, AssumeRequest]:
+    now = rt.clock()
+    incident_id = new_incident_id(now)
+    request = _request(rt, choice, requester, incident_id, ticket, rt.factory.region_name())
+    for notice in request.notices:
+        rt.progress(f"notice: {notice}")
+    incident = Incident(
+        incident_id=incident_id,
+        mode=Mode.ROLE,
+        status=status,
+        override=override,
+        approvals_required=approvals_required,
+        request={
+            "role_arn": choice.role_arn,
+            "mfa_serial": choice.mfa_serial,
+            "duration_seconds": int(choice.duration.total_seconds()),
+        },
+        requester=requester,
+        reason=reason,
+        ticket=ticket,
+        targets=[choice.role_arn],
+        created_at=now,
+        expires_at=now + timedelta(seconds=request.duration_seconds),
+        role=RoleAccess(
+            role_arn=choice.role_arn,
+            session_name=request.session_name,
+            source_identity=request.source_identity,
+            region=request.region,
+            duration_seconds=request.duration_seconds,
+            chained=request.chained,
+            mfa_serial=choice.mfa_serial,
+        ),
+    )
+    open_record(rt, incident, extra=[("override", {"reason": reason})] if override else None)
+    if override:
+        notify(rt, incident, "override-used", "approvals bypassed with --emergency-override")
+    elif status is IncidentStatus.REQUESTED:
+        notify(rt, incident, "requested", f"needs {approvals_required} approval(s)")
+    return incident, request
+
+
+def activate_role(
+    rt: Runtime, incident: Incident, request: AssumeRequest, token_code: str | None, announce: bool = True
+) -> Credentials:
+    if incident.status is not IncidentStatus.ACTIVE:
+        incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
+        incident.expires_at = rt.clock() + timedelta(seconds=request.duration_seconds)
+        rt.store.save_incident(incident)
+    creds = _assume_through_gate(rt, incident, request, token_code, first=True)
+    rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
+    if announce:
+        announce_activation(rt, incident, request)
+    return creds
+
+
+def announce_activation(rt: Runtime, incident: Incident, request: AssumeRequest) -> None:
+    """The "activated" notification (a failure is journaled and warned, never raised)."""
+    notify(rt, incident, "activated", f"{request.role_arn} assumed as {request.source_identity}")
+
+
+def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequest]:
+    """Rebuild the AssumeRole request of an approved role incident."""
+    saved = incident.request
+    owner, _ = parse_role_arn(saved["role_arn"])
+    choice = RoleChoice(
+        saved["role_arn"], owner, saved.get("mfa_serial"), None, timedelta(seconds=int(saved["duration_seconds"]))
+    )
+    region = incident.access().region
+    return choice, _request(rt, choice, incident.requester, incident.incident_id, incident.ticket, region)
+
+
+def reassume(rt: Runtime, incident_id: str, token_code: str | None) -> tuple[Incident, Credentials]:
+    """New credentials for an open role incident (for `exec`): same role, same attribution."""
+    incident = rt.store.get_incident(incident_id)
+    if incident.mode is not Mode.ROLE or incident.role is None:
+        raise UsageError(f"{incident_id} is a {incident.mode} incident", "exec needs a role-mode incident")
+    if incident.status is not IncidentStatus.ACTIVE:
+        raise UsageError(f"{incident_id} is {incident.status}", "open a new one with: breakglass role assume")
+    if incident.role.mfa_serial and token_code is None:
+        raise UsageError("an MFA code is required", "pass --token-code or answer the prompt")
+    role = incident.role
+    left = int((incident.expires_at - rt.clock()).total_seconds())
+    if left < 900:
+        raise UsageError(f"{incident_id} expires in {max(left, 0)}s", "open a new one with: breakglass role assume")
+    request = AssumeRequest(
+        role_arn=role.role_arn,
+        session_name=role.session_name,
+        source_identity=role.source_identity,
+        duration_seconds=min(role.duration_seconds, left),
+        tags={"breakglass:incident": incident_id, "breakglass:ticket": tag_value_for(incident.ticket or "none")},
+        mfa_serial=role.mfa_serial,
+        chained=role.chained,
+        region=role.region,
+    )
+    return incident, _assume_through_gate(rt, incident, request, token_code, first=False)
+
+
+def _assume_through_gate(
+    rt: Runtime, incident: Incident, request: AssumeRequest, token_code: str | None, first: bool
+) -> Credentials:
+    sts = rt.factory.client("sts", request.region)
+    issued: list[Credentials] = []
+
+    def perform(_: AssumeStep) -> dict[str, Any]:
+        with aws_errors():
+            try:
+                creds = assume(sts, request, token_code)
+            except sts.exceptions.ClientError as err:
+                raise explain_assume_error(err, request) from err
+        issued.append(creds)
+        return {"access_key_id": creds.access_key_id, "expiration": creds.expiration.isoformat()}
+
+    step = AssumeStep(
+        role_arn=request.role_arn,
+        session_name=request.session_name,
+        source_identity=request.source_identity,
+        duration_seconds=request.duration_seconds,
+        region=request.region,
+        mfa=bool(request.mfa_serial),
+    )
+    try:
+        apply_steps(rt.store, incident.incident_id, [step], perform)
+    except StepFailed as failed:
+        if first:
+            set_status(rt, incident, IncidentStatus.FAILED, failed.error.message, release=incident.lock_targets())
+        raise _accurate_rerun_hint(failed.error, incident.incident_id, first) from failed
+    creds = issued[0]
+    incident.access().sessions.append(
+        IssuedSession(access_key_id=creds.access_key_id, expiration=creds.expiration, issued_at=rt.clock())
+    )
+    rt.store.save_incident(incident)
+    return creds
+
+
+def _accurate_rerun_hint(error: BreakglassError, incident_id: str, first: bool) -> BreakglassError:
+    """A failed AssumeRole does not resume: say what a rerun really does."""
+    if not error.resumable:
+        return error
+    if first:
+        error.remediation = (
+            f"retry shortly with the same `breakglass role assume` command: {incident_id} is marked failed "
+            "and the rerun opens a new incident"
+        )
+    else:
+        error.remediation = f"retry shortly: breakglass exec {incident_id} -- COMMAND (the incident stays open)"
+    error.resumable = False  # a rerun assumes the role again; nothing is resumed
+    return error
+
+
+def explain_assume_error(err: Any, request: AssumeRequest) -> BreakglassError:
+    """Role-specific meaning of an AssumeRole refusal."""
+    from breakglass_aws.aws import translate_error
+
+    error = err.response.get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    if "MultiFactorAuthentication" in message or "MFA" in message:
+        return AwsAccessError(
+            "the MFA code was rejected (wrong, expired, or already used)",
+            "wait for the next code on the device and run the command again",
+        )
+    if code == "ValidationError" and "DurationSeconds" in message:
+        return UsageError(
+            f"{request.duration_seconds}s exceeds the role's maximum session duration",
+            "rerun with a shorter --duration (1h always works), or raise the role's maximum",
+        )
+    if code in ("AccessDenied", "AccessDeniedException"):
+        return AwsAccessError(
+            f"not authorized to assume {request.role_arn}",
+            "check the role exists, its trust policy names you, and MFA is given (--mfa-serial)",
+        )
+    return translate_error(err)
+
+
+class RevokeResult(BaseModel):
+    """A standalone revocation: its own (closed) incident and the policy read back."""
+
+    model_config = ConfigDict(extra="forbid")
+    incident_id: str
+    role_arn: str
+    status: IncidentStatus
+    revoked: RevokeStep | None = None
+    revoke_verified: RevokeProof | None = None
+    also_revoked: list[str] = []
+    exit_code: int = 0
+
+
+def revoke_role_sessions(
+    rt: Runtime, role_arn: str, caller: Requester, before: datetime | None, reason: str
+) -> RevokeResult:
+    """Standalone revocation, recorded as its own role incident opened closing with the cut-off
+    as its plan: a stopped one is finished (with that cut-off) by a rerun of `close` or the sweep."""
+    parse_role_arn(role_arn)
+    now = rt.clock()
+    cutoff = before or now
+    if cutoff > now:
+        raise UsageError("--before cannot be in the future", "omit --before to revoke everything issued until now")
+    incident = Incident(
+        incident_id=new_incident_id(now),
+        mode=Mode.ROLE,
+        status=IncidentStatus.CLOSING,
+        requester=caller,
+        reason=reason,
+        targets=[role_arn],
+        created_at=now,
+        expires_at=now,
+        role=RoleAccess(
+            role_arn=role_arn,
+            session_name="",
+            source_identity=source_identity_for(caller.name),
+            region=rt.factory.region_name(),
+            duration_seconds=0,
+            chained=False,
+        ),
+        closing=ClosePlan(started_at=now, revoke_before=cutoff),
+    )
+    open_record(rt, incident)
+    try:
+        closed = finish_close(rt, incident, caller, CloseRequest(restore_only=True, by="role revoke-sessions"))
+    except UsageError as err:  # nothing to finish later (a role that does not exist): it failed
+        _failed(rt, incident, err.message)
+        raise
+    return RevokeResult(
+        incident_id=closed.incident_id,
+        role_arn=role_arn,
+        status=closed.status,
+        revoked=closed.revoked,
+        revoke_verified=closed.revoke_verified,
+        also_revoked=closed.also_revoked,
+        exit_code=closed.exit_code,
+    )
+
+
+def _failed(rt: Runtime, incident: Incident, reason: str) -> None:
+    refresh(rt.store, incident)
+    if incident.status is IncidentStatus.NEEDS_ATTENTION:
+        try_to_record("the failed revocation", lambda: set_status(rt, incident, IncidentStatus.FAILED, reason))
