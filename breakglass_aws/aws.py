@@ -78,6 +78,7 @@ class ClientFactory:
                 raise ConfigError(
                     f"AWS profile {self.profile!r} not found", "list profiles with: aws configure list-profiles"
                 ) from err
+            _refuse_own_credential_process(session)
             self._session = session
         return self._session
 
@@ -202,6 +203,38 @@ class ClientFactory:
             session.set_config_variable("sts_regional_endpoints", "regional")
         client = session.create_client(service, region_name=region, config=self._config(service))
         return self._configure(client, service)
+
+
+def _refuse_own_credential_process(session: Session) -> None:
+    """A profile (or a source_profile it chains to) whose credential_process runs breakglass
+    without --profile would start breakglass again for every credential lookup: refused
+    before any call. Credentials in the environment come first in the chain: then it is not used."""
+    import os
+    import shlex
+    from pathlib import PurePath
+
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        return
+    profiles: dict[str, dict[str, Any]] = session.full_config.get("profiles", {})
+    name: str | None = session.profile or "default"
+    seen: set[str] = set()
+    while name and name not in seen:
+        seen.add(name)
+        config = profiles.get(name, {})
+        command = str(config.get("credential_process", ""))
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            words = command.split()
+        runs_breakglass = any("breakglass" in PurePath(word).name for word in words[:3])
+        if runs_breakglass and "--profile" not in words:
+            raise ConfigError(
+                f"AWS profile {name!r} gets its credentials by running breakglass (credential_process), "
+                "and breakglass would use that profile too: it would start itself again and again",
+                f"run breakglass with --profile BASE (a profile with credentials of its own), or add "
+                f"--profile BASE to the credential_process of {name!r}",
+            )
+        name = config.get("source_profile")
 
 
 def _no_retry_config() -> Any:
@@ -380,6 +413,7 @@ def translate_error(err: BaseException) -> BreakglassError:
         ClientError,
         ConnectionClosedError,
         ConnectTimeoutError,
+        CredentialRetrievalError,
         EndpointConnectionError,
         NoCredentialsError,
         NoRegionError,
@@ -395,6 +429,12 @@ def translate_error(err: BaseException) -> BreakglassError:
     if isinstance(err, NoCredentialsError | PartialCredentialsError):
         return AwsAccessError(
             "no AWS credentials found", "set AWS_PROFILE / --profile, or export the break-glass credentials"
+        )
+    if isinstance(err, CredentialRetrievalError):
+        detail = " ".join(str(err).split())[:400]
+        return ConfigError(
+            f"the profile's credential_process failed: {detail}",
+            "run that command by hand to see why; or use --profile with another profile",
         )
     if isinstance(err, ProfileNotFound):
         return ConfigError(f"AWS profile not found: {err}", "list profiles with: aws configure list-profiles")

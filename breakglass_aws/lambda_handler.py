@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from breakglass_aws.errors import BreakglassError
-from breakglass_aws.incident.close import as_restore, restore_incident
+from breakglass_aws.incident.close import as_restore
 from breakglass_aws.incident.restore import RestoreResult
-from breakglass_aws.incident.sweep import SweepResult, sweep
+from breakglass_aws.incident.sweep import SweepResult, end_expired, sweep
 from breakglass_aws.models import IncidentStatus
 from breakglass_aws.redact import RedactingFilter
 from breakglass_aws.runtime import Injected, build_runtime
@@ -71,7 +71,7 @@ def _alert(rt: Any, summary: dict[str, Any]) -> None:
 
 def _one(rt: Any, incident_id: str) -> RestoreResult:
     try:
-        return restore_incident(rt, incident_id)
+        return end_expired(rt, incident_id)
     except BreakglassError as err:
         try:
             status = rt.store.get_incident(incident_id).status

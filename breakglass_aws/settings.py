@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from breakglass_aws.errors import BreakglassError, ConfigError
 from breakglass_aws.models import LockMode
+from breakglass_aws.nesting import PARENT_ENV
 from breakglass_aws.validate import (
     TableAddress,
     check_text,
@@ -31,7 +32,7 @@ from breakglass_aws.validate import (
 __all__ = ["Settings", "default_config_path", "default_state_dir", "load_settings"]
 
 ENV_PREFIX = "BREAKGLASS_"
-META_ENV = {"BREAKGLASS_CONFIG"}
+META_ENV = {"BREAKGLASS_CONFIG", PARENT_ENV}
 
 
 def _xdg(var: str, fallback: str, environ: Mapping[str, str] | None = None) -> Path:

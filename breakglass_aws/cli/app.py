@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -114,4 +115,17 @@ def root(
 
 
 def main() -> None:
+    from breakglass_aws.nesting import mark, started_by
+
+    parent = started_by()
+    if parent:
+        typer.echo(
+            f"error: breakglass was started by breakglass (pid {parent}) while that one looked up its AWS "
+            "credentials: the profile it uses runs breakglass as its credential_process (hint: give the "
+            "credential_process command --profile BASE, a profile with credentials of its own, or use static "
+            "credentials; do not set AWS_PROFILE to the break-glass profile when running breakglass)",
+            err=True,
+        )
+        sys.exit(5)
+    mark()
     app()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import json
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -30,6 +31,7 @@ from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
     from breakglass_aws.incident.role import RoleChoice
+    from breakglass_aws.models import Incident
     from breakglass_aws.runtime import Runtime
 
 app = typer.Typer(
@@ -53,8 +55,13 @@ def assume(
     ] = None,
     duration: Annotated[str | None, typer.Option(metavar="DURATION", help="Session length, e.g. 1h.")] = None,
     fmt: Annotated[
-        str, typer.Option("--format", metavar="env|json|credential-process", help="Credential output.")
-    ] = "env",
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="env|json|credential-process",
+            help="Credential output (default: env; json with --output json).",
+        ),
+    ] = None,
     console: Annotated[bool, typer.Option("--console", help="Print a console sign-in URL instead.")] = False,
     emergency_override: Annotated[bool, typer.Option("--emergency-override", help=OVERRIDE_HELP)] = False,
     wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
@@ -68,6 +75,7 @@ def assume(
     why, ref = validate_reason(reason), validate_ticket(ticket)
     if role_name is not None:
         check_text(role_name, "--role-name")
+    fmt = fmt or ("json" if st.json else "env")
     if fmt not in FORMATS:
         raise usage(f"invalid --format {fmt!r}", "use env, json or credential-process")
     command = command_after(ctx)
@@ -119,6 +127,7 @@ def _request_role(
     wait: bool,
     output: tuple[str, bool, list[str]],
 ) -> None:
+    from breakglass_aws.errors import GuardRailError
     from breakglass_aws.incident.approvals import activate
     from breakglass_aws.incident.role import new_role_incident, request_for
     from breakglass_aws.models import IncidentStatus
@@ -128,10 +137,13 @@ def _request_role(
     incident, _ = new_role_incident(
         rt, choice, requester, why, ref, IncidentStatus.REQUESTED, approvals_required=needed
     )
-    announce_request(st, incident, wait)
     if not wait:
-        return
-    wait_for_approval(st, incident.incident_id, st.settings().approval_wait_seconds)
+        _still_requested(incident, output[0])
+    announce_request(st, incident, wait)
+    try:
+        wait_for_approval(st, incident.incident_id, st.settings().approval_wait_seconds)
+    except GuardRailError as err:
+        _still_requested(rt.store.get_incident(incident.incident_id), output[0], err.message)
     code = choice.token_code or (prompt_code() if choice.mfa_serial else None)
     incident, creds = activate(rt, incident.incident_id, requester, code)
     if creds is None:  # activated without credentials to hand over: what it opened is shown
@@ -139,6 +151,37 @@ def _request_role(
         return
     _, request = request_for(rt, incident)
     deliver(st, rt, incident.incident_id, creds, request, *output)
+
+
+def _still_requested(incident: Incident, fmt: str, problem: str | None = None) -> NoReturn:
+    """No credentials yet: nothing a consumer could mistake for them on stdout (the aws CLI
+    reads credential_process output, `eval` reads env), except one JSON document with
+    --format json; what happened and the next step on stderr; exit 4."""
+    from breakglass_aws.errors import GuardRailError
+    from breakglass_aws.models import IncidentStatus
+
+    incident_id = incident.incident_id
+    then = f"breakglass activate {incident_id} --format {fmt}"
+    if fmt == "json":
+        data = {
+            "incident_id": incident_id,
+            "status": incident.status.value,
+            "approvals_required": incident.approvals_required,
+            "approvals": len(incident.approvals),
+            "approve_with": f"breakglass approve {incident_id}",
+            "then": then,
+            "problem": problem,
+        }
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+    what = problem or (
+        f"incident {incident_id} is {incident.status.value}: no credentials yet; "
+        f"it needs {incident.approvals_required} approval(s) from someone else"
+    )
+    if incident.status is IncidentStatus.REQUESTED:
+        typer.echo(f"{what}; an approver runs: breakglass approve {incident_id}; then you run: {then}", err=True)
+    else:
+        typer.echo(what, err=True)
+    raise typer.Exit(GuardRailError.exit_code)
 
 
 @app.command("revoke-sessions")

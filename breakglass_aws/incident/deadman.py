@@ -89,8 +89,11 @@ def _delete(scheduler: EventBridgeSchedulerClient, step: ScheduleStep) -> None:
         return  # fired, or never armed
 
 
+EXPIRING_MODES = (Mode.SCP, Mode.ROLE)  # an SCP incident is restored at expiry, a role incident closed
+
+
 def arm(rt: Runtime, incident: Incident) -> bool:
-    if not rt.schedule.enabled or incident.mode is not Mode.SCP:
+    if not rt.schedule.enabled or incident.mode not in EXPIRING_MODES:
         return False
     step = ScheduleStep(
         action="create-schedule", name=schedule_name(incident), group=rt.schedule.group, expression=_at(incident)
@@ -99,7 +102,7 @@ def arm(rt: Runtime, incident: Incident) -> bool:
 
 
 def disarm(rt: Runtime, incident: Incident) -> bool:
-    if not rt.schedule.enabled or incident.mode is not Mode.SCP:
+    if not rt.schedule.enabled or incident.mode not in EXPIRING_MODES:
         return False
     step = ScheduleStep(action="delete-schedule", name=schedule_name(incident), group=rt.schedule.group)
     return _apply(rt, incident, step, lambda s: _delete(rt.factory.client("scheduler"), s))

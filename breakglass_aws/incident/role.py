@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import AwsAccessError, BreakglassError, UsageError
 from breakglass_aws.incident.close import finish_close
+from breakglass_aws.incident.deadman import arm
 from breakglass_aws.incident.gate import StepFailed, apply_steps
 from breakglass_aws.incident.notice import notify
 from breakglass_aws.incident.plan import CloseRequest
@@ -215,8 +216,11 @@ def activate_role(
 
 
 def announce_activation(rt: Runtime, incident: Incident, request: AssumeRequest) -> None:
-    """The "activated" notification (a failure is journaled and warned, never raised)."""
+    """The "activated" notification and the dead-man schedule that closes the incident at its
+    expiry (a failure of either is journaled and warned, never raised). Both come after the
+    credentials are handed out."""
     notify(rt, incident, "activated", f"{request.role_arn} assumed as {request.source_identity}")
+    arm(rt, incident)
 
 
 def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequest]:

@@ -1,30 +1,33 @@
 """The sweep: what cron, `restore --expired` and the scheduled function run. One pass restores
-every SCP incident past its expiry, finishes every close that stopped or was cut off (any mode),
+every SCP incident past its expiry, closes every role incident past its expiry (its sessions
+revoked, the configured users rotated), finishes every close that stopped or was cut off (any mode),
 and lapses requests never activated in time. One failure never stops the others; an incident
 another closer is working on is left to it."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.evidence.source import RateLimiter
 from breakglass_aws.incident.approvals import lapse_requests
-from breakglass_aws.incident.close import as_restore, finish_close
+from breakglass_aws.incident.close import as_restore, finish_close, restore_incident
 from breakglass_aws.incident.plan import CloseRequest, CloseResult, plan_from_journal
 from breakglass_aws.incident.restore import RestoreResult
 from breakglass_aws.journal.base import UnreadableIncident
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode
 from breakglass_aws.runtime import Runtime
+from breakglass_aws.validate import validate_incident_id
 
-__all__ = ["SweepResult", "restore_expired", "sweep"]
+__all__ = ["SweepResult", "end_expired", "restore_expired", "sweep"]
 
 
 class SweepResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    restored: list[RestoreResult] = []  # SCP incidents past their expiry
+    restored: list[RestoreResult] = []  # SCP incidents past their expiry, and role incidents closed at it
     finished: list[CloseResult] = []  # closes that had stopped or been cut off
     lapsed: list[str] = []  # requests never activated before their expiry
 
@@ -57,8 +60,18 @@ def restore_expired(rt: Runtime, workers: int = 4, max_rps: float | None = None)
 
 def _due(rt: Runtime, listed: list[Incident]) -> list[Incident]:
     now = rt.clock()
-    due = (i for i in listed if i.mode is Mode.SCP and i.status in ACTIVE_STATUSES and i.expires_at <= now)
+    due = (i for i in listed if _expired(i, now))
     return sorted(due, key=lambda i: i.expires_at)
+
+
+def _expired(incident: Incident, now: datetime) -> bool:
+    """An SCP incident past its expiry and not closed; a role incident past its expiry and
+    still active (a role close that stopped is finished as a stopped close)."""
+    if incident.expires_at > now:
+        return False
+    if incident.mode is Mode.SCP:
+        return incident.status in ACTIVE_STATUSES
+    return incident.mode is Mode.ROLE and incident.status is IncidentStatus.ACTIVE
 
 
 def _stopped_closes(rt: Runtime, listed: list[Incident], skip: set[str]) -> list[Incident]:
@@ -99,9 +112,24 @@ def _unreadable(rt: Runtime, incident_id: str) -> RestoreResult:
     return RestoreResult(incident_id=incident_id, status=IncidentStatus.NEEDS_ATTENTION, error=message, exit_code=code)
 
 
+def end_expired(rt: Runtime, incident_id: str) -> RestoreResult:
+    """The dead-man schedule of one incident: restore an SCP incident; close a role incident
+    once past its expiry (before it, e.g. a schedule that fired early, nothing is done)."""
+    validate_incident_id(incident_id)
+    incident = rt.store.get_incident(incident_id)
+    if incident.mode is not Mode.ROLE:
+        return restore_incident(rt, incident_id)
+    if not _expired(incident, rt.clock()):
+        return RestoreResult(incident_id=incident_id, status=incident.status, noop=True)
+    return _restore_due(rt, incident)
+
+
 def _restore_due(rt: Runtime, incident: Incident) -> RestoreResult:
-    rt.progress(f"restoring {incident.incident_id} (expired {incident.expires_at:%Y-%m-%d %H:%M}Z)")
-    request = CloseRequest(restore_only=True, wait=False, by="sweep")
+    what = "restoring" if incident.mode is Mode.SCP else "closing"
+    rt.progress(f"{what} {incident.incident_id} (expired {incident.expires_at:%Y-%m-%d %H:%M}Z)")
+    # an SCP incident's restore rotates nobody unless asked; a role incident's close at expiry
+    # owes what `close` owes: the revocation and the configured rotations
+    request = CloseRequest(restore_only=incident.mode is Mode.SCP, wait=False, by="sweep")
     try:
         return as_restore(finish_close(rt, incident, None, request))
     except BreakglassError as err:

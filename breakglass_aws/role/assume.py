@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import UsageError
+from breakglass_aws.nesting import PARENT_ENV
 from breakglass_aws.validate import check_text, validate_federation_url
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def env_exports(creds: Credentials, region: str) -> str:
 
 
 def child_environment(creds: Credentials, region: str, base: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in base.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+    env = {k: v for k, v in base.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", PARENT_ENV)}
     for line in env_exports(creds, region).splitlines():
         key, value = line.removeprefix("export ").split("=", 1)
         env[key] = value.strip("'")

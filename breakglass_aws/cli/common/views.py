@@ -80,7 +80,10 @@ def restore_text(result: RestoreResult) -> list[str]:
             f"({'matches the snapshot' if t.matches_snapshot else 'DIFFERS from the snapshot'})"
         )
         lines += [f"  drift: {d}" for d in t.drift]
-    lines += [f"  also finished the close begun earlier: {what}" for what in result.also]
+    if result.targets:
+        lines += [f"  also finished the close begun earlier: {what}" for what in result.also]
+    else:  # a role incident closed at its expiry
+        lines += [f"  {what}" for what in result.also]
     lines.append(f"{result.incident_id} {result.status.value}")
     if result.error:
         lines.append(f"needs attention: {result.error}")
