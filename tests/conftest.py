@@ -1,4 +1,5 @@
-"""Shared fixtures: isolated environment, a network guard, moto, a seeded organization."""
+"""Shared fixtures: isolated environment, a network guard, moto, a seeded organization; and the
+fixtures that tests in several folders use (helpers and one folder's fixtures are in tests/support/)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.journal import SqliteStore
+from breakglass_aws.journal.dynamodb import DynamoStore
+from breakglass_aws.readiness.sandbox import SANDBOX_USER, stage
 from breakglass_aws.runtime import Runtime
+from tests.support.races import Interleave
+from tests.support.readiness import record_drill
+from tests.support.store import TABLE, make_table
 
 FAKE_SECRET = "fakeSecretKeyForTests0000000000000000000"
 DENY_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]}
@@ -302,3 +309,83 @@ def topic(aws, monkeypatch):
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
 
     return messages
+
+
+# Fixtures that tests in several folders share: the approval cast, either store, a healthy
+# organization, engineers racing on one store.
+@pytest.fixture
+def people(org):
+    """IAM users alice, bob, carol with keys; alice also as two sessions of one role."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    keys = {}
+    for name in ("alice", "bob", "carol"):
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        keys[name] = (key["AccessKeyId"], key["SecretAccessKey"], None)
+    second = iam.create_access_key(UserName="alice")["AccessKey"]
+    keys["alice-key2"] = (second["AccessKeyId"], second["SecretAccessKey"], None)
+    sts = boto3.client("sts", region_name="us-east-1")
+    for session in ("alice-1", "alice-2"):
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Responder", RoleSessionName=session)
+        c = creds["Credentials"]
+        keys[f"responder/{session}"] = (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    return keys
+
+
+@pytest.fixture
+def as_(cli, people, monkeypatch):
+    def run(who, *args, **kwargs):
+        key, secret, token = people[who]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        if token:
+            monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+        else:
+            monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.setenv("BREAKGLASS_REQUESTER_NAME", who.split("/")[-1])
+        return cli(*args, fresh_session=True, **kwargs)
+
+    return run
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store_env(request, org, monkeypatch):
+    if request.param == "dynamodb":
+        make_table()
+        monkeypatch.setenv("BREAKGLASS_STORE", f"dynamodb://{TABLE}")
+    return request.param
+
+
+@pytest.fixture
+def healthy(aws, cli, monkeypatch, tmp_path):
+    """The sandbox staging, with the deliberate gaps closed: a healthy organization."""
+    sb = stage()
+    org = boto3.client("organizations", region_name="us-east-1")
+    for policy in org.list_policies_for_target(TargetId=sb.account, Filter="SERVICE_CONTROL_POLICY")["Policies"]:
+        if policy["Name"] == "DenyOutsideEU":
+            org.detach_policy(PolicyId=policy["Id"], TargetId=sb.account)
+    for key, value in sb.settings().items():
+        if key not in ("evidence_dir", "store", "mfa_serial"):
+            monkeypatch.setenv(
+                f"BREAKGLASS_{key.upper()}", json.dumps(value) if isinstance(value, list) else str(value)
+            )
+    assert cli("rotate", "--user", SANDBOX_USER).exit_code == 0
+    record_drill(tmp_path)
+    return sb
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def runtime(request, org, tmp_path):
+    """Runtime(s) of engineers sharing one store, each with its own connection."""
+    if request.param == "dynamodb":
+        make_table()
+
+    def build(interleave: tuple[str, Callable[[], None]] | None = None) -> Runtime:
+        factory = ClientFactory(botocore_session=_shared_botocore(), max_attempts=2)
+        store: Any = (
+            DynamoStore(factory, TABLE) if request.param == "dynamodb" else SqliteStore(tmp_path / "store.sqlite3")
+        )
+        return Runtime(factory=factory, store=Interleave(store, *interleave) if interleave else store)
+
+    build.kind = request.param
+    return build

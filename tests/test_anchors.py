@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from breakglass_aws.journal.chain import GENESIS, entry_hash
-from tests.test_close_promises import one_line
-from tests.test_evidence import event
+from tests.support.cli import one_line
+from tests.support.evidence import event
 
 BUCKET = "org-breakglass-evidence"
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.test_approvals import as_, people  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("close_first", ["first", "joiner"])
-def test_join_request_is_approved_activated_and_restored(org, as_, monkeypatch, close_first):  # noqa: F811
+def test_join_request_is_approved_activated_and_restored(org, as_, monkeypatch, close_first):
     p1, p2, p3 = (org.new_policy(f"Deny{n}") for n in range(3))
     for p in (p1, p2, p3):
         org.attach(p, org.account)
@@ -41,7 +40,7 @@ def test_join_request_is_approved_activated_and_restored(org, as_, monkeypatch, 
     assert org.snapshot() == before
 
 
-def test_join_request_on_a_fully_detached_target_activates(org, as_, monkeypatch):  # noqa: F811
+def test_join_request_on_a_fully_detached_target_activates(org, as_, monkeypatch):
     policy = org.new_policy("Deny")
     org.attach(policy, org.account)
     before = org.snapshot()

@@ -10,7 +10,7 @@ import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.conftest import ACCOUNT
-from tests.test_approvals import locked_out
+from tests.support.approvals import locked_out
 
 BANNER = "EMERGENCY OVERRIDE"
 

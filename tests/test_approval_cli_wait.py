@@ -12,11 +12,11 @@ import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.conftest import ACCOUNT
-from tests.test_approvals import as_, locked_out, people  # noqa: F401  (fixtures)
+from tests.support.approvals import locked_out
 
 
 @pytest.fixture
-def approve_while_waiting(people, monkeypatch):  # noqa: F811
+def approve_while_waiting(people, monkeypatch):
     """The first poll of `--wait` sleeps; during that sleep bob approves through the library,
     as his own moto identity (never the waiting process's credentials)."""
     import botocore.session
@@ -48,7 +48,7 @@ def approve_while_waiting(people, monkeypatch):  # noqa: F811
     return sleeps
 
 
-def test_scp_detach_wait_json_is_one_document(org, as_, approve_while_waiting):  # noqa: F811
+def test_scp_detach_wait_json_is_one_document(org, as_, approve_while_waiting):
     locked_out(org)
     run = as_("alice", "scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--wait", "--output", "json")
     assert run.exit_code == 0, run.stderr
@@ -64,7 +64,7 @@ def test_scp_detach_wait_json_is_one_document(org, as_, approve_while_waiting): 
     assert [a["arn"] for a in shown["approvals"]] == [f"arn:aws:iam::{ACCOUNT}:user/bob"]
 
 
-def test_scp_detach_wait_text(org, as_, approve_while_waiting):  # noqa: F811
+def test_scp_detach_wait_text(org, as_, approve_while_waiting):
     locked_out(org)
     run = as_("alice", "scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--wait")
     assert run.exit_code == 0, run.stderr
@@ -72,7 +72,7 @@ def test_scp_detach_wait_text(org, as_, approve_while_waiting):  # noqa: F811
     assert " active: " in run.stdout and org.scps(org.account) == {FULL_AWS_ACCESS}
 
 
-def test_role_assume_wait_env_is_evalable(iam, org, as_, approve_while_waiting):  # noqa: F811
+def test_role_assume_wait_env_is_evalable(iam, org, as_, approve_while_waiting):
     run = as_("alice", "role", "assume", "--account", ACCOUNT, "--reason", "x", "--wait")
     assert run.exit_code == 0, run.stderr
     lines = [line for line in run.stdout.splitlines() if line.strip()]
@@ -88,7 +88,7 @@ def test_role_assume_wait_env_is_evalable(iam, org, as_, approve_while_waiting):
     assert "waiting for approval" in run.stderr
 
 
-def test_role_assume_wait_credential_process_is_one_document(iam, org, as_, approve_while_waiting):  # noqa: F811
+def test_role_assume_wait_credential_process_is_one_document(iam, org, as_, approve_while_waiting):
     run = as_(
         "alice", "role", "assume", "--account", ACCOUNT, "--reason", "x", "--wait", "--format", "credential-process"
     )

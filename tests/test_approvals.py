@@ -3,58 +3,10 @@ notifications for every lifecycle event."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.conftest import ACCOUNT
-
-
-@pytest.fixture
-def people(org):
-    """IAM users alice, bob, carol with keys; alice also as two sessions of one role."""
-    iam = boto3.client("iam", region_name="us-east-1")
-    keys = {}
-    for name in ("alice", "bob", "carol"):
-        iam.create_user(UserName=name)
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        keys[name] = (key["AccessKeyId"], key["SecretAccessKey"], None)
-    second = iam.create_access_key(UserName="alice")["AccessKey"]
-    keys["alice-key2"] = (second["AccessKeyId"], second["SecretAccessKey"], None)
-    sts = boto3.client("sts", region_name="us-east-1")
-    for session in ("alice-1", "alice-2"):
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Responder", RoleSessionName=session)
-        c = creds["Credentials"]
-        keys[f"responder/{session}"] = (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
-    return keys
-
-
-@pytest.fixture
-def as_(cli, people, monkeypatch):
-    def run(who, *args, **kwargs):
-        key, secret, token = people[who]
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-        if token:
-            monkeypatch.setenv("AWS_SESSION_TOKEN", token)
-        else:
-            monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-        monkeypatch.setenv("BREAKGLASS_REQUESTER_NAME", who.split("/")[-1])
-        return cli(*args, fresh_session=True, **kwargs)
-
-    return run
-
-
-def locked_out(org):
-    policy = org.new_policy("Deny")
-    org.attach(policy, org.account)
-    return org.snapshot()
-
-
-def request(as_, org, who="alice", *extra):
-    run = as_(who, "scp", "detach", "--target", org.account, "--reason", "INC-1", "--yes", "--output", "json", *extra)
-    assert run.exit_code == 0, run.stderr
-    return run.json()
+from tests.support.approvals import locked_out, request
 
 
 def test_one_approval(org, as_, monkeypatch):

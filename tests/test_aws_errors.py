@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.faults import fail, reject, storm
+from tests.support.faults import fail, reject, storm
 
 pytestmark = pytest.mark.reliability
 
@@ -145,7 +145,7 @@ def test_expired_credentials_exit_6(org, cli):
 def _sts_error(code):
     from botocore.awsrequest import AWSResponse
 
-    from tests.faults import _Raw
+    from tests.support.faults import _Raw
 
     body = (
         f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error>"

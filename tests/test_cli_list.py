@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from breakglass_aws.clock import utcnow
-from tests.test_cli_scp import seeded
+from tests.support.scp import seeded
 
 
 def _row(text: str, incident_id: str) -> list[str]:

@@ -6,14 +6,7 @@ from datetime import timedelta
 
 from breakglass_aws.clock import utcnow
 from breakglass_aws.models import FULL_AWS_ACCESS
-
-
-def seeded(org, n=3):
-    ids = [org.new_policy(f"Deny{i}") for i in range(n)]
-    for p in ids:
-        org.attach(p, org.account)
-    org.detach(FULL_AWS_ACCESS, org.account)
-    return ids
+from tests.support.scp import seeded
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(org, cli):

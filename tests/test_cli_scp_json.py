@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.test_cli_scp import seeded
+from tests.support.scp import seeded
 
 
 def test_json_detach_shows_the_plan_before_asking(org, cli):

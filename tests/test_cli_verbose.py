@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_cli_scp import seeded
+from tests.support.scp import seeded
 
 
 def test_verbose_names_service_operation_and_target(org, cli):

@@ -7,9 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.test_role import assume, revoke_policy
-from tests.test_rotation import USER, keys, make_user, secret
+from tests.support.crash import Crash
+from tests.support.role import assume, revoke_policy
+from tests.support.rotation import USER, keys, make_user, secret
+from tests.support.scp import scp_incident
 
 pytestmark = pytest.mark.reliability
 
@@ -23,10 +24,6 @@ MUTATING = {
     "DetachPolicy",
     "PutRolePolicy",
 }
-
-
-class Crash(BaseException):
-    pass
 
 
 class Injector:
@@ -70,15 +67,6 @@ def test_rotate_crash_then_rerun(aws_clients, cli, event, k):
     assert counter.creates == (2 if lost_create else 1), "one rotation, a lost key is replaced once"
     again = cli("rotate", "--user", USER, "--output", "json", hooks=[("before-call", counter)])
     assert again.json()["resumed"] is False, "the finished rotation is not resumed"
-
-
-def scp_incident(org, cli):
-    for n in range(3):
-        org.attach(org.new_policy(f"Deny{n}"), org.account)
-    org.detach(FULL_AWS_ACCESS, org.account)
-    before = org.snapshot()
-    opened = cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--output", "json").json()
-    return opened["incident_id"], before
 
 
 CLOSE_MUTATIONS = 4 + ROTATE_MUTATIONS

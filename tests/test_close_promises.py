@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.incident.close import close_incident
@@ -24,31 +23,15 @@ from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import IncidentStatus
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import _shared_botocore
-from tests.test_close_crash import Crash, scp_incident
-from tests.test_role import assume, revoke_policy
-from tests.test_rotation import USER, keys, make_user, secret
-from tests.test_store_contract import TABLE, make_table, store_env  # noqa: F401 - the fixture
+from tests.support.cli import one_line, show
+from tests.support.crash import Crash
+from tests.support.faults import answer, dynamodb_fails
+from tests.support.role import assume, revoke_policy
+from tests.support.rotation import USER, keys, make_user, secret
+from tests.support.scp import scp_incident
+from tests.support.store import TABLE, make_table
 
 pytestmark = pytest.mark.reliability
-
-
-def answer(code: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    return AWSResponse("https://injected", status, {}, None), parsed
-
-
-def dynamodb_fails(predicate: Any) -> list[tuple[str, Any]]:
-    """Hooks answering a 500 to the DynamoDB writes `predicate(model, api_params)` picks (the API
-    parameters are seen as they are built; the answer replaces the request)."""
-
-    def mark(model: Any = None, params: Any = None, context: Any = None, **_: Any) -> None:
-        if predicate(model, params):
-            context["injected_failure"] = True
-
-    def fail(context: Any = None, **_: Any) -> Any:
-        return answer("InternalServerError", 500) if context.get("injected_failure") else None
-
-    return [("before-parameter-build.dynamodb", mark), ("before-call.dynamodb", fail)]
 
 
 def crash_at(operation: str) -> tuple[str, Any]:
@@ -70,17 +53,6 @@ def detach(cli, org, *extra: str) -> str:
     run = cli("scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--output", "json", *extra)
     assert run.exit_code == 0, run.stderr
     return run.json()["incident_id"]
-
-
-def show(cli, incident_id: str) -> dict[str, Any]:
-    return cli("show", incident_id, "--output", "json").json()
-
-
-def one_line(stderr: str) -> str:
-    """The one error line (progress lines aside), with no traceback."""
-    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and "Traceback" not in stderr, stderr
-    return errors[0]
 
 
 def holders(store_kind: str, target: str, tmp_path: Path) -> list[str]:
@@ -138,7 +110,7 @@ def hold_again(store_kind: str, incident_id: str, target: str, tmp_path: Path) -
     db.close()
 
 
-def test_a_closed_holder_is_neither_joined_nor_in_the_way(store_env, org, cli, tmp_path):  # noqa: F811
+def test_a_closed_holder_is_neither_joined_nor_in_the_way(store_env, org, cli, tmp_path):
     org.attach(org.new_policy("Deny"), org.account)
     before = org.snapshot()
     closed = detach(cli, org)
@@ -155,7 +127,7 @@ def test_a_closed_holder_is_neither_joined_nor_in_the_way(store_env, org, cli, t
         assert cli("journal", "verify", done).exit_code == 0
 
 
-def test_a_rerun_on_a_closed_incident_lets_go_of_its_target(store_env, org, cli, tmp_path):  # noqa: F811
+def test_a_rerun_on_a_closed_incident_lets_go_of_its_target(store_env, org, cli, tmp_path):
     org.attach(org.new_policy("Deny"), org.account)
     closed = detach(cli, org)
     assert cli("scp", "restore", closed).exit_code == 0
@@ -170,7 +142,7 @@ def test_a_rerun_on_a_closed_incident_lets_go_of_its_target(store_env, org, cli,
 # --- 2. a close never ends without the rotation it planned --------------------------------------
 
 
-def test_a_stopped_close_rerun_without_user_rotates_it(store_env, org, aws_clients, cli):  # noqa: F811
+def test_a_stopped_close_rerun_without_user_rotates_it(store_env, org, aws_clients, cli):
     iam, sm = aws_clients
     old = make_user(iam, sm, keys=1, login=True)
     incident_id, before = scp_incident(org, cli)
@@ -281,7 +253,17 @@ def expired_incident(org, cli) -> tuple[str, Any]:
     before = org.snapshot()
     past = datetime.now(UTC) - timedelta(hours=2)
     run = cli(
-        "scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--ttl", "1h", "--output", "json",
+        "scp",
+        "detach",
+        "--target",
+        org.account,
+        "--reason",
+        "x",
+        "--yes",
+        "--ttl",
+        "1h",
+        "--output",
+        "json",
         clock=lambda: past,
     )
     assert run.exit_code == 0, run.stderr

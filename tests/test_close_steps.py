@@ -8,10 +8,11 @@ from datetime import datetime
 import pytest
 
 from breakglass_aws.role.revoke import POLICY_NAME
-from tests.faults import reject
-from tests.test_close_crash import Crash, scp_incident
-from tests.test_role import assume, revoke_policy
-from tests.test_rotation import USER, keys, make_user, secret
+from tests.support.crash import Crash
+from tests.support.faults import reject
+from tests.support.role import assume, revoke_policy
+from tests.support.rotation import USER, keys, make_user, secret
+from tests.support.scp import scp_incident
 
 
 def journal_length(cli, incident_id):

@@ -16,7 +16,7 @@ from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import _shared_botocore
-from tests.test_store_contract import TABLE, atomic_dynamodb, make_table  # noqa: F401 (fixture)
+from tests.support.store import TABLE, atomic_dynamodb, make_table  # noqa: F401 (fixture)
 
 
 def test_two_threads_one_incident(org, make_runtime):

@@ -11,14 +11,11 @@ from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
 from breakglass_aws.incident.verify import journal_problems
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
 from breakglass_aws.runtime import whoami
+from tests.support.crash import Crash
 
 pytestmark = pytest.mark.reliability
 
 MUTATIONS_EACH_WAY = 4  # 3 custom SCPs, FullAWSAccess not attached: attach + 3 detaches; 3 attaches + detach
-
-
-class Crash(BaseException):
-    """Stands for kill -9: nothing in the tool may catch it."""
 
 
 def crash_on_mutation(k: int):

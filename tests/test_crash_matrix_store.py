@@ -22,9 +22,9 @@ from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus
 from breakglass_aws.runtime import Runtime, whoami
 from tests.conftest import _shared_botocore
-from tests.test_close_promises import answer
-from tests.test_crash_matrix import Crash
-from tests.test_store_contract import TABLE, make_table
+from tests.support.crash import Crash
+from tests.support.faults import answer
+from tests.support.store import TABLE, make_table
 
 pytestmark = pytest.mark.reliability
 

@@ -8,8 +8,8 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 
 from tests.conftest import ACCOUNT
-from tests.faults import _Raw
-from tests.test_rotation import USER, keys, make_user, secret
+from tests.support.faults import _Raw
+from tests.support.rotation import USER, keys, make_user, secret
 
 POLICY = "AWSRevokeOlderSessions"
 

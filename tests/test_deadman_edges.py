@@ -8,9 +8,9 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 
 from breakglass_aws.lambda_handler import handler
-from tests.faults import _Raw
-from tests.test_scheduled_restore import FUNCTION, scheduler  # noqa: F401 - fixture
-from tests.test_store_contract import TABLE, make_table
+from tests.support.deadman import FUNCTION, scheduler  # noqa: F401 - fixture
+from tests.support.faults import _Raw
+from tests.support.store import TABLE, make_table
 
 
 def second_call_fails(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:

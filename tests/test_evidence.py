@@ -12,71 +12,8 @@ import pytest
 
 from breakglass_aws.evidence.source import RateLimiter
 from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
-from breakglass_aws.testing import lookup_page
-from tests.conftest import ACCOUNT
-from tests.faults import _Raw
-
-
-def event(
-    n,
-    name="GetObject",
-    username=None,
-    when=None,
-    region_source="s3.amazonaws.com",
-    key=None,
-    params=None,
-    source_identity=None,
-):
-    when = when or datetime.now(UTC)
-    record = {
-        "eventName": name,
-        "requestParameters": params or {},
-        "userIdentity": {"accessKeyId": key, "sourceIdentity": source_identity},
-    }
-    return {
-        "EventId": f"evt-{n:06d}",
-        "EventName": name,
-        "Username": username,
-        "AccessKeyId": key,
-        "EventTime": when.isoformat(),
-        "EventSource": region_source,
-        "ReadOnly": "false",
-        "Resources": [],
-        "CloudTrailEvent": json.dumps(record),
-    }
-
-
-class FakeSource:
-    """The EvidenceSource interface over seeded events, paged like CloudTrail."""
-
-    def __init__(self, by_region):
-        self.by_region = by_region
-        self.requests: list[tuple[str, tuple[str, str]]] = []
-
-    def lookup(self, region, attribute, start, end):
-        body = {
-            "LookupAttributes": [{"AttributeKey": attribute[0], "AttributeValue": attribute[1]}],
-            "StartTime": start.timestamp(),
-            "EndTime": end.timestamp(),
-        }
-        while True:
-            self.requests.append((region, attribute))
-            page = lookup_page(self.by_region.get(region, []), body)
-            for item in page["Events"]:
-                yield {**item, "EventTime": datetime.fromtimestamp(item["EventTime"], UTC)}
-            if "NextToken" not in page:
-                return
-            body["NextToken"] = page["NextToken"]
-
-
-def open_role_incident(cli, region="eu-west-1"):
-    return cli(
-        "role", "assume", "--account", ACCOUNT, "--reason", "IdP down", "--format", "json", "--region", region
-    ).json()
-
-
-def read_events(folder):
-    return [json.loads(line) for line in (Path(folder) / "cloudtrail-events.jsonl").read_text().splitlines()]
+from tests.support.evidence import FILES, FakeSource, event, open_role_incident, read_events
+from tests.support.faults import _Raw
 
 
 def test_collect_dedupes_pages_and_covers_regions(iam, cli, make_runtime, tmp_path):
@@ -194,9 +131,6 @@ def bundle(iam, cli, make_runtime, tmp_path):
         make_runtime(), creds["incident_id"], tmp_path / "bundle", EvidenceOptions(), source=source
     )
     return Path(result.folder), creds
-
-
-FILES = ["incident.json", "journal.jsonl", "cloudtrail-events.jsonl", "summary.json"]
 
 
 def test_verify_intact(bundle, cli):

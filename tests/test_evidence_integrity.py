@@ -8,7 +8,6 @@ import hashlib
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import boto3
 import pytest
@@ -17,35 +16,26 @@ from breakglass_aws.errors import AwsFailure
 from breakglass_aws.evidence.source import CloudTrailSource
 from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
 from breakglass_aws.testing import install_cloudtrail_lookup
-from tests.test_evidence import FILES, FakeSource, event, open_role_incident, read_events
+from tests.support.evidence import (  # noqa: F401 - fixture
+    FILES,
+    FailingSource,
+    FakeSource,
+    collect,
+    event,
+    incident,
+    open_role_incident,
+    read_events,
+    session_of,
+    siblings,
+)
 
 BUNDLE = sorted([*FILES, "manifest.json"])
-
-
-def session_of(creds):
-    return f"breakglass-{creds['incident_id']}"
-
-
-def collect(cli, incident_id, folder, *extra):
-    return cli("evidence", "collect", incident_id, "--out", str(folder), *extra)
-
-
-def siblings(folder: Path) -> list[str]:
-    """The folder and any hidden staging/old copies of it next to it."""
-    return sorted(p.name for p in folder.parent.iterdir() if folder.name in p.name)
-
-
-@pytest.fixture
-def incident(iam, cli, seeded_cloudtrail):
-    creds = open_role_incident(cli)
-    seeded_cloudtrail["eu-west-1"] = [event(n, "PutObject", session_of(creds)) for n in range(5)]
-    return creds
 
 
 # --- 1. only what collect wrote; a failed collect damages nothing -------------------------------
 
 
-def test_out_folder_with_other_files_is_refused_untouched(incident, cli, tmp_path):
+def test_out_folder_with_other_files_is_refused_untouched(incident, cli, tmp_path):  # noqa: F811
     folder = tmp_path / "case"
     folder.mkdir()
     (folder / "notes.txt").write_text("my notes")
@@ -58,7 +48,7 @@ def test_out_folder_with_other_files_is_refused_untouched(incident, cli, tmp_pat
     assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
 
 
-def test_stray_file_in_an_earlier_bundle_is_never_hashed_or_uploaded(incident, cli, tmp_path):
+def test_stray_file_in_an_earlier_bundle_is_never_hashed_or_uploaded(incident, cli, tmp_path):  # noqa: F811
     folder = tmp_path / "bundle"
     assert collect(cli, incident["incident_id"], folder).exit_code == 0
     (folder / "notes.txt").write_text("added by hand")
@@ -72,7 +62,7 @@ def test_stray_file_in_an_earlier_bundle_is_never_hashed_or_uploaded(incident, c
     assert (folder / "notes.txt").read_text() == "added by hand"
 
 
-def test_recollect_replaces_the_bundle_whole(incident, cli, make_runtime, tmp_path):
+def test_recollect_replaces_the_bundle_whole(incident, cli, make_runtime, tmp_path):  # noqa: F811
     folder = tmp_path / "bundle"
     first = collect(cli, incident["incident_id"], folder, "--output", "json")
     assert first.exit_code == 0, first.stderr
@@ -84,15 +74,7 @@ def test_recollect_replaces_the_bundle_whole(incident, cli, make_runtime, tmp_pa
     assert cli("evidence", "verify", str(folder)).exit_code == 0
 
 
-class FailingSource:
-    """Yields a few events, then CloudTrail fails for good."""
-
-    def lookup(self, region, attribute, start, end):
-        yield event(900, "PutObject", "x", when=start + timedelta(seconds=1))
-        raise AwsFailure("CloudTrail LookupEvents failed after retries: InternalError", "try again later")
-
-
-def test_a_failed_collect_leaves_the_earlier_bundle_whole(incident, cli, make_runtime, tmp_path):
+def test_a_failed_collect_leaves_the_earlier_bundle_whole(incident, cli, make_runtime, tmp_path):  # noqa: F811
     folder = tmp_path / "bundle"
     assert collect(cli, incident["incident_id"], folder).exit_code == 0
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -103,7 +85,7 @@ def test_a_failed_collect_leaves_the_earlier_bundle_whole(incident, cli, make_ru
     assert cli("evidence", "verify", str(folder)).exit_code == 0
 
 
-def test_a_failed_first_collect_leaves_no_folder(incident, make_runtime, tmp_path):
+def test_a_failed_first_collect_leaves_no_folder(incident, make_runtime, tmp_path):  # noqa: F811
     folder = tmp_path / "bundle"
     with pytest.raises(AwsFailure):
         collect_evidence(make_runtime(), incident["incident_id"], folder, EvidenceOptions(), source=FailingSource())
@@ -111,7 +93,7 @@ def test_a_failed_first_collect_leaves_no_folder(incident, make_runtime, tmp_pat
     assert [p.name for p in tmp_path.iterdir() if "bundle" in p.name] == []
 
 
-def test_out_pointing_at_a_file_is_a_usage_error(incident, cli, tmp_path):
+def test_out_pointing_at_a_file_is_a_usage_error(incident, cli, tmp_path):  # noqa: F811
     target = tmp_path / "bundle.txt"
     target.write_text("keep me")
     calls = []
@@ -128,7 +110,7 @@ def test_out_pointing_at_a_file_is_a_usage_error(incident, cli, tmp_path):
     assert target.read_text() == "keep me" and calls == []
 
 
-def test_out_pointing_at_a_symlink_is_a_usage_error(incident, cli, tmp_path):
+def test_out_pointing_at_a_symlink_is_a_usage_error(incident, cli, tmp_path):  # noqa: F811
     real = tmp_path / "real"
     real.mkdir()
     (tmp_path / "link").symlink_to(real)
@@ -141,7 +123,7 @@ def test_out_pointing_at_a_symlink_is_a_usage_error(incident, cli, tmp_path):
 
 
 @pytest.fixture
-def bundle(incident, cli, tmp_path):
+def bundle(incident, cli, tmp_path):  # noqa: F811
     folder = tmp_path / "bundle"
     run = collect(cli, incident["incident_id"], folder, "--output", "json")
     assert run.exit_code == 0, run.stderr
@@ -205,7 +187,7 @@ def test_verify_prints_and_checks_the_manifest_hash(bundle, cli):
     assert bad.json()["manifest_sha256"] != digest
 
 
-def test_the_journal_holds_the_manifest_hash(bundle, cli, incident, make_runtime):
+def test_the_journal_holds_the_manifest_hash(bundle, cli, incident, make_runtime):  # noqa: F811
     _, digest = bundle
     entries = make_runtime().store.entries(incident["incident_id"])
     assert [e.data["manifest_sha256"] for e in entries if e.kind == "evidence"] == [digest]
@@ -254,7 +236,7 @@ def test_collect_covers_configured_cli_and_journaled_regions(iam, cli, make_runt
     assert sorted(manifest["regions"]) == sorted(regions)
 
 
-def test_invalid_region_is_a_usage_error(incident, cli, tmp_path):
+def test_invalid_region_is_a_usage_error(incident, cli, tmp_path):  # noqa: F811
     calls = []
     run = cli(
         "evidence",
@@ -270,7 +252,7 @@ def test_invalid_region_is_a_usage_error(incident, cli, tmp_path):
 # --- 4. small ones ------------------------------------------------------------------------------
 
 
-def test_missing_bucket_is_named_as_missing(incident, cli, tmp_path):
+def test_missing_bucket_is_named_as_missing(incident, cli, tmp_path):  # noqa: F811
     run = collect(cli, incident["incident_id"], tmp_path / "b", "--upload", "s3://no-such-evidence/x")
     assert run.exit_code == 5
     assert "bucket no-such-evidence does not exist" in run.stderr
@@ -288,7 +270,7 @@ def test_progress_names_the_lookup_and_the_running_total(iam, cli, seeded_cloudt
     assert f"us-east-1 Username={session}: page of 20 events, 120 fetched so far" in run.stderr
 
 
-def test_wait_for_delivery_refuses_an_open_incident(incident, cli, tmp_path, monkeypatch):
+def test_wait_for_delivery_refuses_an_open_incident(incident, cli, tmp_path, monkeypatch):  # noqa: F811
     slept = []
     monkeypatch.setattr("time.sleep", lambda s: (slept.append(s), (_ for _ in ()).throw(AssertionError("slept")))[0])
     run = collect(cli, incident["incident_id"], tmp_path / "b", "--wait-for-delivery")
@@ -364,7 +346,7 @@ def test_no_rotated_secret_in_the_bundle(aws_clients, cli, seeded_cloudtrail, tm
     assert secrets[0] not in run.stdout + run.stderr and secrets[1] not in run.stdout + run.stderr
 
 
-def test_upload_puts_exactly_the_bundle(incident, cli, tmp_path):
+def test_upload_puts_exactly_the_bundle(incident, cli, tmp_path):  # noqa: F811
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="evidence-locked", ObjectLockEnabledForBucket=True)
     folder = tmp_path / "bundle"

@@ -11,11 +11,14 @@ import pytest
 
 from breakglass_aws.errors import AwsFailure
 from breakglass_aws.incident.evidence import EvidenceOptions, collect_evidence
-from tests.test_evidence_integrity import FailingSource, collect, incident, siblings  # noqa: F401 - fixture
+from tests.support.evidence import FailingSource, collect, incident, siblings  # noqa: F401 - fixture
 
 
 def test_an_earlier_bundle_left_aside_is_put_back_even_if_the_new_collect_fails(
-    incident, cli, make_runtime, tmp_path  # noqa: F811
+    incident,  # noqa: F811
+    cli,
+    make_runtime,
+    tmp_path,
 ):
     folder = tmp_path / "bundle"
     assert collect(cli, incident["incident_id"], folder).exit_code == 0

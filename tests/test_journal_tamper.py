@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_scp import seeded
+from tests.support.scp import seeded
 
 Edit = Callable[[sqlite3.Connection, str], None]
 

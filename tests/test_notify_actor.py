@@ -7,8 +7,8 @@ import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.conftest import ACCOUNT
-from tests.faults import reject
-from tests.test_approvals import locked_out, people  # noqa: F401  (people is a fixture)
+from tests.support.approvals import locked_out
+from tests.support.faults import reject
 
 
 def sns_fails_once(code="Throttling"):
@@ -17,7 +17,7 @@ def sns_fails_once(code="Throttling"):
 
 
 @pytest.fixture
-def run_as(cli, people, monkeypatch):  # noqa: F811
+def run_as(cli, people, monkeypatch):
     """Run as a moto IAM user, declaring any name (the declared name is the spoofable part)."""
 
     def run(who, declared, *args, **kwargs):

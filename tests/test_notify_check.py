@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.test_approvals import locked_out
-from tests.test_readiness import findings, healthy  # noqa: F401  (healthy is a fixture)
+from tests.support.approvals import locked_out
+from tests.support.readiness import findings
 
 
-def test_check_warns_when_no_topic_is_configured(healthy, cli, monkeypatch):  # noqa: F811
+def test_check_warns_when_no_topic_is_configured(healthy, cli, monkeypatch):
     monkeypatch.delenv("BREAKGLASS_SNS_TOPIC_ARN")
     code, found = findings(cli)
     assert ("warning", "alerting", "sns", "no sns_topic_arn configured: nobody is told") in found

@@ -5,80 +5,27 @@ denial or each other, a lock guard left empty by releases at once, damaged recor
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from breakglass_aws.aws import ClientFactory
 from breakglass_aws.errors import UsageError
 from breakglass_aws.incident.approvals import activate, approve, deny
 from breakglass_aws.incident.close import restore_incident
-from breakglass_aws.incident.scp import new_scp_incident, open_scp_incident, plan_scp_detach
+from breakglass_aws.incident.scp import new_scp_incident, plan_scp_detach
 from breakglass_aws.incident.sweep import restore_expired
-from breakglass_aws.journal import SqliteStore, TargetLocked
-from breakglass_aws.journal.dynamodb import DynamoStore
+from breakglass_aws.journal import TargetLocked
 from breakglass_aws.models import FULL_AWS_ACCESS, IncidentStatus, Requester
-from breakglass_aws.runtime import Runtime, whoami
-from tests.conftest import ACCOUNT, _shared_botocore
-from tests.test_store_contract import TABLE, make_table
-
-
-class Interleave:
-    """The store, with `hook` run once, just before the first call of `method`: the other
-    engineer's command runs in that gap."""
-
-    def __init__(self, store: Any, method: str, hook: Callable[[], None]) -> None:
-        self._store, self._method, self._hook = store, method, hook
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._store, name)
-        hook = self._hook
-        if name != self._method or hook is None:
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._hook = None
-            hook()
-            return attr(*args, **kwargs)
-
-        return call
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def runtime(request, org, tmp_path):
-    """Runtime(s) of engineers sharing one store, each with its own connection."""
-    if request.param == "dynamodb":
-        make_table()
-
-    def build(interleave: tuple[str, Callable[[], None]] | None = None) -> Runtime:
-        factory = ClientFactory(botocore_session=_shared_botocore(), max_attempts=2)
-        store: Any = (
-            DynamoStore(factory, TABLE) if request.param == "dynamodb" else SqliteStore(tmp_path / "store.sqlite3")
-        )
-        return Runtime(factory=factory, store=Interleave(store, *interleave) if interleave else store)
-
-    build.kind = request.param
-    return build
+from breakglass_aws.runtime import Runtime
+from tests.conftest import ACCOUNT
+from tests.support.races import blocked_by, detach
+from tests.support.store import TABLE
 
 
 def person(name: str) -> Requester:
     return Requester(arn=f"arn:aws:iam::{ACCOUNT}:user/{name}", account=ACCOUNT, user_id=name.upper(), name=name)
-
-
-def detach(rt: Runtime, org, policies: list[str], join: bool = False) -> str:
-    plan = plan_scp_detach(rt, org.account, policies, join=join)
-    return open_scp_incident(rt, plan, whoami(rt), "outage", None, timedelta(hours=1), join=join).incident_id
-
-
-def blocked_by(org, count: int) -> list[str]:
-    policies = [org.new_policy(f"Deny{n}") for n in range(count)]
-    for p in policies:
-        org.attach(p, org.account)
-    org.detach(FULL_AWS_ACCESS, org.account)
-    return policies
 
 
 # --- overlapping incidents -----------------------------------------------------------------------

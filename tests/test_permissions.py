@@ -11,9 +11,9 @@ import pytest
 
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, TASKS, actions_for
 from tests.conftest import ACCOUNT
-from tests.terraform_support import allows
-from tests.test_evidence import event
-from tests.test_rotation import USER, make_user
+from tests.support.evidence import event
+from tests.support.rotation import USER, make_user
+from tests.support.terraform import allows
 
 
 class Recorder:

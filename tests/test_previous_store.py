@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from tests.conftest import TRUST
-from tests.test_role import revoke_policy
+from tests.support.role import revoke_policy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "previous-release"
 TABLE = "legacy-store"

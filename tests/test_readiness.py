@@ -11,8 +11,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from breakglass_aws.readiness.sandbox import SANDBOX_USER, stage
+from breakglass_aws.readiness.sandbox import SANDBOX_USER
 from breakglass_aws.scp.lint import lint_policy
+from tests.support.readiness import findings
 
 ROLE_ARN = "arn:aws:iam::111122223333:role/BreakGlassAdmin"
 
@@ -139,56 +140,6 @@ def test_exemption_lint(name, content, expected):
     for finding, (_, fragment) in zip(found, expected, strict=True):
         assert fragment in finding.message
         assert finding.remediation
-
-
-@pytest.fixture
-def healthy(aws, cli, monkeypatch, tmp_path):
-    """The sandbox staging, with the deliberate gaps closed: a healthy organization."""
-    sb = stage()
-    org = boto3.client("organizations", region_name="us-east-1")
-    for policy in org.list_policies_for_target(TargetId=sb.account, Filter="SERVICE_CONTROL_POLICY")["Policies"]:
-        if policy["Name"] == "DenyOutsideEU":
-            org.detach_policy(PolicyId=policy["Id"], TargetId=sb.account)
-    for key, value in sb.settings().items():
-        if key not in ("evidence_dir", "store", "mfa_serial"):
-            monkeypatch.setenv(
-                f"BREAKGLASS_{key.upper()}", json.dumps(value) if isinstance(value, list) else str(value)
-            )
-    assert cli("rotate", "--user", SANDBOX_USER).exit_code == 0
-    record_drill(tmp_path)
-    return sb
-
-
-def record_drill(tmp_path):
-    """A drill that passed yesterday (the full drill is exercised by the sandbox test)."""
-    from datetime import timedelta
-
-    from breakglass_aws.clock import utcnow
-    from breakglass_aws.journal import SqliteStore
-    from breakglass_aws.models import Incident, IncidentStatus, Mode, Requester, new_incident_id
-
-    when = utcnow() - timedelta(days=1)
-    store = SqliteStore(tmp_path / "state" / "breakglass" / "journal.sqlite3")
-    store.create_incident(
-        Incident(
-            incident_id=new_incident_id(when),
-            mode=Mode.DRILL,
-            status=IncidentStatus.CLOSED,
-            reason="drill",
-            requester=Requester(
-                arn="arn:aws:iam::123456789012:user/moto", account="123456789012", user_id="x", name="x"
-            ),
-            targets=["123456789012"],
-            created_at=when,
-            expires_at=when,
-            closed_at=when,
-        )
-    )
-
-
-def findings(cli, *extra):
-    run = cli("check", "--output", "json", *extra)
-    return run.exit_code, [(f["severity"], f["check"], f["subject"], f["message"]) for f in run.json()["findings"]]
 
 
 def test_healthy_organization_has_no_findings(healthy, cli):

@@ -13,8 +13,8 @@ from botocore.awsrequest import AWSResponse
 
 from breakglass_aws.models import FULL_AWS_ACCESS
 from tests.conftest import ACCOUNT
-from tests.faults import _Raw
-from tests.test_rotation import USER, keys, make_user, secret
+from tests.support.faults import _Raw
+from tests.support.rotation import USER, keys, make_user, secret
 
 pytestmark = pytest.mark.reliability
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from breakglass_aws.clock import utcnow
-from tests.test_approvals import as_, locked_out, people, request  # noqa: F401 - fixtures
+from tests.support.approvals import locked_out, request
 
 
-def test_an_unactivated_request_lapses_and_frees_its_target(org, as_, monkeypatch):  # noqa: F811
+def test_an_unactivated_request_lapses_and_frees_its_target(org, as_, monkeypatch):
     monkeypatch.setenv("BREAKGLASS_APPROVALS_REQUIRED", "1")
     before = locked_out(org)
     asked = request(as_, org, "alice", "--ttl", "1h")
@@ -31,9 +31,9 @@ def test_an_unactivated_request_lapses_and_frees_its_target(org, as_, monkeypatc
     assert fresh.json()["status"] == "requested", "the target is free for a new request"
 
 
-def test_the_scheduled_function_lapses_stale_requests(org, as_, monkeypatch):  # noqa: F811
+def test_the_scheduled_function_lapses_stale_requests(org, as_, monkeypatch):
     from breakglass_aws.lambda_handler import handler
-    from tests.test_store_contract import TABLE, make_table
+    from tests.support.store import TABLE, make_table
 
     make_table()
     monkeypatch.setenv("BREAKGLASS_STORE", f"dynamodb://{TABLE}")

@@ -16,8 +16,8 @@ from breakglass_aws.errors import BreakglassError
 from breakglass_aws.incident.close import restore_incident
 from breakglass_aws.journal import verify_chain
 from breakglass_aws.models import IncidentStatus
-from tests.test_overlap_races import blocked_by, detach, runtime  # noqa: F401 - the fixture
-from tests.test_store_contract import TABLE
+from tests.support.races import blocked_by, detach
+from tests.support.store import TABLE
 
 BEFORE_THE_CALL = ["close-plan", "status:closing", "restore-plan", "intent"]  # the re-attach; then FullAWSAccess
 ALL = [*BEFORE_THE_CALL, "outcome", "intent", "outcome", "close-step", "status:closed"]
@@ -27,7 +27,7 @@ def kinds_after(rt: Any, incident_id: str, seq: int) -> list[str]:
     return [e.kind for e in rt.store.entries(incident_id) if e.seq > seq]
 
 
-def test_what_precedes_a_reattach_is_stored_before_it(runtime, org):  # noqa: F811
+def test_what_precedes_a_reattach_is_stored_before_it(runtime, org):
     (p1,) = blocked_by(org, 1)
     before = org.snapshot()
     incident_id = detach(runtime(), org, [p1])
@@ -50,7 +50,7 @@ def test_what_precedes_a_reattach_is_stored_before_it(runtime, org):  # noqa: F8
     assert verify_chain(entries) == []
 
 
-def test_entries_held_back_are_stored_when_the_restore_fails(runtime, org):  # noqa: F811
+def test_entries_held_back_are_stored_when_the_restore_fails(runtime, org):
     (p1,) = blocked_by(org, 1)
     incident_id = detach(runtime(), org, [p1])
     opened = len(runtime().store.entries(incident_id))
@@ -76,7 +76,7 @@ def test_entries_held_back_are_stored_when_the_restore_fails(runtime, org):  # n
     assert verify_chain(runtime().store.entries(incident_id)) == []
 
 
-def test_on_dynamodb_a_restore_writes_its_journal_in_four_items(runtime, org):  # noqa: F811
+def test_on_dynamodb_a_restore_writes_its_journal_in_four_items(runtime, org):
     if runtime.kind != "dynamodb":
         pytest.skip("the item layout is DynamoDB's")
     (p1,) = blocked_by(org, 1)

@@ -11,36 +11,7 @@ import boto3
 
 from breakglass_aws.role.revoke import POLICY_NAME
 from tests.conftest import ACCOUNT, MFA, ROLE, TRUST
-
-
-class Capture:
-    """Everything sent to AssumeRole, seen by a before-parameter-build hook (moto validates none of it)."""
-
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    def hook(self):
-        return ("before-parameter-build.sts.AssumeRole", lambda params=None, **_: self.sent.append(dict(params)))
-
-
-def assume(cli, *extra, hooks=(), **kwargs):
-    return cli(
-        "role",
-        "assume",
-        "--account",
-        ACCOUNT,
-        "--reason",
-        "IdP down",
-        "--ticket",
-        "INC-5",
-        "--mfa-serial",
-        MFA,
-        "--token-code",
-        "123456",
-        *extra,
-        hooks=list(hooks),
-        **kwargs,
-    )
+from tests.support.role import Capture, assume, revoke_policy
 
 
 def test_assume_role_request(iam, cli, monkeypatch):
@@ -203,11 +174,6 @@ def test_exec_reassumes_for_an_open_incident(iam, cli, tmp_path):
     assert cap.sent[0]["RoleSessionName"] == f"breakglass-{opened['incident_id']}"
     shown = cli("show", opened["incident_id"], "--output", "json").json()
     assert [s["access_key_id"] for s in shown["role"]["sessions"]] == [opened["AccessKeyId"], out.read_text()]
-
-
-def revoke_policy(iam):
-    document = iam.get_role_policy(RoleName="BreakGlassAdmin", PolicyName=POLICY_NAME)["PolicyDocument"]
-    return json.loads(document) if isinstance(document, str) else document
 
 
 def test_revoke_sessions_document_and_merge(iam, cli):

@@ -9,8 +9,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from tests.conftest import ACCOUNT, FAKE_SECRET, MFA, ROLE
-from tests.faults import _Raw
-from tests.test_role import assume, revoke_policy
+from tests.support.faults import _Raw
+from tests.support.role import assume, revoke_policy
 
 pytestmark = pytest.mark.reliability
 

@@ -13,9 +13,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from tests.conftest import ACCOUNT, MFA
-from tests.faults import _Raw
-from tests.test_role import Capture
-from tests.test_role_store import TABLE, make_table
+from tests.support.faults import _Raw
+from tests.support.role import Capture
+from tests.support.store import TABLE, make_table
 
 
 def assume(cli, *extra, **kwargs):

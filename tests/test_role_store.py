@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import boto3
 
-from breakglass_aws.journal.dynamodb import create_table
 from tests.conftest import ACCOUNT
-
-TABLE = "breakglass-store"
-
-
-def make_table(region):
-    create_table(boto3.client("dynamodb", region_name=region), TABLE)
+from tests.support.store import TABLE, make_table
 
 
 def assume(cli, *extra):

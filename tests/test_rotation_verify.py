@@ -9,8 +9,8 @@ from botocore.awsrequest import AWSResponse
 from breakglass_aws.errors import PartialApplyError
 from breakglass_aws.incident.rotation import rotate_standalone
 from breakglass_aws.runtime import RotationDefaults, whoami
-from tests.faults import _Raw
-from tests.test_rotation import USER, keys, make_user, secret
+from tests.support.faults import _Raw
+from tests.support.rotation import USER, keys, make_user, secret
 
 
 class NewKeyIdentity:

@@ -9,29 +9,17 @@ import sys
 import zipfile
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from breakglass_aws.clock import utcnow
 from breakglass_aws.lambda_handler import handler
 from breakglass_aws.lambda_package import build_lambda_zip
 from breakglass_aws.models import FULL_AWS_ACCESS
-from tests.test_store_contract import TABLE, make_table
-
-FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:breakglass-restore"
-SCHED_ROLE = "arn:aws:iam::123456789012:role/breakglass-scheduler"
+from tests.support.deadman import FUNCTION, SCHED_ROLE, scheduler  # noqa: F401 - fixture
+from tests.support.store import TABLE, make_table
 
 
-@pytest.fixture
-def scheduler(org, monkeypatch):
-    client = boto3.client("scheduler", region_name="us-east-1")
-    client.create_schedule_group(Name="breakglass")
-    monkeypatch.setenv("BREAKGLASS_RESTORE_FUNCTION_ARN", FUNCTION)
-    monkeypatch.setenv("BREAKGLASS_SCHEDULER_ROLE_ARN", SCHED_ROLE)
-    return client
-
-
-def test_schedule_armed_on_activation_and_removed_on_close(org, scheduler, cli):
+def test_schedule_armed_on_activation_and_removed_on_close(org, scheduler, cli):  # noqa: F811
     org.attach(org.new_policy("Deny"), org.account)
     opened = cli(
         "scp", "detach", "--target", org.account, "--reason", "x", "--yes", "--ttl", "2h", "--output", "json"

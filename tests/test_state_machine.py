@@ -35,8 +35,8 @@ from breakglass_aws.journal.dynamodb import DynamoStore, create_table
 from breakglass_aws.models import ACTIVE_STATUSES, ENDED_STATUSES, FULL_AWS_ACCESS, IncidentStatus
 from breakglass_aws.runtime import RotationDefaults, Runtime, whoami
 from tests.conftest import DENY_DOC, _shared_botocore
-from tests.test_close_promises import answer
-from tests.test_crash_matrix import Crash
+from tests.support.crash import Crash
+from tests.support.faults import answer
 
 pytestmark = pytest.mark.reliability
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from breakglass_aws.journal import SqliteStore
-from tests.test_close_promises import dynamodb_fails, one_line, show
-from tests.test_store_contract import TABLE, make_table
+from tests.support.cli import one_line, show
+from tests.support.faults import dynamodb_fails
+from tests.support.store import TABLE, make_table
 
 pytestmark = pytest.mark.reliability
 

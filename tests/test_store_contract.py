@@ -11,7 +11,7 @@ import pytest
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.journal import NothingToJoin, SqliteStore, TargetLocked, open_store, verify_chain
 from breakglass_aws.journal.base import IncidentChanged, UnreadableIncident, update_incident
-from breakglass_aws.journal.dynamodb import DynamoStore, create_table
+from breakglass_aws.journal.dynamodb import DynamoStore
 from breakglass_aws.models import (
     FULL_AWS_ACCESS,
     Approval,
@@ -22,29 +22,7 @@ from breakglass_aws.models import (
     new_incident_id,
 )
 from tests.conftest import _shared_botocore
-
-TABLE = "breakglass-store"
-
-
-def make_table():
-    create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
-
-
-@pytest.fixture(autouse=True)
-def atomic_dynamodb(monkeypatch):
-    """DynamoDB applies each write (and each transaction) atomically; moto's in-process backend
-    does not guard against threads. Serialize its operations the way the service does."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query"):
-        original = getattr(DynamoDBBackend, name)
-
-        def guarded(self, *args, _original=original, **kwargs):
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, guarded)
+from tests.support.store import TABLE, atomic_dynamodb, make_table  # noqa: F401 - the autouse fixture
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
@@ -362,14 +340,6 @@ def test_open_store_selects_by_spec(aws, tmp_path):
 
 
 # --- whole flows on either store ---------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store_env(request, org, monkeypatch):
-    if request.param == "dynamodb":
-        make_table()
-        monkeypatch.setenv("BREAKGLASS_STORE", f"dynamodb://{TABLE}")
-    return request.param
 
 
 def detach(cli, org, *extra):

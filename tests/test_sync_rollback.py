@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import ACCOUNT
-from tests.test_role_store import TABLE, make_table
+from tests.support.store import TABLE, make_table
 
 
 def test_resync_after_an_online_close_keeps_it_closed(iam, cli, monkeypatch):

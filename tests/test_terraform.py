@@ -25,7 +25,7 @@ from breakglass_aws.evidence.bundle import MANIFEST
 from breakglass_aws.incident.deadman import RETRY_POLICY
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, actions_for
 from breakglass_aws.testing import MotoServer, env_for
-from tests.terraform_support import (
+from tests.support.terraform import (
     BREAKGLASS,
     MIRROR_CONFIG_SCRIPT,
     MODULES,

@@ -6,8 +6,8 @@ import boto3
 import pytest
 
 from tests.conftest import ACCOUNT, ROLE
-from tests.faults import reject
-from tests.test_watch import ct
+from tests.support.faults import reject
+from tests.support.watch import ct
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def store(request, aws, tmp_path):
     from breakglass_aws.journal import SqliteStore
     from breakglass_aws.journal.dynamodb import DynamoStore
     from tests.conftest import _shared_botocore
-    from tests.test_store_contract import TABLE, make_table
+    from tests.support.store import TABLE, make_table
 
     if request.param == "dynamodb":
         make_table()

@@ -81,3 +81,22 @@ def reject(
         return AWSResponse("https://injected", status, {}, _Raw(b"")), parsed
 
     return f"before-call.organizations.{operation}", hook
+
+
+def answer(code: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
+    parsed = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return AWSResponse("https://injected", status, {}, None), parsed
+
+
+def dynamodb_fails(predicate: Any) -> list[tuple[str, Any]]:
+    """Hooks answering a 500 to the DynamoDB writes `predicate(model, api_params)` picks (the API
+    parameters are seen as they are built; the answer replaces the request)."""
+
+    def mark(model: Any = None, params: Any = None, context: Any = None, **_: Any) -> None:
+        if predicate(model, params):
+            context["injected_failure"] = True
+
+    def fail(context: Any = None, **_: Any) -> Any:
+        return answer("InternalServerError", 500) if context.get("injected_failure") else None
+
+    return [("before-parameter-build.dynamodb", mark), ("before-call.dynamodb", fail)]
