@@ -181,7 +181,7 @@ def test_restore_function_calls_only_declared_operations(aws, cli, monkeypatch):
 
 
 def test_the_policy_evaluator_of_the_contract_tests():
-    """tests.terraform_support.allows, which the Terraform contract tests evaluate rendered
+    """tests.support.terraform.allows, which the Terraform contract tests evaluate rendered
     policies with: wildcards, one statement for every resource of a request, conditions."""
     org = "arn:aws:organizations::1"
     scp, target = f"{org}:policy/o-a/service_control_policy/p-x", f"{org}:root/o-a/r-1"

@@ -87,7 +87,7 @@ def test_readme_library_example_runs_against_moto(org, tmp_path):
     import re
     from datetime import timedelta
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme.split("## Library", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None

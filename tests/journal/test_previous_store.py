@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import TRUST
 from tests.support.role import revoke_policy
 
-FIXTURES = Path(__file__).parent / "fixtures" / "previous-release"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "previous-release"
 TABLE = "legacy-store"
 
 
