@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -34,7 +33,7 @@ from breakglass_aws.journal import SqliteStore
 from breakglass_aws.journal.dynamodb import DynamoStore, create_table
 from breakglass_aws.models import ACTIVE_STATUSES, ENDED_STATUSES, FULL_AWS_ACCESS, IncidentStatus
 from breakglass_aws.runtime import RotationDefaults, Runtime, whoami
-from tests.conftest import DENY_DOC, _shared_botocore
+from tests.conftest import DENY_DOC, _shared_boto3, _shared_botocore
 from tests.support.crash import Crash
 from tests.support.faults import answer
 
@@ -113,7 +112,7 @@ class Model(RuleBasedStateMachine):
         self.mock = mock_aws()
         self.mock.start()
         self.folder = Path(tempfile.mkdtemp(prefix="bg-model-"))
-        session = boto3.Session(botocore_session=_shared_botocore())
+        session = _shared_boto3()
         org = session.client("organizations", region_name="us-east-1")
         org.create_organization(FeatureSet="ALL")
         self.org = org

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import ACCOUNT
-from tests.test_role import assume, revoke_policy
+from tests.support.role import assume, revoke_policy
 
 
 @pytest.mark.parametrize("fmt", ["env", "credential-process"])
