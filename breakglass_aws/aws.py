@@ -136,6 +136,24 @@ class ClientFactory:
         once: IAMClient = self._clients[key]
         return once
 
+    def client_quick(self, service: Literal["iam"]) -> IAMClient:
+        """One try with short timeouts: an optional read that must never hold up the emergency
+        (its failure only means a check is left to AWS's own refusal)."""
+        from botocore.config import Config
+
+        key = (f"{service}#quick", self.region_name())
+        if key not in self._clients:
+            config = Config(
+                retries={"mode": self.retry_mode, "total_max_attempts": 1},  # type: ignore[arg-type]
+                connect_timeout=min(self.connect_timeout, self.control_plane_timeout, NOTIFY_TIMEOUT),
+                read_timeout=min(self.read_timeout, self.control_plane_timeout, NOTIFY_TIMEOUT),
+                user_agent_extra="breakglass-aws",
+            )
+            client = self.session().create_client(service, region_name=key[1], config=config)
+            self._clients[key] = self._configure(client, service)
+        quick: IAMClient = self._clients[key]
+        return quick
+
     @overload
     def client_as(
         self, service: Literal["iam"], key_id: str, secret: str, token: str | None, region: str | None = None

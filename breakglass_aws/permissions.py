@@ -112,7 +112,7 @@ _ANCHOR = ["GetCallerIdentity", "Publish", "PutObject", "PutObjectRetention", "S
 TASKS: dict[str, list[str]] = {
     "scp-detach": [*_SCP_READ, "AttachPolicy", "DetachPolicy", "CreateSchedule", *_ANCHOR, *_STORE],
     "scp-restore": [*_RESTORE, *_ANCHOR],
-    "role-assume": ["AssumeRole", "SetSourceIdentity", "TagSession", *_ANCHOR, *_STORE],
+    "role-assume": ["AssumeRole", "SetSourceIdentity", "TagSession", "GetRole", *_ANCHOR, *_STORE],
     "role-revoke": [*_ROLE_REVOKE, *_ANCHOR, *_STORE],
     "rotate": [*_ROTATE, *_ANCHOR, *_STORE],
     "evidence": ["LookupEvents", "GetObjectLockConfiguration", *_ANCHOR, *_STORE],

@@ -60,6 +60,8 @@ class RoleDefaults:
     member_role_name: str = "OrganizationAccountAccessRole"
     federation_url: str = "https://signin.aws.amazon.com/federation"
     http_get: Callable[[str], str] = field(default=default_http_get)
+    agent: bool = True
+    agent_refresh: timedelta = timedelta(minutes=5)
 
 
 @dataclass
@@ -157,6 +159,8 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
         max_duration=parse_duration(s.max_role_duration),
         member_role_name=s.member_role_name,
         federation_url=s.federation_url,
+        agent=s.agent,
+        agent_refresh=parse_duration(s.agent_refresh),
         **({"http_get": inj.http_get} if inj.http_get else {}),
     )
     return Runtime(

@@ -92,6 +92,10 @@ class Settings(BaseModel):
     mfa_serial: str | None = None
     role_duration: str = "1h"
     max_role_duration: str = "4h"
+    agent: bool = Field(
+        default=True, description="serve an open role incident's credentials to later `role assume` runs"
+    )
+    agent_refresh: str = Field(default="5m", description="this long before expiry, the next run opens a new incident")
     member_role_name: str = "OrganizationAccountAccessRole"
     federation_url: str = "https://signin.aws.amazon.com/federation"
     rotate_users: list[str] = Field(default_factory=list, description="break-glass IAM users rotated on close")
@@ -188,6 +192,7 @@ class Settings(BaseModel):
         "max_ttl",
         "role_duration",
         "max_role_duration",
+        "agent_refresh",
         "evidence_margin",
         "evidence_delay",
         "rotation_interval",

@@ -88,6 +88,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("USER", "oncall")
+    # a credentials agent outlives the command that starts it: the agent tests start their own,
+    # in a runtime dir of their own, and stop them
+    monkeypatch.setenv("BREAKGLASS_AGENT", "false")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     return tmp_path
 
 
@@ -365,7 +369,7 @@ def healthy(aws, cli, monkeypatch, tmp_path):
         if policy["Name"] == "DenyOutsideEU":
             org.detach_policy(PolicyId=policy["Id"], TargetId=sb.account)
     for key, value in sb.settings().items():
-        if key not in ("evidence_dir", "store", "mfa_serial"):
+        if key not in ("evidence_dir", "store"):
             monkeypatch.setenv(
                 f"BREAKGLASS_{key.upper()}", json.dumps(value) if isinstance(value, list) else str(value)
             )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -31,7 +34,8 @@ from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
     from breakglass_aws.incident.role import RoleChoice
-    from breakglass_aws.models import Incident
+    from breakglass_aws.models import Incident, Requester
+    from breakglass_aws.role.assume import AssumeRequest, Credentials
     from breakglass_aws.runtime import Runtime
 
 app = typer.Typer(
@@ -65,10 +69,12 @@ def assume(
     console: Annotated[bool, typer.Option("--console", help="Print a console sign-in URL instead.")] = False,
     emergency_override: Annotated[bool, typer.Option("--emergency-override", help=OVERRIDE_HELP)] = False,
     wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
+    no_agent: Annotated[
+        bool, typer.Option("--no-agent", help="A new incident even if one is open; start no credentials agent.")
+    ] = False,
 ) -> None:
-    """Open a role incident and hand out credentials; `-- COMMAND ...` runs a command with them."""
-    from breakglass_aws.incident.role import announce_activation, choose_role, open_role_incident
-    from breakglass_aws.runtime import whoami
+    """Open a role incident and hand out credentials; `-- COMMAND ...` runs a command with them.
+    While it is open, later runs for the same role are served its credentials by the agent."""
     from breakglass_aws.validate import check_text, validate_reason, validate_ticket
 
     st = state(ctx)
@@ -82,75 +88,125 @@ def assume(
     if wait:
         st.require_shared("--wait")
     rt = st.runtime()
+    from breakglass_aws.incident.role import choose_role
+
     choice = choose_role(rt, account, role_arn, role_name, mfa_serial, token_code, duration)
-    needed = approvals_needed(st, emergency_override)
+    ask = _Ask(why, ref, emergency_override, wait, fmt)
+    got = _served_or_opened(st, rt, choice, ask, no_agent)
+    if got is not None:
+        incident, creds, request, announce = got
+        deliver(st, rt, incident.incident_id, creds, request, fmt, console, command, announce=announce)
+
+
+@dataclass
+class _Ask:
+    why: str
+    ticket: str | None
+    override: bool
+    wait: bool
+    fmt: str
+    rejoin: bool = False
+
+
+Opened = tuple["Incident", "Credentials", "AssumeRequest", Callable[[], None] | None]
+
+
+def _served_or_opened(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, no_agent: bool) -> Opened | None:
+    """The agent's credentials of the open incident, else a new incident (and its agent). Runs
+    starting together wait for each other here, so they share one incident."""
+    from breakglass_aws.incident.agent import Agent
+    from breakglass_aws.incident.role import request_for
+
+    agent = None if no_agent or not rt.role.agent else Agent.find(rt, choice.role_arn)
+    with agent.held() if agent else contextlib.nullcontext():
+        reused = agent.reuse() if agent else None
+        if reused is not None:
+            incident, creds = reused
+            st.progress(
+                f"incident {incident.incident_id}: served by the credentials agent (no new incident, no AssumeRole); "
+                f"close with: breakglass close {incident.incident_id}"
+            )
+            return incident, creds, request_for(rt, incident)[1], None
+        ask.rejoin = agent is not None
+        got = _open(st, rt, choice, ask)
+        if got is not None and agent is not None:
+            agent.start(got[0], got[1])
+        return got
+
+
+def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | None:
+    from breakglass_aws.incident.role import announce_activation, open_role_incident, preflight
+    from breakglass_aws.runtime import whoami
+
+    needed = approvals_needed(st, ask.override)
     if needed and st.offline:
         raise usage(
             "approvals are configured, but a request kept in the offline store can never be approved",
             "add --emergency-override (recorded and notified), or run without --offline-store",
         )
-    if needed:
-        _request_role(st, rt, choice, why, ref, needed, wait, (fmt, console, command))
-        return
-    if choice.mfa_serial and choice.token_code is None:
-        choice.token_code = prompt_code()
+    if not needed and choice.mfa_serial and choice.token_code is None:  # bad input before any call
+        choice.token_code = prompt_code(on_terminal=ask.fmt == "credential-process")
     requester = whoami(rt)
-    if emergency_override:
+    preflight(rt, choice, requester)
+    if needed:
+        return _request_role(st, rt, choice, ask, needed, requester)
+    if ask.rejoin and (rejoined := _rejoin(st, rt, choice, requester)) is not None:
+        return rejoined
+    if ask.override:
         override_banner()
     incident, creds, request = open_role_incident(
-        rt, choice, requester, why, ref, override=emergency_override, announce=False
+        rt, choice, requester, ask.why, ask.ticket, override=ask.override, announce=False
     )
     st.progress(
         f"incident {incident.incident_id}: {request.role_arn} as {request.source_identity}, "
         f"expires {incident.public()['expires_at']}; close with: breakglass close {incident.incident_id}"
     )
-    deliver(
-        st,
-        rt,
-        incident.incident_id,
-        creds,
-        request,
-        fmt,
-        console,
-        command,
-        announce=lambda: announce_activation(rt, incident, request),
+    return incident, creds, request, lambda: announce_activation(rt, incident, request)
+
+
+def _rejoin(st: CliState, rt: Runtime, choice: RoleChoice, requester: Requester) -> Opened | None:
+    """An open incident of this requester and role whose agent stopped: new credentials for it
+    (the same incident, as `exec` gets them), not a second incident."""
+    from breakglass_aws.incident.role import reassume, request_for, still_open
+
+    incident = still_open(rt, requester, choice.role_arn)
+    if incident is None:
+        return None
+    incident, creds = reassume(rt, incident.incident_id, choice.token_code)
+    st.progress(
+        f"incident {incident.incident_id} is still open: new credentials for it (its agent had stopped); "
+        f"close with: breakglass close {incident.incident_id}"
     )
+    return incident, creds, request_for(rt, incident)[1], None
 
 
 def _request_role(
-    st: CliState,
-    rt: Runtime,
-    choice: RoleChoice,
-    why: str,
-    ref: str | None,
-    needed: int,
-    wait: bool,
-    output: tuple[str, bool, list[str]],
-) -> None:
+    st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, needed: int, requester: Requester
+) -> Opened | None:
     from breakglass_aws.errors import GuardRailError
     from breakglass_aws.incident.approvals import activate
     from breakglass_aws.incident.role import new_role_incident, request_for
     from breakglass_aws.models import IncidentStatus
-    from breakglass_aws.runtime import whoami
 
-    requester = whoami(rt)
     incident, _ = new_role_incident(
-        rt, choice, requester, why, ref, IncidentStatus.REQUESTED, approvals_required=needed
+        rt, choice, requester, ask.why, ask.ticket, IncidentStatus.REQUESTED, approvals_required=needed
     )
-    if not wait:
-        _still_requested(incident, output[0])
-    announce_request(st, incident, wait)
+    if not ask.wait:
+        _still_requested(incident, ask.fmt)
+    announce_request(st, incident, ask.wait)
     try:
         wait_for_approval(st, incident.incident_id, st.settings().approval_wait_seconds)
     except GuardRailError as err:
-        _still_requested(rt.store.get_incident(incident.incident_id), output[0], err.message)
-    code = choice.token_code or (prompt_code() if choice.mfa_serial else None)
+        _still_requested(rt.store.get_incident(incident.incident_id), ask.fmt, err.message)
+    code = choice.token_code or (
+        prompt_code(on_terminal=ask.fmt == "credential-process") if choice.mfa_serial else None
+    )
     incident, creds = activate(rt, incident.incident_id, requester, code)
     if creds is None:  # activated without credentials to hand over: what it opened is shown
         opened_output(st, incident)
-        return
+        return None
     _, request = request_for(rt, incident)
-    deliver(st, rt, incident.incident_id, creds, request, *output)
+    return incident, creds, request, None
 
 
 def _still_requested(incident: Incident, fmt: str, problem: str | None = None) -> NoReturn:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
+from breakglass_aws.incident.agent import stop_agents
 from breakglass_aws.incident.claim import FencedStore, describe, is_live, is_mine, new_claim, renewed
 from breakglass_aws.incident.deadman import disarm
 from breakglass_aws.incident.ended import check_ended, collect_after_close, journal_the_opening
@@ -75,6 +76,8 @@ def finish_close(rt: Runtime, incident: Incident, caller: Requester | None, requ
     result = CloseResult(
         incident_id=incident.incident_id, mode=incident.mode, status=incident.status, repaired=repaired
     )
+    if incident.mode is Mode.ROLE:
+        stop_agents(rt, incident.incident_id)  # no consumer is handed credentials being revoked
     with _as_closer(rt, incident) as closer:
         _work(closer, incident, caller, request, result, held)
     if result.exit_code == 0 and rt.evidence_on_close:

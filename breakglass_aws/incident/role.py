@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -45,8 +47,11 @@ from breakglass_aws.role.assume import (
     validate_token_code,
 )
 from breakglass_aws.role.revoke import RevokeProof, RevokeStep
+from breakglass_aws.role.trust import RoleFacts, facts_of
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.validate import ACCOUNT_RE, parse_duration
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AssumeStep",
@@ -57,9 +62,11 @@ __all__ = [
     "choose_role",
     "new_role_incident",
     "open_role_incident",
+    "preflight",
     "reassume",
     "request_for",
     "revoke_role_sessions",
+    "still_open",
 ]
 
 
@@ -114,6 +121,57 @@ def choose_role(
             raise UsageError("--token-code needs an MFA device", "pass --mfa-serial or set mfa_serial in the config")
     wanted = validate_duration(parse_duration(duration, what="--duration") if duration else rt.role.duration)
     return RoleChoice(role_arn.strip(), owner, serial, token_code, wanted)
+
+
+EVERY_ROLE_ALLOWS = 3600  # MaxSessionDuration is at least an hour: shorter sessions need no check
+
+
+def role_facts(rt: Runtime, role_arn: str) -> RoleFacts | None:
+    """The role's MFA requirement and longest session (IAM GetRole: one try, short timeouts),
+    or None where IAM does not answer at once or lets us not read the role."""
+    _, name = parse_role_arn(role_arn)
+    try:
+        role = rt.factory.client_quick("iam").get_role(RoleName=name.rsplit("/", 1)[-1])["Role"]
+    except Exception as err:  # an optional read: any failure leaves the check to AssumeRole's refusal
+        log.debug("GetRole %s: %s", role_arn, type(err).__name__)
+        return None
+    return facts_of(role)
+
+
+def preflight(rt: Runtime, choice: RoleChoice, requester: Requester) -> None:
+    """Before anything is opened: a --duration over the role's MaxSessionDuration is refused
+    (exit 2, with the maximum); a role that requires MFA asked for without an MFA device is said.
+    Read only when it matters (no MFA device, or more than an hour) and only for a role in the
+    caller's own account (another account's IAM is not reachable without assuming a role)."""
+    seconds, _ = session_duration(choice.duration, rt.role.max_duration, is_chained(requester.arn))
+    if (choice.mfa_serial and seconds <= EVERY_ROLE_ALLOWS) or choice.account != requester.account:
+        return
+    facts = role_facts(rt, choice.role_arn)
+    if facts is None:
+        return
+    if seconds > facts.max_session_seconds:
+        raise _too_long(seconds, facts.max_session_seconds)
+    if facts.requires_mfa and not choice.mfa_serial:
+        rt.progress(
+            f"warning: {choice.role_arn} requires MFA and no MFA device is configured: AssumeRole will be "
+            "refused unless your own session has MFA; pass --mfa-serial ARN or set mfa_serial"
+        )
+
+
+def _too_long(seconds: int, maximum: int | None) -> UsageError:
+    if maximum is None:
+        return UsageError(
+            f"--duration {seconds}s is over the role's maximum session duration (MaxSessionDuration)",
+            "ask for less (1h always works), or raise the role's MaxSessionDuration",
+        )
+    return UsageError(
+        f"--duration {seconds}s is over the role's maximum session duration of {maximum}s ({_hours(maximum)})",
+        f"use --duration {_hours(maximum)} or less, or raise the role's MaxSessionDuration",
+    )
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds // 60}m"
 
 
 def _request(
@@ -234,6 +292,26 @@ def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequ
     return choice, _request(rt, choice, incident.requester, incident.incident_id, incident.ticket, region)
 
 
+REASSUME_MIN_LEFT = timedelta(minutes=15)
+
+
+def still_open(rt: Runtime, requester: Requester, role_arn: str) -> Incident | None:
+    """The newest active role incident of this requester and role with time left for new
+    credentials (its agent stopped: a reboot, a kill), to rejoin instead of opening another."""
+    now = rt.clock()
+    for incident in rt.store.list_incidents(limit=50):
+        if (
+            incident.mode is Mode.ROLE
+            and incident.status is IncidentStatus.ACTIVE
+            and incident.role is not None
+            and incident.role.role_arn == role_arn
+            and incident.requester.arn == requester.arn
+            and incident.expires_at - now > max(REASSUME_MIN_LEFT, rt.role.agent_refresh)
+        ):
+            return incident
+    return None
+
+
 def reassume(rt: Runtime, incident_id: str, token_code: str | None) -> tuple[Incident, Credentials]:
     """New credentials for an open role incident (for `exec`): same role, same attribution."""
     incident = rt.store.get_incident(incident_id)
@@ -245,7 +323,7 @@ def reassume(rt: Runtime, incident_id: str, token_code: str | None) -> tuple[Inc
         raise UsageError("an MFA code is required", "pass --token-code or answer the prompt")
     role = incident.role
     left = int((incident.expires_at - rt.clock()).total_seconds())
-    if left < 900:
+    if left < REASSUME_MIN_LEFT.total_seconds():
         raise UsageError(f"{incident_id} expires in {max(left, 0)}s", "open a new one with: breakglass role assume")
     request = AssumeRequest(
         role_arn=role.role_arn,
@@ -271,7 +349,7 @@ def _assume_through_gate(
             try:
                 creds = assume(sts, request, token_code)
             except sts.exceptions.ClientError as err:
-                raise explain_assume_error(err, request) from err
+                raise explain_assume_error(err, request, lambda: _maximum(rt, incident, request)) from err
         issued.append(creds)
         return {"access_key_id": creds.access_key_id, "expiration": creds.expiration.isoformat()}
 
@@ -312,7 +390,18 @@ def _accurate_rerun_hint(error: BreakglassError, incident_id: str, first: bool) 
     return error
 
 
-def explain_assume_error(err: Any, request: AssumeRequest) -> BreakglassError:
+def _maximum(rt: Runtime, incident: Incident, request: AssumeRequest) -> int | None:
+    """The role's MaxSessionDuration after a refusal, where IAM can be read."""
+    owner, _ = parse_role_arn(request.role_arn)
+    if owner != incident.requester.account:
+        return None
+    facts = role_facts(rt, request.role_arn)
+    return facts.max_session_seconds if facts else None
+
+
+def explain_assume_error(
+    err: Any, request: AssumeRequest, maximum: Callable[[], int | None] = lambda: None
+) -> BreakglassError:
     """Role-specific meaning of an AssumeRole refusal."""
     from breakglass_aws.aws import translate_error
 
@@ -324,10 +413,7 @@ def explain_assume_error(err: Any, request: AssumeRequest) -> BreakglassError:
             "wait for the next code on the device and run the command again",
         )
     if code == "ValidationError" and "DurationSeconds" in message:
-        return UsageError(
-            f"{request.duration_seconds}s exceeds the role's maximum session duration",
-            "rerun with a shorter --duration (1h always works), or raise the role's maximum",
-        )
+        return _too_long(request.duration_seconds, maximum())
     if code in ("AccessDenied", "AccessDeniedException"):
         return AwsAccessError(
             f"not authorized to assume {request.role_arn}",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.models import ACTIVE_STATUSES, Mode
+from breakglass_aws.role.trust import condition_values, facts_of, grants, mfa_gap, trust_statements
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp.lint import Finding, lint_policy
 
@@ -113,56 +113,11 @@ def _accounts(org: OrganizationsClient, wanted: list[str] | None) -> list[str]:
 # --- the break-glass role ---------------------------------------------------------------------
 
 
-def _trust_statements(role: Mapping[str, Any]) -> list[dict[str, Any]]:
-    document = role.get("AssumeRolePolicyDocument") or {}
-    if isinstance(document, str):
-        from urllib.parse import unquote
-
-        document = json.loads(unquote(document))
-    statements = document.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def _grants(statement: dict[str, Any], action: str) -> bool:
-    """Does this Allow statement grant the action (Action patterns, or NotAction not matching)?"""
-    if "NotAction" in statement:
-        value = statement["NotAction"]
-        patterns = [value] if isinstance(value, str) else list(value)
-        return not any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns)
-    value = statement.get("Action", [])
-    patterns = [value] if isinstance(value, str) else list(value)
-    return any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns)
-
-
-def _condition_values(statement: dict[str, Any], operator: str, key: str) -> list[str] | None:
-    condition = statement.get("Condition") or {}
-    for op, pairs in condition.items() if isinstance(condition, dict) else []:
-        if op.lower() != operator or not isinstance(pairs, dict):
-            continue
-        for name, value in pairs.items():
-            if name.lower() == key:
-                return [str(v).lower() for v in (value if isinstance(value, list) else [value])]
-    return None
-
-
-def _requires_mfa(statement: dict[str, Any]) -> str | None:
-    """None when the statement requires MFA, else why not."""
-    present = _condition_values(statement, "bool", "aws:multifactorauthpresent")
-    if present is not None:
-        return None if present and all(v == "true" for v in present) else "accepts aws:MultiFactorAuthPresent false"
-    if _condition_values(statement, "boolifexists", "aws:multifactorauthpresent") is not None:
-        return "uses BoolIfExists, which also admits requests without MFA (long-term access keys)"
-    for operator in ("numericlessthan", "numericlessthanequals"):
-        if _condition_values(statement, operator, "aws:multifactorauthage") is not None:
-            return None
-    return "has no MFA condition"
-
-
 def _requires_source_identity(statement: dict[str, Any]) -> bool:
-    if _condition_values(statement, "null", "sts:sourceidentity") == ["false"]:
+    if condition_values(statement, "null", "sts:sourceidentity") == ["false"]:
         return True
     return any(
-        _condition_values(statement, op, "sts:sourceidentity") is not None
+        condition_values(statement, op, "sts:sourceidentity") is not None
         for op in ("stringequals", "stringlike", "arnequals", "arnlike")
     )
 
@@ -172,10 +127,10 @@ def _who(statement: dict[str, Any], index: int) -> str:
 
 
 def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOptions) -> list[Finding]:
-    allows = [(i, s) for i, s in enumerate(_trust_statements(role)) if s.get("Effect") == "Allow"]
-    assume = [(i, s) for i, s in allows if _grants(s, "sts:assumerole")]
+    allows = [(i, s) for i, s in enumerate(trust_statements(role)) if s.get("Effect") == "Allow"]
+    assume = [(i, s) for i, s in allows if grants(s, "sts:assumerole")]
     found = []
-    weak = [(i, s, why) for i, s in assume if (why := _requires_mfa(s))]
+    weak = [(i, s, why) for i, s in assume if (why := mfa_gap(s))]
     if not assume or weak:
         detail = "; ".join(f"{_who(s, i)} {why}" for i, s, why in weak)
         found.append(
@@ -188,7 +143,7 @@ def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOpti
                 "(terraform breakglass-role)",
             )
         )
-    if not any(_grants(s, "sts:setsourceidentity") for _, s in allows):
+    if not any(grants(s, "sts:setsourceidentity") for _, s in allows):
         found.append(
             _finding(
                 "error",
@@ -241,7 +196,18 @@ def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_acc
                 "apply terraform/modules/breakglass-role in this account",
             )
         ]
-    return _role_findings(role, subject, options)
+    found = _role_findings(role, subject, options)
+    if facts_of(role).requires_mfa and not rt.role.mfa_serial:
+        found.append(
+            _finding(
+                "error",
+                "role-mfa",
+                subject,
+                "the role requires MFA and no mfa_serial is configured: role assume and drill would be refused",
+                "set mfa_serial (the break-glass MFA device ARN) in the config or BREAKGLASS_MFA_SERIAL",
+            )
+        )
+    return found
 
 
 # --- alerting, credentials, store, drills -------------------------------------------------------

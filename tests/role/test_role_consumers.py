@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ACCOUNT
 from tests.support.role import assume, revoke_policy
+from tests.support.rotation import USER, keys, make_user, secret
 
 
 @pytest.mark.parametrize("fmt", ["env", "credential-process"])
@@ -147,3 +148,55 @@ def test_the_scheduled_function_closes_an_expired_role_incident(iam, cli, monkey
     assert before["restored"] == [opened["incident_id"]] and before["failed"] == []
     assert cli("list", "--output", "json").json()[0]["status"] == "closed"
     assert "aws:TokenIssueTime" in json.dumps(revoke_policy(iam))
+
+
+@pytest.fixture
+def rotated_user(aws_clients, monkeypatch):
+    iam, sm = aws_clients
+    old = make_user(iam, sm, keys=1)
+    monkeypatch.setenv("BREAKGLASS_ROTATE_USERS", json.dumps([USER]))
+    return iam, sm, old
+
+
+def _rotated_once(iam, sm, old) -> None:
+    stored = secret(sm)
+    assert keys(iam) == {stored["access_key_id"]: "Active"}, "one key: the new one, in the secret"
+    assert stored["access_key_id"] not in old
+
+
+def test_an_expired_role_incident_is_revoked_and_its_users_rotated_once_by_restore(iam, rotated_user, cli):
+    _, sm, old = rotated_user
+    opened = assume(cli, "--format", "json", "--duration", "1h").json()
+    later = datetime.now(UTC) + timedelta(hours=2)
+    run = cli("restore", "--expired", clock=lambda: later)
+    assert run.exit_code == 0, run.stderr
+    assert "aws:TokenIssueTime" in json.dumps(revoke_policy(iam))
+    _rotated_once(iam, sm, old)
+    after = keys(iam)
+    assert cli("restore", "--expired", clock=lambda: later).exit_code == 0
+    assert keys(iam) == after, "a second sweep rotates nothing"
+    shown = cli("show", opened["incident_id"], "--output", "json").json()
+    assert shown["status"] == "closed"
+    assert cli("journal", "verify", opened["incident_id"]).exit_code == 0
+
+
+def test_an_expired_role_incident_is_revoked_and_its_users_rotated_once_by_the_function(
+    iam, rotated_user, cli, monkeypatch
+):
+    _, sm, old = rotated_user
+    opened = assume(cli, "--format", "json", "--duration", "1h").json()
+    later = datetime.now(UTC) + timedelta(hours=2)
+    from breakglass_aws import lambda_handler
+    from breakglass_aws.runtime import Injected, build_runtime
+
+    def build(settings, injected=None):
+        return build_runtime(settings, Injected(clock=lambda: later))
+
+    monkeypatch.setattr(lambda_handler, "build_runtime", build)
+    first = lambda_handler.handler({})
+    assert first["restored"] == [opened["incident_id"]] and first["failed"] == []
+    assert "aws:TokenIssueTime" in json.dumps(revoke_policy(iam))
+    _rotated_once(iam, sm, old)
+    after = keys(iam)
+    again = lambda_handler.handler({"incident_id": opened["incident_id"]})
+    assert again["failed"] == [] and keys(iam) == after

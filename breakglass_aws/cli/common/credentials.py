@@ -118,14 +118,43 @@ def command_after(ctx: typer.Context) -> list[str]:
     return args
 
 
-def prompt_code() -> str:
+def prompt_code(on_terminal: bool = False) -> str:
+    """The MFA code, hidden. With `on_terminal` (credential_process output: the aws CLI and the
+    SDKs capture this process's stdout and stderr), the prompt is written to and the code read
+    from the controlling terminal, which they do not swallow."""
     from breakglass_aws.role.assume import validate_token_code
 
+    if on_terminal and not _isatty(sys.stderr):
+        return validate_token_code(_code_from_terminal())
     try:
         code = typer.prompt("MFA code", hide_input=True, err=True)
     except typer.Abort:
         raise usage("no MFA code given", "pass --token-code or answer the prompt") from None
     return validate_token_code(str(code).strip())
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def _code_from_terminal() -> str:
+    import getpass
+
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        raise usage(
+            "an MFA code is needed and there is no terminal to ask for it on",
+            "run the same `breakglass role assume` once in a terminal (later runs are served by its "
+            "credentials agent), or pass --token-code",
+        ) from None
+    try:
+        return getpass.getpass("breakglass: MFA code for the break-glass role: ").strip()
+    except (EOFError, KeyboardInterrupt):
+        raise usage("no MFA code given", "answer the prompt on the terminal, or pass --token-code") from None
 
 
 def usage(message: str, hint: str) -> Exception:
