@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import close_incident, evidence, org_restore, role_assume, scp_roundtrip, startup
-from benchmarks.harness import Comparison, alternate, bench_env, count_calls
+from benchmarks.harness import Comparison, Latency, alternate, bench_env, count_calls
 from breakglass_aws.testing import MotoServer, env_for
 
 SUITES: dict[str, Callable[[MotoServer, dict[str, str]], Comparison]] = {
@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("names", nargs="*", choices=[*SUITES, *MEASURES, []], help="which comparisons (default: all)")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="add this to every AWS request of both sides (e.g. 100)"
+    )
     args = parser.parse_args()
     server = MotoServer().start()
     os.environ.update(env_for(server.url))
@@ -54,16 +57,22 @@ def main() -> None:
                     print(f"    {json.dumps({k: v for k, v in report.items() if k not in ('name', 'goal')})}")
                 continue
             comparison = SUITES[name](server, env)
-            alternate(comparison, env, args.runs)
+            latency = Latency(server, args.latency_ms)
+            try:
+                alternate(comparison, latency.env(env), args.runs)
+            finally:
+                latency.stop()
             if name in COUNTED:
-                comparison.ours.calls = count_calls(server, comparison.ours, env)
-                comparison.theirs.calls = count_calls(server, comparison.theirs, env)
+                comparison.ours.calls = count_calls(server, comparison.ours, env, args.latency_ms)
+                comparison.theirs.calls = count_calls(server, comparison.theirs, env, args.latency_ms)
+            comparison.extra["latency_ms"] = args.latency_ms
             reports.append(comparison.report())
             print_row(reports[-1])
     finally:
         server.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "runs": args.runs, "results": reports}, indent=2))
+    summary = {"machine": platform.platform(), "runs": args.runs, "latency_ms": args.latency_ms, "results": reports}
+    args.out.write_text(json.dumps(summary, indent=2))
     print(f"\nwritten: {args.out}")
 
 
@@ -77,8 +86,10 @@ def print_row(r: dict[str, object]) -> None:
     kind = "x faster" if r["ratio_kind"] == "speedup" else "x the time"
     verdict = "PASS" if r["passed"] else "FAIL"
     print(f"{r['name']:42} {r['ratio']:>7.2f}{kind:10} goal {r['goal']:32} {verdict}")
-    print(f"    ours   {ours['median_s']:8.3f}s median  calls={ours['aws_calls']}  ({ours['name']})")
-    print(f"    theirs {theirs['median_s']:8.3f}s median  calls={theirs['aws_calls']}  ({theirs['name']})")
+    for label, side in (("ours", ours), ("theirs", theirs)):
+        depth = " ".join(f"{k}={v}" for k, v in (side.get("depth") or {}).items())
+        calls = f"calls={side['aws_calls']}  depth {depth}"
+        print(f"    {label:6} {side['median_s']:8.3f}s median  {calls}  ({side['name']})")
 
 
 if __name__ == "__main__":

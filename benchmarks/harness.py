@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from breakglass_aws.testing import FaultProxy, MotoServer, env_for
+from breakglass_aws.testing import FaultProxy, MotoServer, critical_depth, env_for
 
 BIN = Path(sys.executable).parent
 
@@ -37,6 +37,7 @@ class Side:
     prepare: Callable[[], None] = lambda: None
     times: list[float] = field(default_factory=list)
     calls: int | None = None
+    depth: dict[str, int] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
@@ -71,12 +72,14 @@ class Comparison:
                 "median_s": round(self.ours.median, 4),
                 "runs": self.ours.times,
                 "aws_calls": self.ours.calls,
+                "depth": self.ours.depth,
             },
             "theirs": {
                 "name": self.theirs.name,
                 "median_s": round(self.theirs.median, 4),
                 "runs": self.theirs.times,
                 "aws_calls": self.theirs.calls,
+                "depth": self.theirs.depth,
             },
             **self.extra,
         }
@@ -91,14 +94,49 @@ def alternate(comparison: Comparison, env: dict[str, str], runs: int) -> None:
             side.times.append(time.perf_counter() - start)
 
 
-def count_calls(server: MotoServer, side: Side, env: dict[str, str]) -> int:
-    """Run a side once more through a counting proxy: the number of AWS requests it makes."""
-    proxy = FaultProxy(server.url).start()
+_ACTIVE: list[FaultProxy] = []
+
+
+def phase(name: str) -> None:
+    """Name the requests a side makes from here on (e.g. "detach", "restore"), for their depth."""
+    for proxy in _ACTIVE:
+        proxy.phase = name
+
+
+class Latency:
+    """A proxy on 127.0.0.1 adding `ms` to every request of both sides (0: none, loopback as is)."""
+
+    def __init__(self, server: MotoServer, ms: float) -> None:
+        self.server, self.ms = server, ms
+        self.proxy = FaultProxy(server.url, latency=ms / 1000).start() if ms else None
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        return {**env, "AWS_ENDPOINT_URL": self.proxy.url} if self.proxy else env
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+
+
+DEPTH_LATENCY_MS = 50.0  # requests in flight together overlap visibly at this delay, even at 0 ms runs
+
+
+def count_calls(server: MotoServer, side: Side, env: dict[str, str], latency_ms: float = 0.0) -> int:
+    """Run a side once more through a counting proxy: the number of AWS requests it makes, and
+    (in side.depth) the critical-path depth of each phase it names."""
+    proxy = FaultProxy(server.url, latency=max(latency_ms, DEPTH_LATENCY_MS) / 1000).start()
+    _ACTIVE.append(proxy)
     try:
         side.prepare()
+        phase("")
         side.run({**env, "AWS_ENDPOINT_URL": proxy.url})
+        names = sorted({span.phase for span in proxy.spans})
+        side.depth = {name or "all": critical_depth([s for s in proxy.spans if s.phase == name]) for name in names}
+        if len(names) > 1:
+            side.depth["all"] = critical_depth(proxy.spans)
         return len(proxy.seen)
     finally:
+        _ACTIVE.remove(proxy)
         proxy.stop()
 
 

@@ -106,6 +106,7 @@ def _ours_assume(breakglass: str) -> list[str]:
         "1h",
         "--format",
         "json",
+        "--no-agent",  # time to credentials of a first run: a new incident and its AssumeRole
     ]
 
 

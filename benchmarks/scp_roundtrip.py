@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from benchmarks.harness import Comparison, Side, sh, tool
+from benchmarks.harness import Comparison, Side, phase, sh, tool
 from breakglass_aws.testing import MotoServer
 
 FULL = "p-FullAWSAccess"
@@ -43,10 +43,12 @@ def comparison(server: MotoServer) -> Comparison:
     breakglass, aws = tool("breakglass"), tool("aws")
 
     def ours(env: dict[str, str]) -> None:
+        phase("detach")
         opened = sh(
             [breakglass, "scp", "detach", "--target", seed.account, "--reason", "bench", "--yes", "--output", "json"],
             env,
         )
+        phase("restore")
         sh([breakglass, "scp", "restore", json.loads(opened)["incident_id"], "--output", "json"], env)
 
     def theirs(env: dict[str, str]) -> None:

@@ -22,6 +22,8 @@ from typing import Any
 __all__ = [
     "FaultProxy",
     "MotoServer",
+    "Span",
+    "critical_depth",
     "free_port",
     "install_cloudtrail_lookup",
     "lookup_page",
@@ -127,6 +129,27 @@ def operation_of(headers: Any, body: bytes) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Span:
+    """One request as the proxy saw it: from its arrival to the end of its answer."""
+
+    operation: str
+    phase: str
+    start: float
+    end: float
+
+
+def critical_depth(spans: list[Span]) -> int:
+    """The request levels on the critical path: the longest chain of requests each sent after the
+    one before it was answered (requests in flight together are one level)."""
+    ordered = sorted(spans, key=lambda span: span.start)
+    longest: list[int] = []
+    for i, span in enumerate(ordered):
+        before = [longest[j] for j in range(i) if ordered[j].end <= span.start]
+        longest.append(1 + max(before, default=0))
+    return max(longest, default=0)
+
+
 Rule = Callable[[str], str | None]  # operation -> None (forward) | "hang" | "throttle" | "503" | "delay:SECONDS"
 
 
@@ -139,8 +162,12 @@ class FaultProxy:
         rule: Rule | None = None,
         max_rps: float | None = None,
         services: dict[str | tuple[str, str], str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.upstream = upstream.removeprefix("http://")
+        self.latency = latency  # seconds added to every request, as a distant endpoint would
+        self.spans: list[Span] = []
+        self.phase = ""
         self.rule: Rule = rule or (lambda _op: None)
         # service, or (service, region) for a regional outage -> "503" | "hang" | "drop"
         self.services: dict[str | tuple[str, str], str] = dict(services or {})
@@ -189,10 +216,20 @@ class FaultProxy:
                 return None
 
             def _any(self) -> None:
+                started = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 operation = operation_of(self.headers, body)
                 with proxy._lock:
                     proxy.seen.append(operation)
+                try:
+                    self._handle(operation, body)
+                finally:
+                    with proxy._lock:
+                        proxy.spans.append(Span(operation, proxy.phase, started, time.monotonic()))
+
+            def _handle(self, operation: str, body: bytes) -> None:
+                if proxy.latency:
+                    time.sleep(proxy.latency)
                 service, region = service_of(self.headers), region_of(self.headers)
                 outage = proxy.services.get((service, region)) or proxy.services.get(service)
                 action = outage or ("throttle" if proxy.over_rate() else proxy.rule(operation))
