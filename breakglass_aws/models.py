@@ -16,6 +16,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "ENDED_STATUSES",
     "FULL_AWS_ACCESS",
+    "PENDING_ARN",
     "Approval",
     "CloseClaim",
     "ClosePlan",
@@ -61,6 +62,9 @@ ENDED_STATUSES = frozenset({IncidentStatus.CLOSED, IncidentStatus.FAILED, Incide
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+PENDING_ARN = "pending:sts:GetCallerIdentity"  # a requester's ARN until GetCallerIdentity answers
 
 
 class Requester(_Model):

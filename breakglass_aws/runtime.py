@@ -30,6 +30,7 @@ __all__ = [
     "ScheduleDefaults",
     "build_runtime",
     "default_http_get",
+    "local_user",
     "whoami",
 ]
 
@@ -115,11 +116,11 @@ def whoami(rt: Runtime) -> Requester:
     """sts:GetCallerIdentity first: bad credentials fail early, and we record who is acting."""
     with aws_errors():
         ident = rt.factory.client("sts").get_caller_identity()
-    name = rt.requester_name or _local_user() or ident["Arn"].rsplit("/", 1)[-1]
+    name = rt.requester_name or local_user() or ident["Arn"].rsplit("/", 1)[-1]
     return Requester(arn=ident["Arn"], account=ident["Account"], user_id=ident["UserId"], name=name)
 
 
-def _local_user() -> str | None:
+def local_user() -> str | None:
     try:
         return getpass.getuser()
     except (KeyError, OSError):

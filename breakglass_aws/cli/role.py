@@ -33,7 +33,7 @@ from breakglass_aws.cli.common.views import close_text, opened_output, revoke_te
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
-    from breakglass_aws.incident.role import RoleChoice
+    from breakglass_aws.incident.role import IdentityInFlight, RoleChoice
     from breakglass_aws.models import Incident, Requester
     from breakglass_aws.role.assume import AssumeRequest, Credentials
     from breakglass_aws.runtime import Runtime
@@ -135,7 +135,7 @@ def _served_or_opened(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, 
 
 
 def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | None:
-    from breakglass_aws.incident.role import announce_activation, open_role_incident, preflight
+    from breakglass_aws.incident.role import IdentityInFlight, declared, preflight, rejoin_candidate
     from breakglass_aws.runtime import whoami
 
     needed = approvals_needed(st, ask.override)
@@ -146,17 +146,34 @@ def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | 
         )
     if not needed and choice.mfa_serial and choice.token_code is None:  # bad input before any call
         choice.token_code = prompt_code(on_terminal=ask.fmt == "credential-process")
-    requester = whoami(rt)
-    preflight(rt, choice, requester)
+    known = None if needed else declared(rt, choice)
+    if known is not None:  # GetCallerIdentity and AssumeRole in flight together
+        identity = IdentityInFlight(rt)
+        if not (ask.rejoin and rejoin_candidate(rt, known, choice.role_arn)):
+            return _opened(st, rt, choice, ask, known, identity)
+        requester = identity.result()
+    else:
+        requester = whoami(rt)
+        preflight(rt, choice, requester)
     if needed:
         return _request_role(st, rt, choice, ask, needed, requester)
     if ask.rejoin and (rejoined := _rejoin(st, rt, choice, requester)) is not None:
         return rejoined
+    return _opened(st, rt, choice, ask, requester, None)
+
+
+def _opened(
+    st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, requester: Requester, identity: IdentityInFlight | None
+) -> Opened:
+    from breakglass_aws.incident.role import announce_activation, identify, open_role_incident
+
     if ask.override:
         override_banner()
     incident, creds, request = open_role_incident(
         rt, choice, requester, ask.why, ask.ticket, override=ask.override, announce=False
     )
+    if identity is not None:
+        identify(rt, incident, identity)
     st.progress(
         f"incident {incident.incident_id}: {request.role_arn} as {request.source_identity}, "
         f"expires {incident.public()['expires_at']}; close with: breakglass close {incident.incident_id}"

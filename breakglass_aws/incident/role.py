@@ -23,6 +23,7 @@ from breakglass_aws.incident.status import set_status
 from breakglass_aws.incident.stopped import try_to_record
 from breakglass_aws.journal.base import refresh
 from breakglass_aws.models import (
+    PENDING_ARN,
     ClosePlan,
     Incident,
     IncidentStatus,
@@ -48,22 +49,26 @@ from breakglass_aws.role.assume import (
 )
 from breakglass_aws.role.revoke import RevokeProof, RevokeStep
 from breakglass_aws.role.trust import RoleFacts, facts_of
-from breakglass_aws.runtime import Runtime
+from breakglass_aws.runtime import Runtime, local_user, whoami
 from breakglass_aws.validate import ACCOUNT_RE, parse_duration
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "AssumeStep",
+    "IdentityInFlight",
     "RevokeResult",
     "RoleChoice",
     "activate_role",
     "announce_activation",
     "choose_role",
+    "declared",
+    "identify",
     "new_role_incident",
     "open_role_incident",
     "preflight",
     "reassume",
+    "rejoin_candidate",
     "request_for",
     "revoke_role_sessions",
     "still_open",
@@ -295,19 +300,72 @@ def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequ
 REASSUME_MIN_LEFT = timedelta(minutes=15)
 
 
+class IdentityInFlight:
+    """GetCallerIdentity sent beside the opening: the AssumeRole request needs only the declared
+    name, so both requests are in flight together (one round trip, not two). The record is
+    opened with the declared name and completed by `identify` when the answer comes."""
+
+    def __init__(self, rt: Runtime) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        rt.factory.client("sts")  # built on this thread: botocore builds clients on one thread only
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whoami")
+        self._future = pool.submit(whoami, rt)
+        pool.shutdown(wait=False)
+
+    def result(self) -> Requester:
+        return self._future.result()
+
+
+def declared(rt: Runtime, choice: RoleChoice) -> Requester | None:
+    """The requester as known without a network call, when the AssumeRole request does not depend
+    on the caller's identity: a declared or local name, an MFA device (no MFA read needed) and at
+    most an hour (role chaining caps nothing)."""
+    name = rt.requester_name or local_user()
+    if not name or not choice.mfa_serial or choice.duration > timedelta(seconds=EVERY_ROLE_ALLOWS):
+        return None
+    return Requester(arn=PENDING_ARN, account="", user_id="", name=name)
+
+
+def identify(rt: Runtime, incident: Incident, identity: IdentityInFlight) -> None:
+    """Complete the record with the caller's identity (journaled as `identified`). A failure to
+    learn it is said, never raised: the credentials are already issued and journaled."""
+    try:
+        real = identity.result()
+    except BreakglassError as err:
+        rt.progress(f"warning: the caller's identity could not be read ({err.message}); recorded by declared name")
+        return
+    incident.requester = real.model_copy(update={"name": incident.requester.name})
+    incident.access().chained = is_chained(real.arn)
+    rt.store.save_incident(incident)
+    rt.store.append(incident.incident_id, "identified", {"requester": incident.requester.model_dump(mode="json")})
+
+
+def rejoin_candidate(rt: Runtime, requester: Requester, role_arn: str) -> Incident | None:
+    """still_open by the declared name (no identity yet): checked against the ARN before use."""
+    now = rt.clock()
+    for incident in rt.store.list_incidents(limit=50):
+        if _rejoinable(rt, incident, role_arn, now) and incident.requester.name == requester.name:
+            return incident
+    return None
+
+
+def _rejoinable(rt: Runtime, incident: Incident, role_arn: str, now: datetime) -> bool:
+    return (
+        incident.mode is Mode.ROLE
+        and incident.status is IncidentStatus.ACTIVE
+        and incident.role is not None
+        and incident.role.role_arn == role_arn
+        and incident.expires_at - now > max(REASSUME_MIN_LEFT, rt.role.agent_refresh)
+    )
+
+
 def still_open(rt: Runtime, requester: Requester, role_arn: str) -> Incident | None:
     """The newest active role incident of this requester and role with time left for new
     credentials (its agent stopped: a reboot, a kill), to rejoin instead of opening another."""
     now = rt.clock()
     for incident in rt.store.list_incidents(limit=50):
-        if (
-            incident.mode is Mode.ROLE
-            and incident.status is IncidentStatus.ACTIVE
-            and incident.role is not None
-            and incident.role.role_arn == role_arn
-            and incident.requester.arn == requester.arn
-            and incident.expires_at - now > max(REASSUME_MIN_LEFT, rt.role.agent_refresh)
-        ):
+        if _rejoinable(rt, incident, role_arn, now) and incident.requester.arn == requester.arn:
             return incident
     return None
 

@@ -57,6 +57,12 @@ def journal_report(rt: Runtime, incident_id: str, public_key: bytes | None = Non
     return report
 
 
+def _pending(requester: object) -> bool:
+    from breakglass_aws.models import PENDING_ARN
+
+    return isinstance(requester, dict) and requester.get("arn") == PENDING_ARN
+
+
 def _record_against_journal(incident: Incident, entries: list[JournalEntry], report: JournalReport) -> None:
     opened = next((e for e in entries if e.kind == "opened"), None)
     if opened is None:
@@ -66,6 +72,8 @@ def _record_against_journal(incident: Incident, entries: list[JournalEntry], rep
     for entry in entries:
         if entry.kind == "snapshot":
             recorded["scp"] = entry.data["scp"]
+        elif entry.kind == "identified" and _pending(recorded.get("requester")):  # once, from pending only
+            recorded["requester"] = entry.data["requester"]
     for key in ("requester", "reason", "ticket", "targets", "created_at", "scp", "mode"):
         if recorded.get(key) != incident.public().get(key):
             report.tampered.append(f"incident field {key!r} differs from the journal")
