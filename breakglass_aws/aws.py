@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
-__all__ = ["ClientFactory", "Hook", "aws_errors", "translate_error"]
+__all__ = ["ClientFactory", "Hook", "aws_errors", "is_cut_off", "translate_error"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,20 @@ class ClientFactory:
             self._clients[key] = self._configure(client, service)
         once: IAMClient = self._clients[key]
         return once
+
+    def client_failover(self, region: str) -> STSClient:
+        """STS in `region` for a caller that has other regions to try: a timeout or a dropped
+        connection is not retried here (the next region is the retry); throttling keeps its budget."""
+        key = ("sts#failover", region)
+        if key not in self._clients:
+            session = self.session()
+            session.set_config_variable("sts_regional_endpoints", "regional")
+            client = session.create_client("sts", region_name=region, config=self._config("sts"))
+            self._configure(client, "sts")
+            client.meta.events.register_first("needs-retry.sts", _StopRetryingTimeouts(1))
+            self._clients[key] = client
+        failover: STSClient = self._clients[key]
+        return failover
 
     def client_quick(self, service: Literal["iam"]) -> IAMClient:
         """One try with short timeouts: an optional read that must never hold up the emergency
@@ -262,7 +276,7 @@ def _no_retry_config() -> Any:
 
 
 CONTROL_PLANE = frozenset({"organizations", "iam"})
-FAIL_FAST = CONTROL_PLANE | {"dynamodb"}  # an outage is better reported quickly: the hint names a way around it
+FAIL_FAST = CONTROL_PLANE | {"dynamodb", "sts"}  # an outage is better reported quickly: the hint names a way around it
 NOTIFY_SERVICES = frozenset({"sns"})
 NOTIFY_TIMEOUT = 2.0
 SERVICE_NAMES = {"organizations": "Organizations", "iam": "IAM", "sts": "STS", "dynamodb": "DynamoDB"}
@@ -354,21 +368,41 @@ def _outage(err: BaseException, detail: str) -> BreakglassError | None:
             f"the shared incident store ({name}, {region}) is unavailable: {detail}",
             "in an emergency add --offline-store (a local journal), then run `breakglass sync` later",
         )
+    if service == "sts":
+        return AwsFailure(
+            f"STS in {region} is unavailable: {detail}; nothing was changed",
+            "use another region's STS endpoint: add --region (e.g. --region us-west-2); "
+            "role assume tries the sts_regions by itself",
+            fix="pass --region with a region whose STS answers",
+        )
     return AwsFailure(f"{name} in {region} is unavailable: {detail}", "retry shortly; run with -v to see each call")
 
 
 TIMEOUT_ATTEMPTS = 2  # a hung endpoint: one more try, then the outage message (throttling keeps its budget)
 
 
-def _stop_retrying_timeouts(caught_exception: BaseException | None = None, attempts: int = 1, **_: Any) -> None:
-    """Fail-fast services: a timeout or a refused connection is tried TIMEOUT_ATTEMPTS times, not
-    control_plane_attempts times: at the defaults a hung control plane is reported within ~12 s."""
+class _StopRetryingTimeouts:
+    """Fail-fast services: a timeout or a refused connection is tried `limit` times (default
+    TIMEOUT_ATTEMPTS), not control_plane_attempts times: at the defaults a hung control plane is
+    reported within ~12 s."""
+
+    def __init__(self, limit: int = TIMEOUT_ATTEMPTS) -> None:
+        self.limit = limit
+
+    def __call__(self, caught_exception: BaseException | None = None, attempts: int = 1, **_: Any) -> None:
+        if caught_exception is not None and attempts >= self.limit and is_cut_off(caught_exception):
+            raise caught_exception
+
+
+def is_cut_off(err: BaseException | None) -> bool:
+    """A timeout, a refused or dropped connection: the endpoint did not answer."""
     from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
     from botocore.exceptions import ConnectionError as BotoConnectionError
 
-    cut_off = BotoConnectionError | ReadTimeoutError | ConnectionClosedError
-    if attempts >= TIMEOUT_ATTEMPTS and isinstance(caught_exception, cut_off):
-        raise caught_exception
+    return isinstance(err, BotoConnectionError | ReadTimeoutError | ConnectionClosedError)
+
+
+_stop_retrying_timeouts = _StopRetryingTimeouts()
 
 
 class _RetryExtraCodes:

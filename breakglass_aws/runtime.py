@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ __all__ = [
     "build_runtime",
     "default_http_get",
     "local_user",
+    "requester_of",
     "whoami",
 ]
 
@@ -63,6 +64,7 @@ class RoleDefaults:
     http_get: Callable[[str], str] = field(default=default_http_get)
     agent: bool = True
     agent_refresh: timedelta = timedelta(minutes=5)
+    sts_regions: list[str] = field(default_factory=lambda: ["us-east-1", "us-west-2", "eu-west-1"])
 
 
 @dataclass
@@ -116,7 +118,12 @@ def whoami(rt: Runtime) -> Requester:
     """sts:GetCallerIdentity first: bad credentials fail early, and we record who is acting."""
     with aws_errors():
         ident = rt.factory.client("sts").get_caller_identity()
-    name = rt.requester_name or local_user() or ident["Arn"].rsplit("/", 1)[-1]
+    return requester_of(rt, ident)
+
+
+def requester_of(rt: Runtime, ident: Mapping[str, Any]) -> Requester:
+    """The requester from a GetCallerIdentity answer, with the declared or local name."""
+    name = rt.requester_name or local_user() or str(ident["Arn"]).rsplit("/", 1)[-1]
     return Requester(arn=ident["Arn"], account=ident["Account"], user_id=ident["UserId"], name=name)
 
 
@@ -161,6 +168,7 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
         member_role_name=s.member_role_name,
         federation_url=s.federation_url,
         agent=s.agent,
+        sts_regions=list(s.sts_regions),
         agent_refresh=parse_duration(s.agent_refresh),
         **({"http_get": inj.http_get} if inj.http_get else {}),
     )

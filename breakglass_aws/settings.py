@@ -92,6 +92,10 @@ class Settings(BaseModel):
     mfa_serial: str | None = None
     role_duration: str = "1h"
     max_role_duration: str = "4h"
+    sts_regions: list[str] = Field(
+        default_factory=lambda: ["us-east-1", "us-west-2", "eu-west-1"],
+        description="role assume tries these STS endpoints, in order, when its region's does not answer",
+    )
     agent: bool = Field(
         default=True, description="serve an open role incident's credentials to later `role assume` runs"
     )
@@ -138,7 +142,7 @@ class Settings(BaseModel):
             _checked(validate_region, value)
         return value
 
-    @field_validator("watch_regions", "evidence_regions")
+    @field_validator("watch_regions", "evidence_regions", "sts_regions")
     @classmethod
     def _regions(cls, value: list[str]) -> list[str]:
         for region in value:

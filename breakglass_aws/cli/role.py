@@ -135,8 +135,7 @@ def _served_or_opened(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, 
 
 
 def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | None:
-    from breakglass_aws.incident.role import IdentityInFlight, declared, preflight, rejoin_candidate
-    from breakglass_aws.runtime import whoami
+    from breakglass_aws.incident.role import IdentityInFlight, declared, preflight, rejoin_candidate, role_whoami
 
     needed = approvals_needed(st, ask.override)
     if needed and st.offline:
@@ -153,7 +152,7 @@ def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | 
             return _opened(st, rt, choice, ask, known, identity)
         requester = identity.result()
     else:
-        requester = whoami(rt)
+        requester = role_whoami(rt)
         preflight(rt, choice, requester)
     if needed:
         return _request_role(st, rt, choice, ask, needed, requester)

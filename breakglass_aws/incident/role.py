@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from breakglass_aws.aws import aws_errors
+from breakglass_aws.aws import aws_errors, is_cut_off
 from breakglass_aws.errors import AwsAccessError, BreakglassError, UsageError
 from breakglass_aws.incident.close import finish_close
 from breakglass_aws.incident.deadman import arm
@@ -49,8 +49,11 @@ from breakglass_aws.role.assume import (
 )
 from breakglass_aws.role.revoke import RevokeProof, RevokeStep
 from breakglass_aws.role.trust import RoleFacts, facts_of
-from breakglass_aws.runtime import Runtime, local_user, whoami
+from breakglass_aws.runtime import Runtime, local_user, requester_of
 from breakglass_aws.validate import ACCOUNT_RE, parse_duration
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ __all__ = [
     "rejoin_candidate",
     "request_for",
     "revoke_role_sessions",
+    "role_whoami",
     "still_open",
 ]
 
@@ -300,6 +304,46 @@ def request_for(rt: Runtime, incident: Incident) -> tuple[RoleChoice, AssumeRequ
 REASSUME_MIN_LEFT = timedelta(minutes=15)
 
 
+FAILOVER_REGIONS = 3
+T = TypeVar("T")
+
+
+def sts_order(rt: Runtime, region: str) -> list[str]:
+    """The STS endpoints role mode tries, in order: the incident's region, then sts_regions."""
+    return list(dict.fromkeys([region, *rt.role.sts_regions]))[:FAILOVER_REGIONS]
+
+
+def on_sts(rt: Runtime, regions: list[str], call: Callable[[STSClient], T]) -> tuple[T, str]:
+    """`call` on the first STS endpoint of `regions` that answers (a timeout, a dropped connection
+    or a 5xx moves on to the next, said in one line); its answer and the region that gave it.
+    Credentials from a regional endpoint work in every region enabled by default."""
+    for index, region in enumerate(regions[:-1]):
+        try:
+            return call(rt.factory.client_failover(region)), region
+        except Exception as err:
+            if not _unanswered(err):
+                raise
+            rt.progress(f"STS in {region} did not answer ({type(err).__name__}): trying {regions[index + 1]}")
+    return call(rt.factory.client_failover(regions[-1])), regions[-1]
+
+
+def _unanswered(err: BaseException) -> bool:
+    from botocore.exceptions import ClientError
+
+    if is_cut_off(err):
+        return True
+    return (
+        isinstance(err, ClientError) and int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    )
+
+
+def role_whoami(rt: Runtime) -> Requester:
+    """whoami over the role path's STS endpoints (a hung one is failed over, not waited for)."""
+    with aws_errors():
+        ident, _ = on_sts(rt, sts_order(rt, rt.factory.region_name()), lambda sts: sts.get_caller_identity())
+    return requester_of(rt, ident)
+
+
 class IdentityInFlight:
     """GetCallerIdentity sent beside the opening: the AssumeRole request needs only the declared
     name, so both requests are in flight together (one round trip, not two). The record is
@@ -308,9 +352,10 @@ class IdentityInFlight:
     def __init__(self, rt: Runtime) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        rt.factory.client("sts")  # built on this thread: botocore builds clients on one thread only
+        for region in sts_order(rt, rt.factory.region_name()):  # built on this thread: botocore
+            rt.factory.client_failover(region)  # builds clients on one thread only
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whoami")
-        self._future = pool.submit(whoami, rt)
+        self._future = pool.submit(role_whoami, rt)
         pool.shutdown(wait=False)
 
     def result(self) -> Requester:
@@ -399,17 +444,25 @@ def reassume(rt: Runtime, incident_id: str, token_code: str | None) -> tuple[Inc
 def _assume_through_gate(
     rt: Runtime, incident: Incident, request: AssumeRequest, token_code: str | None, first: bool
 ) -> Credentials:
-    sts = rt.factory.client("sts", request.region)
+    from botocore.exceptions import ClientError
+
+    regions = sts_order(rt, request.region)
     issued: list[Credentials] = []
 
     def perform(_: AssumeStep) -> dict[str, Any]:
         with aws_errors():
             try:
-                creds = assume(sts, request, token_code)
-            except sts.exceptions.ClientError as err:
+                creds, issued_by = on_sts(rt, regions, lambda sts: assume(sts, request, token_code))
+            except ClientError as err:
+                if _unanswered(err):
+                    raise
                 raise explain_assume_error(err, request, lambda: _maximum(rt, incident, request)) from err
         issued.append(creds)
-        return {"access_key_id": creds.access_key_id, "expiration": creds.expiration.isoformat()}
+        return {
+            "access_key_id": creds.access_key_id,
+            "expiration": creds.expiration.isoformat(),
+            "issued_by": issued_by,
+        }
 
     step = AssumeStep(
         role_arn=request.role_arn,

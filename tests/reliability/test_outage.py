@@ -92,8 +92,14 @@ def test_role_path_works_with_control_planes_down(world, proxy, tmp_path):
 
 def test_role_path_uses_regional_sts_while_us_east_1_sts_is_down(world, proxy, tmp_path):
     proxy.services[("sts", "us-east-1")] = "503"
-    down, _ = bg(proxy.url, tmp_path, *ASSUME[:-2])  # in us-east-1: fails, and says where
-    assert down.returncode == 7 and "STS in us-east-1 is unavailable" in down.stderr
+    down, _ = bg(proxy.url, tmp_path, *ASSUME[:-2])  # in us-east-1: the next sts_regions endpoint answers
+    assert down.returncode == 0, down.stderr
+    assert "STS in us-east-1 did not answer" in down.stderr
+    proxy.services[("sts", "us-west-2")] = "503"
+    proxy.services[("sts", "eu-west-1")] = "503"
+    every, _ = bg(proxy.url, tmp_path, *ASSUME[:-2])  # every endpoint tried is down: fails, and says where
+    assert every.returncode == 7 and "STS in eu-west-1 is unavailable" in every.stderr and "--region" in every.stderr
+    del proxy.services[("sts", "eu-west-1")], proxy.services[("sts", "us-west-2")]
     regional, _ = bg(proxy.url, tmp_path, *ASSUME)
     assert regional.returncode == 0, regional.stderr
     assert json.loads(regional.stdout)["AccessKeyId"]
@@ -316,3 +322,25 @@ def test_hanging_store_at_default_budget_points_to_offline_store(world, server, 
     assert "shared incident store (DynamoDB, us-east-1) is unavailable" in done.stderr
     assert "--offline-store" in done.stderr and done.stdout == ""
     assert elapsed < 30, f"took {elapsed:.0f}s at the default settings"
+
+
+def test_role_assume_fails_over_when_its_regions_sts_hangs(world, proxy, tmp_path):
+    proxy.services[("sts", "us-east-1")] = "hang"
+    done, _ = bg(proxy.url, tmp_path, *ASSUME[:-2])  # the default region: us-east-1
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"]
+    assert "STS in us-east-1 did not answer" in done.stderr and "trying us-west-2" in done.stderr
+    incident_id = json.loads(done.stdout)["incident_id"]
+    shown, _ = bg(proxy.url, tmp_path, "show", incident_id, "--output", "json")
+    outcomes = [e["data"] for e in json.loads(shown.stdout)["journal"] if e["kind"] == "outcome"]
+    assert [o["result"]["issued_by"] for o in outcomes if "access_key_id" in o.get("result", {})] == ["us-west-2"]
+
+
+def test_scp_detach_with_sts_hung_exits_7_naming_sts_and_the_way_out(world, proxy, tmp_path):
+    _, org = world
+    proxy.services[("sts", "us-east-1")] = "hang"
+    done, _ = bg(proxy.url, tmp_path, "scp", "detach", "--target", org.account, "--reason", "x", "--yes")
+    assert done.returncode == 7, done.stderr
+    assert "STS in us-east-1 is unavailable" in done.stderr and "--region" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not [op for op in proxy.seen if op in ("AttachPolicy", "DetachPolicy")]
