@@ -20,7 +20,7 @@ from breakglass_aws.cli.common.views import opened_output, restore_text
 from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
-    from breakglass_aws.scp.plan import DetachPlan
+    from breakglass_aws.scp.plan import DetachPlan, InheritedDeny
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -56,6 +56,7 @@ def detach(
 ) -> None:
     """Detach the SCPs that block emergency work from TARGET, through the crash-safe journal."""
     from breakglass_aws.incident.scp import check_ttl, open_scp_incident, plan_scp_detach, validate_detach_target
+    from breakglass_aws.parallel import beside
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import parse_duration, validate_reason, validate_target, validate_ticket
 
@@ -69,8 +70,11 @@ def detach(
     rt = st.runtime()
     lifetime = check_ttl(rt, wanted)
     validate_detach_target(rt, target.strip(), policy or [], allow_root, join)
-    requester = whoami(rt)
-    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root, join)
+    rt.factory.client("sts")  # built here: botocore builds clients on one thread only
+    identity = beside(lambda: whoami(rt))  # in flight with the plan's reads
+    unasked = yes and not dry_run and not approvals_needed(st, emergency_override)
+    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root, join, walk_beside=unasked)
+    requester = identity.result()
     if dry_run or not st.json:
         emit(st, _plan_json(plan, dry_run=True), lambda: _plan_text(plan, lifetime.total_seconds()))
     if dry_run:
@@ -96,6 +100,8 @@ def detach(
     if emergency_override:
         override_banner()
     incident = open_scp_incident(rt, plan, requester, why, ref, lifetime, override=emergency_override, join=join)
+    if unasked and not st.json and plan.inherited_denies:  # read beside the detach: said now
+        st.progress("\n".join(_inherited_lines(plan.inherited_denies)))
     opened_output(st, incident)
 
 
@@ -132,6 +138,15 @@ def _plan_json(plan: DetachPlan, dry_run: bool) -> dict[str, object]:
     }
 
 
+def _inherited_lines(denies: list[InheritedDeny]) -> list[str]:
+    if not denies:
+        return []
+    return [
+        "  WARNING: Deny SCPs inherited from above stay in force (a detach here does not lift them):",
+        *(f"    {d.policy_id} ({d.name}) on {d.attached_to}: {d.deny_statements} Deny statement(s)" for d in denies),
+    ]
+
+
 def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
     snap = plan.snapshot
     names = {p.id: f"{p.id} ({p.name})" if p.name else p.id for p in snap.original}
@@ -140,11 +155,8 @@ def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
     radius = plan.blast_radius
     shown = ", ".join(radius[:10]) + (f", ... (+{len(radius) - 10})" if len(radius) > 10 else "")
     lines.append(f"  accounts whose effective policies change: {len(radius)}: {shown}")
-    if plan.inherited_denies:
-        lines.append("  WARNING: Deny SCPs inherited from above stay in force (a detach here does not lift them):")
-        lines += [
-            f"    {d.policy_id} ({d.name}) on {d.attached_to}: {d.deny_statements} Deny statement(s)"
-            for d in plan.inherited_denies
-        ]
+    if plan.walking:
+        lines.append("  inherited Deny SCPs: read beside the detach, said when it is done")
+    lines += _inherited_lines(plan.inherited_denies)
     lines.append(f"  automatic restore after {int(ttl_seconds // 60)} minute(s)")
     return lines

@@ -18,6 +18,7 @@ before each re-attach or detach, and one at the end, instead of one per entry.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,9 +31,10 @@ from breakglass_aws.aws import translate_error
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.journal.base import ClaimLost, Entries, Store, StoreWrapper
 from breakglass_aws.models import Incident, JournalEntry
+from breakglass_aws.parallel import together
 from breakglass_aws.runtime import Runtime
 
-__all__ = ["INTENT", "DeferredJournal", "StepFailed", "apply_steps", "deferred_journal"]
+__all__ = ["INTENT", "DeferredJournal", "StepFailed", "apply_levels", "apply_steps", "deferred_journal"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,15 @@ class StepFailed(Exception):
         self.journal = journal
 
 
+def _write_many(store: Store, incident_id: str, entries: Entries, step: BaseModel, done: int) -> None:
+    try:
+        store.append_many(incident_id, entries)
+    except ClaimLost:
+        raise
+    except BreakglassError as err:
+        raise StepFailed(step, err, done, journal=True) from err
+
+
 def _write(store: Store, incident_id: str, kind: str, data: dict[str, Any], step: BaseModel, done: int) -> None:
     try:
         store.append(incident_id, kind, data)
@@ -72,22 +83,53 @@ def apply_steps(
 ) -> None:
     """Each step: its intent journaled, performed, its outcome journaled; `progress` is told
     of each step done."""
-    for done, step in enumerate(steps):
-        record = step.model_dump(mode="json")
-        _write(store, incident_id, INTENT, {"step": record}, step, done)
-        try:
-            result = perform(step)
-        except Exception as exc:  # any failure is journaled, translated and re-raised
-            error = translate_error(exc)
-            _write(store, incident_id, "outcome", {"step": record, "ok": False, "error": error.message}, step, done)
+    apply_levels(store, incident_id, [[step] for step in steps], perform, progress)
+
+
+def apply_levels(
+    store: Store,
+    incident_id: str,
+    levels: Sequence[Sequence[StepT]],
+    perform: Callable[[StepT], dict[str, Any] | None],
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Levels in order; the steps of one level in flight together. A level's intents are
+    journaled in one write before any of its calls is made, and every outcome (a success or
+    an error) is journaled before the next level starts. A failure stops after its level: the
+    steps that succeeded beside it are journaled, and `done` counts every step that happened."""
+    done = 0
+    for level in levels:
+        records = [step.model_dump(mode="json") for step in level]
+        if len(level) == 1:
+            _write(store, incident_id, INTENT, {"step": records[0]}, level[0], done)
+        else:
+            _write_many(store, incident_id, [(INTENT, {"step": r}) for r in records], level[0], done)
+        attempts = together([functools.partial(_attempt, perform, step) for step in level])
+        failed: list[tuple[StepT, BreakglassError, Exception]] = []
+        for step, record, (result, exc) in zip(level, records, attempts, strict=True):
+            if exc is not None:  # any failure is journaled, translated and re-raised
+                error = translate_error(exc)
+                _write(store, incident_id, "outcome", {"step": record, "ok": False, "error": error.message}, step, done)
+                failed.append((step, error, exc))
+                continue
+            outcome: dict[str, Any] = {"step": record, "ok": True, **({"result": result} if result else {})}
+            done += 1
+            _write(store, incident_id, "outcome", outcome, step, done)
+            if progress is not None:
+                describe = getattr(step, "describe", None)
+                progress(f"done: {describe() if describe else step}")
+        if failed:
+            step, error, exc = failed[0]
             raise StepFailed(step, error, done) from exc
-        outcome: dict[str, Any] = {"step": record, "ok": True}
-        if result:
-            outcome["result"] = result
-        _write(store, incident_id, "outcome", outcome, step, done + 1)
-        if progress is not None:
-            describe = getattr(step, "describe", None)
-            progress(f"done: {describe() if describe else step}")
+
+
+def _attempt(
+    perform: Callable[[StepT], dict[str, Any] | None], step: StepT
+) -> tuple[dict[str, Any] | None, Exception | None]:
+    try:
+        return perform(step), None
+    except Exception as exc:  # reported by the caller, with the outcomes of the steps beside it
+        return None, exc
 
 
 class DeferredJournal(StoreWrapper):

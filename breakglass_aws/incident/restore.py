@@ -12,12 +12,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
-from breakglass_aws.incident.gate import apply_steps
+from breakglass_aws.incident.gate import apply_levels
 from breakglass_aws.incident.records import held_by
 from breakglass_aws.journal.base import update_incident
 from breakglass_aws.models import ENDED_STATUSES, Incident, IncidentStatus, ScpTargetSnapshot
 from breakglass_aws.runtime import Runtime
-from breakglass_aws.scp.plan import attached_scps, build_restore_plan, merge_snapshots, perform_step
+from breakglass_aws.scp.plan import attached_scps, build_restore_plan, merge_snapshots, perform_step, restore_levels
 
 __all__ = ["RestoreResult", "TargetRestore", "restore_target", "unrecoverable_reason"]
 
@@ -134,13 +134,7 @@ def _restore_now(rt: Runtime, incident: Incident, snap: ScpTargetSnapshot) -> Ta
     with aws_errors():
         plan = build_restore_plan(org, snap)
     rt.store.append(incident.incident_id, "restore-plan", plan.model_dump(mode="json"))
-    apply_steps(
-        rt.store,
-        incident.incident_id,
-        plan.steps,
-        lambda s: perform_step(org, s),
-        rt.progress,
-    )
+    apply_levels(rt.store, incident.incident_id, restore_levels(plan), lambda s: perform_step(org, s), rt.progress)
     with aws_errors():
         final = sorted(p.id for p in attached_scps(org, snap.target))
     if final != plan.expected:

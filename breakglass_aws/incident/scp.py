@@ -8,7 +8,7 @@ from datetime import timedelta
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.incident.deadman import arm
-from breakglass_aws.incident.gate import StepFailed, apply_steps
+from breakglass_aws.incident.gate import StepFailed, apply_levels
 from breakglass_aws.incident.notice import notify
 from breakglass_aws.incident.records import held_by, open_record
 from breakglass_aws.incident.status import set_status
@@ -79,11 +79,20 @@ def validate_detach_target(
 
 
 def plan_scp_detach(
-    rt: Runtime, target: str, policies: list[str], allow_root: bool = False, join: bool = False
+    rt: Runtime,
+    target: str,
+    policies: list[str],
+    allow_root: bool = False,
+    join: bool = False,
+    walk_beside: bool = False,
 ) -> DetachPlan:
+    """The detach plan. With `walk_beside` (nobody is asked to confirm), the inherited Denies are
+    read beside the detach and recorded when it is done."""
     kind = validate_detach_target(rt, target, policies, allow_root, join)
     with aws_errors():
-        plan = build_detach_plan(rt.factory.client("organizations"), target, kind, policies or None, join)
+        plan = build_detach_plan(
+            rt.factory.client("organizations"), target, kind, policies or None, join, walk_beside=walk_beside
+        )
     if not join:
         return plan
     holders = held_by(rt, target)
@@ -195,15 +204,13 @@ def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
         rt.store.save_incident(incident, [("snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})])
     org = rt.factory.client("organizations")
     try:
-        apply_steps(
-            rt.store,
-            incident.incident_id,
-            plan.steps,
-            lambda s: perform_step(org, s),
-            rt.progress,
-        )
+        apply_levels(rt.store, incident.incident_id, plan.levels(), lambda s: perform_step(org, s), rt.progress)
     except StepFailed as failed:
         _record_failed_open(rt, incident, failed)
+    if plan.walking:  # read beside the detach: recorded now
+        denies = [d.model_dump() for d in plan.walked()]
+        incident.request = {**incident.request, "inherited_denies": denies}
+        rt.store.save_incident(incident, [("inherited-denies", {"inherited_denies": denies})])
     rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
     notify(rt, incident, "activated", f"detached {', '.join(plan.snapshot.detach)} from {plan.snapshot.target}")
     arm(rt, incident)

@@ -3,15 +3,18 @@ perform one step. Never writes the journal; the apply gate does."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from breakglass_aws.errors import GuardRailError, UsageError
 from breakglass_aws.models import FULL_AWS_ACCESS, PolicyRef, ScpStep, ScpTargetSnapshot
+from breakglass_aws.parallel import beside, together
 from breakglass_aws.validate import TargetKind
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ __all__ = [
     "merge_for_join",
     "merge_snapshots",
     "perform_step",
+    "restore_levels",
 ]
 
 SCP: Final = "SERVICE_CONTROL_POLICY"
@@ -50,6 +54,30 @@ class DetachPlan(BaseModel):
     inherited_denies: list[InheritedDeny]
     management_account: str
     only: bool = False
+    _walk: Future[list[InheritedDeny]] | None = PrivateAttr(default=None)
+
+    @property
+    def walking(self) -> bool:
+        """The walk up the tree (inherited Denies) is still running beside the detach."""
+        return self._walk is not None
+
+    def walked(self) -> list[InheritedDeny]:
+        """The inherited Denies, once the walk beside the detach has ended (a failed walk is
+        reported as none found: it only informs, it never blocks the emergency)."""
+        if self._walk is not None:
+            try:
+                self.inherited_denies = self._walk.result()
+            except Exception:
+                self.inherited_denies = []
+            self._walk = None
+        return self.inherited_denies
+
+    def levels(self) -> list[list[ScpStep]]:
+        """FullAWSAccess first (alone), then every detach together: the target never holds zero SCPs."""
+        steps = self.steps
+        if steps and steps[0].action == "attach":  # FullAWSAccess goes on first, alone
+            return [[steps[0]], *([steps[1:]] if steps[1:] else [])]
+        return [steps] if steps else []
 
 
 class RestorePlan(BaseModel):
@@ -105,17 +133,20 @@ def _deny_count(content: str | None) -> int:
 
 
 def inherited_denies(org: OrganizationsClient, target: str) -> list[InheritedDeny]:
-    found: list[InheritedDeny] = []
-    for parent in _parents(org, target):
-        for policy in attached_scps(org, parent):
-            if policy.id == FULL_AWS_ACCESS:
-                continue
-            denies = _deny_count(describe_policy(org, policy.id))
-            if denies:
-                found.append(
-                    InheritedDeny(policy_id=policy.id, name=policy.name, attached_to=parent, deny_statements=denies)
-                )
-    return found
+    """Denies attached above the target. Each parent's policies are read as soon as the parent is
+    known, beside the walk on up to its own parent."""
+    at_parent = [beside(functools.partial(_denies_at, org, parent)) for parent in _parents(org, target)]
+    return [deny for found in at_parent for deny in found.result()]
+
+
+def _denies_at(org: OrganizationsClient, parent: str) -> list[InheritedDeny]:
+    policies = [p for p in attached_scps(org, parent) if p.id != FULL_AWS_ACCESS]
+    contents = together([functools.partial(describe_policy, org, p.id) for p in policies])
+    return [
+        InheritedDeny(policy_id=p.id, name=p.name, attached_to=parent, deny_statements=denies)
+        for p, content in zip(policies, contents, strict=True)
+        if (denies := _deny_count(content))
+    ]
 
 
 def _accounts_under(org: OrganizationsClient, parent: str) -> list[str]:
@@ -156,23 +187,35 @@ def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str
 
 
 def build_detach_plan(
-    org: OrganizationsClient, target: str, kind: TargetKind, only: list[str] | None = None, allow_nothing: bool = False
+    org: OrganizationsClient,
+    target: str,
+    kind: TargetKind,
+    only: list[str] | None = None,
+    allow_nothing: bool = False,
+    walk_beside: bool = False,
 ) -> DetachPlan:
-    """Read-only: what the target holds, what the incident will change, and its blast radius."""
-    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    """Read-only: what the target holds, what the incident will change, and its blast radius.
+    The reads that do not depend on each other are in flight together; the walk up the tree
+    (inherited Denies) runs beside them, and with `walk_beside` beside the detach too (read it
+    with `plan.walked()`): it informs, nothing waits for it when nobody is asked to confirm."""
+    walk = beside(functools.partial(inherited_denies, org, target))
+    organization = beside(org.describe_organization)
+    current = attached_scps(org, target)
+    management = organization.result()["Organization"]["MasterAccountId"]
     if kind is TargetKind.ACCOUNT and target == management:
         raise GuardRailError(
             f"{target} is the organization's management account: SCPs never apply to it",
             "whatever blocks you there is not an SCP; use the break-glass role (breakglass role assume)",
         )
-    current = attached_scps(org, target)
     detach = _choose_detach(current, only, target, allow_nothing)
-    for policy in current:
-        if policy.id in detach:
-            content = describe_policy(org, policy.id)
-            policy.content_sha256 = content_hash(content) if content is not None else None
+    radius_read = beside(functools.partial(blast_radius, org, target, kind, management))
+    chosen = [p for p in current if p.id in detach]
+    for policy, content in zip(
+        chosen, together([functools.partial(describe_policy, org, p.id) for p in chosen]), strict=True
+    ):
+        policy.content_sha256 = content_hash(content) if content is not None else None
     remaining = [p.id for p in current if p.id not in detach]
-    radius = blast_radius(org, target, kind, management)
+    radius = radius_read.result()
     snapshot = ScpTargetSnapshot(
         target=target,
         kind=kind.value,
@@ -181,14 +224,18 @@ def build_detach_plan(
         attach_full_access=not remaining,
         blast_radius=radius,
     )
-    return DetachPlan(
+    plan = DetachPlan(
         snapshot=snapshot,
         steps=detach_steps(snapshot),
         blast_radius=radius,
-        inherited_denies=inherited_denies(org, target),
+        inherited_denies=[],
         management_account=management,
         only=bool(only),
     )
+    plan._walk = walk
+    if not walk_beside:
+        plan.walked()
+    return plan
 
 
 def merge_for_join(plan: DetachPlan, held: ScpTargetSnapshot) -> DetachPlan:
@@ -239,14 +286,14 @@ def detach_steps(snapshot: ScpTargetSnapshot) -> list[ScpStep]:
 
 
 def _reattach(
-    org: OrganizationsClient, snapshot: ScpTargetSnapshot, current: set[str]
+    contents: dict[str, str | None], snapshot: ScpTargetSnapshot, current: set[str]
 ) -> tuple[list[str], list[str], list[str]]:
     attach, drift, lost = [], [], []
     by_id = {p.id: p for p in snapshot.original}
     for policy_id in snapshot.detach:
         if policy_id in current:
             continue
-        content = describe_policy(org, policy_id)
+        content = contents[policy_id]
         if content is None:
             lost.append(policy_id)
             drift.append(f"{policy_id} was deleted while detached; it cannot be re-attached")
@@ -259,9 +306,12 @@ def _reattach(
 
 
 def build_restore_plan(org: OrganizationsClient, snapshot: ScpTargetSnapshot) -> RestorePlan:
-    """Compare what the target holds now with the snapshot; re-attach first, FullAWSAccess last."""
-    current = {p.id for p in attached_scps(org, snapshot.target)}
-    attach, drift, lost = _reattach(org, snapshot, current)
+    """Compare what the target holds now with the snapshot; re-attach first, FullAWSAccess last.
+    The listing and the drift check's reads (every detached policy's document) are in flight together."""
+    listing = beside(functools.partial(attached_scps, org, snapshot.target))
+    documents = together([functools.partial(describe_policy, org, p) for p in snapshot.detach])
+    current = {p.id for p in listing.result()}
+    attach, drift, lost = _reattach(dict(zip(snapshot.detach, documents, strict=True)), snapshot, current)
     steps = [ScpStep(action="attach", policy_id=p, target=snapshot.target) for p in attach]
     original = snapshot.original_ids()
     after = current | set(attach)
@@ -276,6 +326,13 @@ def build_restore_plan(org: OrganizationsClient, snapshot: ScpTargetSnapshot) ->
     for gone in sorted(original - after - set(snapshot.detach)):
         drift.append(f"{gone} was detached by hand during the incident; not re-attached")
     return RestorePlan(target=snapshot.target, steps=steps, drift=drift, unrecoverable=lost, expected=sorted(after))
+
+
+def restore_levels(plan: RestorePlan) -> list[list[ScpStep]]:
+    """Every re-attach together, then FullAWSAccess off (alone, after all of them)."""
+    attaches = [s for s in plan.steps if s.action == "attach"]
+    rest = [[s] for s in plan.steps if s.action != "attach"]
+    return [*([attaches] if attaches else []), *rest]
 
 
 def perform_step(org: OrganizationsClient, step: ScpStep) -> dict[str, Any] | None:

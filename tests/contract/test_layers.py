@@ -14,7 +14,7 @@ PACKAGE = Path(breakglass_aws.__file__).parent
 
 # lowest first; a module belongs to the first layer that names it or a package holding it
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("ground", ("errors", "clock", "redact", "permissions", "lambda_package", "nesting")),
+    ("ground", ("errors", "clock", "redact", "permissions", "lambda_package", "nesting", "parallel")),
     ("base", ("models", "validate", "aws", "settings", "notify")),
     ("journal", ("journal",)),
     ("runtime", ("runtime",)),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 
+from breakglass_aws.errors import PartialApplyError
 from breakglass_aws.incident.close import restore_incident
 from breakglass_aws.incident.scp import open_scp_incident, plan_scp_detach
 from breakglass_aws.incident.verify import journal_problems
@@ -88,7 +90,12 @@ def test_journal_records_intent_before_and_outcome_after(locked_out, make_runtim
     incident = detach(rt, locked_out.account)
     kinds = [(e.kind, e.data.get("step", {}).get("action")) for e in rt.store.entries(incident.incident_id)]
     steps = [k for k in kinds if k[0] in ("intent", "outcome")]
-    assert steps == [("intent", "attach"), ("outcome", "attach")] + [("intent", "detach"), ("outcome", "detach")] * 3
+    # FullAWSAccess alone first; then the detaches in flight together: their intents in one
+    # write before any of them is sent, their outcomes after
+    assert (
+        steps
+        == [("intent", "attach"), ("outcome", "attach")] + [("intent", "detach")] * 3 + [("outcome", "detach")] * 3
+    )
 
 
 def test_crash_leaves_an_intent_without_outcome(locked_out, make_runtime):
@@ -98,3 +105,45 @@ def test_crash_leaves_an_intent_without_outcome(locked_out, make_runtime):
     entries = make_runtime().store.entries(only_incident(crashing).incident_id)
     assert entries[-1].kind == "intent"
     assert entries[-1].data["step"]["action"] == "detach"
+
+
+def refuse_detach(k: int):
+    """AWS refuses the k-th DetachPolicy (AccessDenied: not retried); the others go through."""
+    from botocore.awsrequest import AWSResponse
+
+    seen = 0
+    lock = threading.Lock()
+
+    def hook(model=None, **_):
+        nonlocal seen
+        if model.name != "DetachPolicy":
+            return None
+        with lock:
+            seen += 1
+            mine = seen
+        if mine != k:
+            return None
+        parsed = {
+            "Error": {"Code": "AccessDeniedException", "Message": "no"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return AWSResponse("https://injected", 400, {}, None), parsed
+
+    return hook
+
+
+@pytest.mark.parametrize("k", range(1, MUTATIONS_EACH_WAY))
+def test_a_refusal_inside_a_parallel_level_keeps_the_others_outcomes(locked_out, make_runtime, k):
+    before = locked_out.snapshot()
+    refusing = make_runtime(hooks=[("before-call.organizations.DetachPolicy", refuse_detach(k))])
+    with pytest.raises(PartialApplyError):
+        detach(refusing, locked_out.account)
+    incident = only_incident(refusing)
+    outcomes = [e.data for e in refusing.store.entries(incident.incident_id) if e.kind == "outcome"]
+    detaches = [o for o in outcomes if o["step"]["action"] == "detach"]
+    assert sorted(o["ok"] for o in detaches) == [False, True, True], "every request of the level has its outcome"
+    assert locked_out.scps(locked_out.account) >= {FULL_AWS_ACCESS}
+    fresh = make_runtime()
+    assert restore_incident(fresh, incident.incident_id).status is IncidentStatus.CLOSED
+    assert locked_out.snapshot() == before
+    assert journal_problems(fresh, incident.incident_id) == []

@@ -76,7 +76,8 @@ def test_the_journal_failing_after_the_first_change_of_a_detach(org, cli, monkey
     (listed,) = cli("list", "--output", "json").json()
     incident_id = listed["incident_id"]
     assert incident_id in line and CAUSES[cause][1] in line and f"breakglass scp restore {incident_id}" in line
-    assert "p-FullAWSAccess" in org.scps(org.account) and len(org.scps(org.account)) == 2, "one detach made"
+    # the detaches were in flight together when the journal failed: they were made, unrecorded
+    assert org.scps(org.account) == {"p-FullAWSAccess"}
     restored = cli("scp", "restore", incident_id)
     assert restored.exit_code == 0, restored.stderr
     assert org.snapshot() == before
