@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,9 +65,15 @@ class ClientFactory:
     control_plane_attempts: int = 3
     _session: Session | None = field(default=None, init=False, repr=False)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
+    # botocore builds clients on one thread at a time: requests in flight together may need one
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     def session(self) -> Session:
         """A botocore session (boto3 is not needed: this saves a tenth of a second per start)."""
+        with self._lock:
+            return self._session_once()
+
+    def _session_once(self) -> Session:
         if self._session is None:
             import botocore.session
             from botocore.exceptions import ProfileNotFound
@@ -120,9 +127,10 @@ class ClientFactory:
         """A cached client; the overloads above give each service its stub type (boto3-stubs)."""
         where = region or (ORGANIZATIONS_REGION if service == "organizations" else self.region_name())
         key = (service, where)
-        if key not in self._clients:
-            self._clients[key] = self._build(service, where)
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._build(service, where)
+            return self._clients[key]
 
     def client_once(self, service: Literal["iam"], region: str | None = None) -> IAMClient:
         """A client that never retries: for calls that are not idempotent (CreateAccessKey), whose
@@ -140,14 +148,15 @@ class ClientFactory:
         """STS in `region` for a caller that has other regions to try: a timeout or a dropped
         connection is not retried here (the next region is the retry); throttling keeps its budget."""
         key = ("sts#failover", region)
-        if key not in self._clients:
-            session = self.session()
-            session.set_config_variable("sts_regional_endpoints", "regional")
-            client = session.create_client("sts", region_name=region, config=self._config("sts"))
-            self._configure(client, "sts")
-            client.meta.events.register_first("needs-retry.sts", _StopRetryingTimeouts(1))
-            self._clients[key] = client
-        failover: STSClient = self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                session = self.session()
+                session.set_config_variable("sts_regional_endpoints", "regional")
+                client = session.create_client("sts", region_name=region, config=self._config("sts"))
+                self._configure(client, "sts")
+                client.meta.events.register_first("needs-retry.sts", _StopRetryingTimeouts(1))
+                self._clients[key] = client
+            failover: STSClient = self._clients[key]
         return failover
 
     def client_quick(self, service: Literal["iam"]) -> IAMClient:

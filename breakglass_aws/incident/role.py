@@ -352,8 +352,6 @@ class IdentityInFlight:
     def __init__(self, rt: Runtime) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        for region in sts_order(rt, rt.factory.region_name()):  # built on this thread: botocore
-            rt.factory.client_failover(region)  # builds clients on one thread only
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whoami")
         self._future = pool.submit(role_whoami, rt)
         pool.shutdown(wait=False)
