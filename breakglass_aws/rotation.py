@@ -4,6 +4,7 @@ after a crash finish the job without rotating twice."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import string
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
 from breakglass_aws.errors import AwsFailure, UsageError
+from breakglass_aws.parallel import beside
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -149,19 +151,26 @@ class UserState:
 def check_target(iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id: str) -> str:
     """Read-only: the user and its secret exist. Bad input fails here, before anything changes.
     Returns the user's ARN (what GetCallerIdentity with its new key must answer)."""
+    secret = beside(functools.partial(_secret_exists, sm, secret_id))  # in flight with GetUser
     try:
         arn = str(iam.get_user(UserName=user)["User"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
         raise UsageError(
             f"IAM user {user!r} not found", "check the name (aws iam list-users) and the account you are in"
         ) from None
+    if not secret.result():
+        raise UsageError(
+            f"secret {secret_id!r} not found", "create it (terraform control-plane module) or pass --secret-id"
+        )
+    return arn
+
+
+def _secret_exists(sm: SecretsManagerClient, secret_id: str) -> bool:
     try:
         sm.describe_secret(SecretId=secret_id)
     except sm.exceptions.ResourceNotFoundException:
-        raise UsageError(
-            f"secret {secret_id!r} not found", "create it (terraform control-plane module) or pass --secret-id"
-        ) from None
-    return arn
+        return False
+    return True
 
 
 def identifies_user(arn: str, user_arn: str, user: str) -> bool:
@@ -181,14 +190,21 @@ def identifies_user(arn: str, user_arn: str, user: str) -> bool:
 
 
 def read_state(iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id: str) -> UserState:
+    """Everything the plan needs, read together (the reads do not depend on each other)."""
+    listed = beside(functools.partial(iam.list_access_keys, UserName=user))
+    login = beside(functools.partial(_has_login_profile, iam, user))
+    stored = beside(functools.partial(_stored, sm, secret_id))
     arn = check_target(iam, sm, user, secret_id)
-    keys = sorted(iam.list_access_keys(UserName=user)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
+    keys = sorted(listed.result()["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
+    return UserState(keys=keys, has_login_profile=login.result(), stored=stored.result(), arn=arn)
+
+
+def _has_login_profile(iam: IAMClient, user: str) -> bool:
     try:
         iam.get_login_profile(UserName=user)
-        login = True
     except iam.exceptions.NoSuchEntityException:
-        login = False
-    return UserState(keys=keys, has_login_profile=login, stored=_stored(sm, secret_id), arn=arn)
+        return False
+    return True
 
 
 def _stored(sm: SecretsManagerClient, secret_id: str) -> dict[str, Any]:
@@ -288,8 +304,9 @@ def prove_rotation(
 ) -> RotationProof:
     """The old keys are gone from ListAccessKeys, and exactly one key is left, active, and the
     one in the secret's AWSCURRENT version. Raises AwsFailure naming what is wrong."""
+    stored = beside(functools.partial(stored_key_id, sm, secret_id))  # in flight with the listing
     listed = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
-    current = stored_key_id(sm, secret_id)
+    current = stored.result()
     left = sorted(k for k in old_keys if k in listed and k != current)
     active = sorted(k for k, status in listed.items() if status == "Active")
     problems = []

@@ -13,6 +13,7 @@ from breakglass_aws.incident.gate import StepFailed, apply_steps
 from breakglass_aws.incident.records import open_record
 from breakglass_aws.incident.status import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, Requester, new_incident_id
+from breakglass_aws.parallel import beside
 from breakglass_aws.rotation import (
     Performer,
     RotationPlan,
@@ -120,8 +121,9 @@ def rotate_in_incident(
     rotation_id = f"{incident.incident_id}:{user}"
     iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
     with aws_errors():
+        policy_read = beside(lambda: read_policy(iam))  # in flight with the state's reads
         state = read_state(iam, sm, user, secret)
-        policy = read_policy(iam)
+        policy = policy_read.result()
     created, finished = _journal_facts(rt, incident.incident_id, rotation_id)
     plan = plan_rotation(state, user, secret, rotation_id, created, finished, with_password)
     if dry_run:
