@@ -46,6 +46,9 @@ def main() -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="add this to every AWS request of both sides (e.g. 100)"
     )
+    parser.add_argument(
+        "--store", choices=["sqlite", "dynamodb"], default="sqlite", help="the incident store of our side"
+    )
     args = parser.parse_args()
     server = MotoServer().start()
     os.environ.update(env_for(server.url))
@@ -63,6 +66,8 @@ def main() -> None:
                     print(f"    {json.dumps({k: v for k, v in report.items() if k not in ('name', 'goal')})}")
                 continue
             comparison = SUITES[name](server, env)
+            if args.store == "dynamodb":
+                with_table(server, comparison, env)
             if args.latency_ms and name in AT_LATENCY:
                 comparison.goal, comparison.passed = AT_LATENCY[name]
             latency = Latency(server, args.latency_ms)
@@ -82,6 +87,29 @@ def main() -> None:
     summary = {"machine": platform.platform(), "runs": args.runs, "latency_ms": args.latency_ms, "results": reports}
     args.out.write_text(json.dumps(summary, indent=2))
     print(f"\nwritten: {args.out}")
+
+
+DYNAMODB_TABLE = "breakglass-bench"
+
+
+def with_table(server: MotoServer, comparison: Comparison, env: dict[str, str]) -> None:
+    """Our side on the shared DynamoDB store: the table is made again after each seed (which resets
+    the moto server); its requests count in the calls and the depth."""
+    import boto3
+
+    from breakglass_aws.journal.dynamodb import create_table
+
+    env["BREAKGLASS_STORE"] = f"dynamodb://{DYNAMODB_TABLE}"
+    seed = comparison.ours.prepare
+
+    def prepare() -> None:
+        seed()
+        db = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server.url)
+        if DYNAMODB_TABLE not in db.list_tables()["TableNames"]:
+            create_table(db, DYNAMODB_TABLE)
+
+    comparison.ours.prepare = prepare
+    comparison.extra["store"] = "dynamodb"
 
 
 def _verdict(passed: object) -> str:
