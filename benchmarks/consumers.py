@@ -19,19 +19,9 @@ from pathlib import Path
 
 import boto3
 
-from breakglass_aws.testing import FaultProxy, MotoServer
+from benchmarks.role_assume import ACCOUNT, TRUST
+from breakglass_aws.testing import FAKE_KEY_ID, FAKE_SECRET, FaultProxy, MotoServer
 
-ACCOUNT = "123456789012"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
-        }
-    ],
-}
 BIN = Path(sys.executable).parent
 
 
@@ -41,10 +31,10 @@ def measure(server: MotoServer, commands: int, agent: bool) -> dict[str, object]
         "iam",
         region_name="us-east-1",
         endpoint_url=server.url,
-        aws_access_key_id="AKIAFAKEFORTESTS0000",
-        aws_secret_access_key="fake0000000000000000",
+        aws_access_key_id=FAKE_KEY_ID,
+        aws_secret_access_key=FAKE_SECRET,
     )
-    iam.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=TRUST)
     proxy = FaultProxy(server.url).start()
     home = Path(tempfile.mkdtemp(prefix="bg-consumers-"))
     flag = "" if agent else "--no-agent "
@@ -54,7 +44,7 @@ def measure(server: MotoServer, commands: int, agent: bool) -> dict[str, object]
         f"[profile bg]\nregion = us-east-1\ncredential_process = {process}--format credential-process\n"
     )
     (home / "credentials").write_text(
-        "[base]\naws_access_key_id = AKIAFAKEFORTESTS0000\naws_secret_access_key = fake0000000000000000\n"
+        f"[base]\naws_access_key_id = {FAKE_KEY_ID}\naws_secret_access_key = {FAKE_SECRET}\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BREAKGLASS_"))}
     env.update(

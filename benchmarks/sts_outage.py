@@ -18,18 +18,9 @@ from typing import Any
 import boto3
 
 from benchmarks.harness import bench_env, tool
+from benchmarks.role_assume import ACCOUNT, TRUST
 from benchmarks.scp_roundtrip import Seed
 from breakglass_aws.testing import FaultProxy, MotoServer, env_for
-
-ACCOUNT = "123456789012"
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 
 
 def _timed(argv: list[str], env: dict[str, str]) -> dict[str, Any]:

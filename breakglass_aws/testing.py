@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 __all__ = [
+    "FAKE_KEY_ID",
+    "FAKE_SECRET",
     "FaultProxy",
     "MotoServer",
     "Span",
@@ -278,13 +280,17 @@ class FaultProxy:
         return Handler
 
 
+FAKE_KEY_ID = "AKIAFAKEFORTESTS0000"  # a moto server's credentials: fake, never a real key
+FAKE_SECRET = "fakeSecretKeyForTests0000000000000000000"  # noqa: S105 - fake
+
+
 def env_for(endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """A subprocess environment pointing every AWS client at `endpoint`, with fake credentials."""
     env = dict(os.environ if base is None else base)
     env.update(
         AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="AKIAFAKEFORTESTS0000",
-        AWS_SECRET_ACCESS_KEY="fakeSecretKeyForTests0000000000000000000",  # noqa: S106 - fake
+        AWS_ACCESS_KEY_ID=FAKE_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=FAKE_SECRET,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_EC2_METADATA_DISABLED="true",
     )

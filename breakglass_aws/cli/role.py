@@ -33,7 +33,9 @@ from breakglass_aws.cli.common.views import close_text, opened_output, revoke_te
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
-    from breakglass_aws.incident.role import IdentityInFlight, RoleChoice
+    from concurrent.futures import Future
+
+    from breakglass_aws.incident.role import RoleChoice
     from breakglass_aws.models import Incident, Requester
     from breakglass_aws.role.assume import AssumeRequest, Credentials
     from breakglass_aws.runtime import Runtime
@@ -135,7 +137,7 @@ def _served_or_opened(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, 
 
 
 def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | None:
-    from breakglass_aws.incident.role import IdentityInFlight, declared, preflight, rejoin_candidate, role_whoami
+    from breakglass_aws.incident.role import declared, identity_in_flight, preflight, role_whoami, still_open
 
     needed = approvals_needed(st, ask.override)
     if needed and st.offline:
@@ -147,8 +149,8 @@ def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | 
         choice.token_code = prompt_code(on_terminal=ask.fmt == "credential-process")
     known = None if needed else declared(rt, choice)
     if known is not None:  # GetCallerIdentity and AssumeRole in flight together
-        identity = IdentityInFlight(rt)
-        if not (ask.rejoin and rejoin_candidate(rt, known, choice.role_arn)):
+        identity = identity_in_flight(rt)
+        if not (ask.rejoin and still_open(rt, known, choice.role_arn, by_name=True)):
             return _opened(st, rt, choice, ask, known, identity)
         requester = identity.result()
     else:
@@ -162,7 +164,7 @@ def _open(st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask) -> Opened | 
 
 
 def _opened(
-    st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, requester: Requester, identity: IdentityInFlight | None
+    st: CliState, rt: Runtime, choice: RoleChoice, ask: _Ask, requester: Requester, identity: Future[Requester] | None
 ) -> Opened:
     from breakglass_aws.incident.role import announce_activation, identify, open_role_incident
 

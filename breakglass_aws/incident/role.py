@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -33,6 +35,7 @@ from breakglass_aws.models import (
     RoleAccess,
     new_incident_id,
 )
+from breakglass_aws.parallel import beside
 from breakglass_aws.role.assume import (
     AssumeRequest,
     Credentials,
@@ -59,7 +62,6 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "AssumeStep",
-    "IdentityInFlight",
     "RevokeResult",
     "RoleChoice",
     "activate_role",
@@ -67,11 +69,11 @@ __all__ = [
     "choose_role",
     "declared",
     "identify",
+    "identity_in_flight",
     "new_role_incident",
     "open_role_incident",
     "preflight",
     "reassume",
-    "rejoin_candidate",
     "request_for",
     "revoke_role_sessions",
     "role_whoami",
@@ -344,20 +346,11 @@ def role_whoami(rt: Runtime) -> Requester:
     return requester_of(rt, ident)
 
 
-class IdentityInFlight:
+def identity_in_flight(rt: Runtime) -> Future[Requester]:
     """GetCallerIdentity sent beside the opening: the AssumeRole request needs only the declared
     name, so both requests are in flight together (one round trip, not two). The record is
     opened with the declared name and completed by `identify` when the answer comes."""
-
-    def __init__(self, rt: Runtime) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whoami")
-        self._future = pool.submit(role_whoami, rt)
-        pool.shutdown(wait=False)
-
-    def result(self) -> Requester:
-        return self._future.result()
+    return beside(functools.partial(role_whoami, rt))
 
 
 def declared(rt: Runtime, choice: RoleChoice) -> Requester | None:
@@ -370,7 +363,7 @@ def declared(rt: Runtime, choice: RoleChoice) -> Requester | None:
     return Requester(arn=PENDING_ARN, account="", user_id="", name=name)
 
 
-def identify(rt: Runtime, incident: Incident, identity: IdentityInFlight) -> None:
+def identify(rt: Runtime, incident: Incident, identity: Future[Requester]) -> None:
     """Complete the record with the caller's identity (journaled as `identified`). A failure to
     learn it is said, never raised: the credentials are already issued and journaled."""
     try:
@@ -384,15 +377,6 @@ def identify(rt: Runtime, incident: Incident, identity: IdentityInFlight) -> Non
     rt.store.append(incident.incident_id, "identified", {"requester": incident.requester.model_dump(mode="json")})
 
 
-def rejoin_candidate(rt: Runtime, requester: Requester, role_arn: str) -> Incident | None:
-    """still_open by the declared name (no identity yet): checked against the ARN before use."""
-    now = rt.clock()
-    for incident in rt.store.list_incidents(limit=50):
-        if _rejoinable(rt, incident, role_arn, now) and incident.requester.name == requester.name:
-            return incident
-    return None
-
-
 def _rejoinable(rt: Runtime, incident: Incident, role_arn: str, now: datetime) -> bool:
     return (
         incident.mode is Mode.ROLE
@@ -403,12 +387,14 @@ def _rejoinable(rt: Runtime, incident: Incident, role_arn: str, now: datetime) -
     )
 
 
-def still_open(rt: Runtime, requester: Requester, role_arn: str) -> Incident | None:
+def still_open(rt: Runtime, requester: Requester, role_arn: str, by_name: bool = False) -> Incident | None:
     """The newest active role incident of this requester and role with time left for new
-    credentials (its agent stopped: a reboot, a kill), to rejoin instead of opening another."""
+    credentials (its agent stopped: a reboot, a kill), to rejoin instead of opening another.
+    `by_name`: matched by the declared name (no identity yet; check the ARN before use)."""
     now = rt.clock()
     for incident in rt.store.list_incidents(limit=50):
-        if _rejoinable(rt, incident, role_arn, now) and incident.requester.arn == requester.arn:
+        same = incident.requester.name == requester.name if by_name else incident.requester.arn == requester.arn
+        if same and _rejoinable(rt, incident, role_arn, now):
             return incident
     return None
 
