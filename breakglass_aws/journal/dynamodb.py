@@ -9,9 +9,12 @@ Items:
                                  together (`entries`, through `last_seq`; `hash` is the last
                                  one's). A conditional put makes each start unique, and every
                                  writer starts after the last entry it knows, so no two items
-                                 overlap. The incident item carries a hint of the last entry its
-                                 writer knew (`head_seq`, `head_hash`): a writer finds the head
-                                 with one read of the items after it; a stale hint costs a retry
+                                 overlap. Reading the incident (one query, newest first) also
+                                 reads its last journal item, so the next write needs no read.
+                                 The incident item carries a hint of the last entry its writer
+                                 knew (`head_seq`, `head_hash`): a writer that read it elsewhere
+                                 finds the head with one read of the items after it; a stale
+                                 hint costs a retry
   LOCK#<t>  / GUARD              a held target: `holders` maps each holding incident to when it
                                  took the target; taken when absent or empty, joined only while
                                  held, released by removing one holder (one write, no transaction)
@@ -203,12 +206,23 @@ class DynamoStore:
         return {"Put": put}
 
     def get_incident(self, incident_id: str) -> Incident:
+        """The record, and in the same read its journal's last item (the items sort before it),
+        so that the next journal write needs no read of its own."""
         with aws_errors():
-            found = self.db.get_item(
-                TableName=self.table, Key={"pk": _s(f"INC#{incident_id}"), "sk": _s("META")}, ConsistentRead=True
-            ).get("Item")
+            items = self.db.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": _s(f"INC#{incident_id}")},
+                ScanIndexForward=False,
+                Limit=2,
+                ConsistentRead=True,
+            ).get("Items", [])
+        found = next((item for item in items if item["sk"]["S"] == "META"), None)
         if not found:
             raise IncidentNotFound(incident_id)
+        last = next((item for item in items if item["sk"]["S"].startswith("J#")), None)
+        if last is not None and incident_id not in self._heads:
+            self._heads[incident_id] = _end_of(last)
         return self._parse(incident_id, found)
 
     def save_incident(
@@ -395,8 +409,10 @@ class DynamoStore:
         if len(targets) + HEAD_PROBE > BATCH_KEYS:
             return {target: self.holders(target) for target in targets}
         head = self._hints.get(incident_id, (0, GENESIS))
-        seqs = range(head[0] + 1, head[0] + 1 + HEAD_PROBE)
-        items = self._batch_read([_guard_key(t) for t in targets] + _entry_keys(incident_id, seqs))
+        known = incident_id in self._heads  # e.g. read with the incident: no probe needed
+        seqs = range(head[0] + 1, head[0] + 1 + (0 if known else HEAD_PROBE))
+        keys = [_guard_key(t) for t in targets] + _entry_keys(incident_id, seqs)
+        items = self._batch_read(keys) if keys else []
         guards = {item["pk"]["S"].removeprefix("LOCK#"): item for item in items if item["sk"]["S"] == "GUARD"}
         found = {int(item["sk"]["S"][2:]): item for item in items if item["sk"]["S"].startswith("J#")}
         walked = _walk(head, found)
@@ -559,11 +575,16 @@ def _entry_keys(incident_id: str, seqs: range) -> list[dict[str, Any]]:
     return [{"pk": _s(f"INC#{incident_id}"), "sk": _s(f"J#{seq:08d}")} for seq in seqs]
 
 
+def _end_of(item: dict[str, Any]) -> tuple[int, str]:
+    """The last entry a journal item holds: its sequence and hash."""
+    first = int(item["sk"]["S"][2:])
+    return int(item.get("last_seq", {}).get("N", first)), item["hash"]["S"]
+
+
 def _walk(head: tuple[int, str], found: dict[int, dict[str, Any]]) -> tuple[int, str]:
     """From an entry known to exist, follow the journal items that start right after it."""
     while head[0] + 1 in found:
-        item = found[head[0] + 1]
-        head = (int(item.get("last_seq", {}).get("N", head[0] + 1)), item["hash"]["S"])
+        head = _end_of(found[head[0] + 1])
     return head
 
 
