@@ -9,11 +9,11 @@ import typer
 from breakglass_aws.cli.common.output import confirm, emit
 from breakglass_aws.cli.common.request import (
     OVERRIDE_HELP,
+    OVERRIDE_LINE,
     WAIT_HELP,
     announce_request,
     approvals_needed,
     override_banner,
-    override_lines,
     wait_for_approval,
 )
 from breakglass_aws.cli.common.views import opened_output, restore_text
@@ -69,7 +69,7 @@ def detach(
         st.require_shared("--wait" if wait else "--join")
     rt = st.runtime()
     lifetime = check_ttl(rt, wanted)
-    validate_detach_target(rt, target.strip(), policy or [], allow_root, join)
+    validate_detach_target(rt, target.strip(), policy or [], allow_root)
     rt.factory.client("sts")  # built here: botocore builds clients on one thread only
     identity = beside(lambda: whoami(rt))  # in flight with the plan's reads
     unasked = yes and not dry_run and not approvals_needed(st, emergency_override)
@@ -118,9 +118,8 @@ def restore(
 
     st = state(ctx)
     result = restore_incident(st.runtime(), incident_id.strip(), accept_drift)
-    incident = st.runtime().store.get_incident(result.incident_id)
-    data = {**result.model_dump(mode="json"), "override": incident.override}
-    emit(st, data, lambda: override_lines(incident) + restore_text(result))
+    flag = [OVERRIDE_LINE] if result.override else []
+    emit(st, result.model_dump(mode="json"), lambda: flag + restore_text(result))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

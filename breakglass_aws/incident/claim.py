@@ -5,7 +5,9 @@ until then it waits for it, or (the sweep) leaves the incident to it.
 
 The fence: a store that writes one incident's journal only while the incident is claimed by a given
 closer: a closer that lost its claim (it was suspended, and another took over when its lease ran
-out) is stopped at its next journal write, before the mutating call that write would announce."""
+out) is stopped at its next journal write, before the mutating call that write would announce;
+changes announced together in one write are each preceded by a fenced write once the last one is
+half a lease old (`confirm`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +27,7 @@ from breakglass_aws.models import CloseClaim, Incident, JournalEntry
 __all__ = ["LEASE", "FencedStore", "describe", "is_live", "is_mine", "new_claim", "renewed"]
 
 LEASE = timedelta(minutes=5)  # renewed at every step; the rotation's bounded wait fits well inside
+CONFIRM_AFTER = LEASE.total_seconds() / 2
 
 
 def _read(path: str) -> str:
@@ -105,11 +109,22 @@ class FencedStore(StoreWrapper):
         super().__init__(store)
         self.incident_id, self.token = incident_id, token
         self.fencing = True
+        self.checked = time.monotonic()  # the claim was last seen to be ours (taken just before)
 
     def append_many(self, incident_id: str, entries: Entries, fence: str | None = None) -> list[JournalEntry]:
         if incident_id == self.incident_id and self.fencing:
             fence = self.token
-        return self.inner.append_many(incident_id, entries, fence)
+        written = self.inner.append_many(incident_id, entries, fence)
+        if fence == self.token:
+            self.checked = time.monotonic()
+        return written
+
+    def confirm(self, incident_id: str) -> None:
+        """Before a change announced by an earlier write: within half a lease of the last fenced
+        write nobody can have taken the claim over; past it, a fenced write proves it first."""
+        quiet = time.monotonic() - self.checked
+        if incident_id == self.incident_id and self.fencing and quiet > CONFIRM_AFTER:
+            self.append_many(incident_id, [("claim-confirmed", {"after_seconds": int(quiet)})])
 
     def save_incident(
         self, incident: Incident, entries: Entries = (), release: Sequence[str] = ()
@@ -117,4 +132,6 @@ class FencedStore(StoreWrapper):
         written = self.inner.save_incident(incident, entries, release)
         if incident.incident_id == self.incident_id and claim_token(incident) != self.token:
             self.fencing = False  # this closer's own save let go of the claim (closed, or stopped)
+        elif incident.incident_id == self.incident_id:
+            self.checked = time.monotonic()  # compare-and-set: nobody took it over before this save
         return written

@@ -22,7 +22,14 @@ from breakglass_aws.incident.ended import check_ended, collect_after_close, jour
 from breakglass_aws.incident.evidence import EvidenceOptions
 from breakglass_aws.incident.gate import StepFailed, deferred_journal
 from breakglass_aws.incident.plan import CloseRequest, CloseResult, pending_users, plan_for
-from breakglass_aws.incident.restore import RestoreResult, TargetRestore, restore_target, unrecoverable_reason
+from breakglass_aws.incident.restore import (
+    Ahead,
+    RestoreResult,
+    TargetRestore,
+    read_ahead,
+    restore_target,
+    unrecoverable_reason,
+)
 from breakglass_aws.incident.revoke import revoke_through_gate
 from breakglass_aws.incident.rotation import check_rotation_targets, rotate_in_incident
 from breakglass_aws.incident.status import set_status
@@ -68,18 +75,19 @@ def finish_close(rt: Runtime, incident: Incident, caller: Requester | None, requ
     _check_closable(incident)
     plan = plan_for(rt, incident, request)
     check_rotation_targets(rt, pending_users(plan))  # read-only: an unknown user changes nothing
-    held = rt.store.holders_of(incident.incident_id, [s.target for s in incident.scp]) if incident.scp else None
+    ahead = read_ahead(rt, incident)  # beside the claim: the first restore waits for no read
     repaired = journal_the_opening(rt, incident)
-    claimed = _claim(rt, incident, plan, request)
+    claimed = _claim(rt, incident, plan, request, ahead.announce() if ahead else ())
     if isinstance(claimed, CloseResult):
         return claimed
+    held = ahead.holders.result() if ahead else None
     result = CloseResult(
         incident_id=incident.incident_id, mode=incident.mode, status=incident.status, repaired=repaired
     )
     if incident.mode is Mode.ROLE:
         stop_agents(rt, incident.incident_id)  # no consumer is handed credentials being revoked
     with _as_closer(rt, incident) as closer:
-        _work(closer, incident, caller, request, result, held)
+        _work(closer, incident, caller, request, result, held, ahead)
     if result.exit_code == 0 and rt.evidence_on_close:
         collect_after_close(rt, result, request.evidence)
     return result
@@ -98,10 +106,12 @@ def _check_closable(incident: Incident) -> None:
 # the plan ----------------------------------------------------------------------------------------
 
 
-def _claim(rt: Runtime, incident: Incident, plan: ClosePlan, request: CloseRequest) -> Incident | CloseResult:
-    """Take the close (status closing, the plan saved with this closer's claim). Another live
-    closer is waited for (or, without `wait`, left to it); the users asked for are added to its
-    plan either way, so they are rotated by whoever finishes."""
+def _claim(
+    rt: Runtime, incident: Incident, plan: ClosePlan, request: CloseRequest, announce: Entries = ()
+) -> Incident | CloseResult:
+    """Take the close (status closing, the plan saved with this closer's claim, and the changes
+    it `announce`s). Another live closer is waited for (or, without `wait`, left to it); the
+    users asked for are added to its plan either way, so they are rotated by whoever finishes."""
     for _ in range(UPDATE_ATTEMPTS * 10):
         theirs = incident.closing
         current = theirs.claim if theirs else None
@@ -116,7 +126,7 @@ def _claim(rt: Runtime, incident: Incident, plan: ClosePlan, request: CloseReque
             plan = plan_for(rt, incident, request)
             continue
         try:
-            _take(rt, incident, plan, request.by)
+            _take(rt, incident, plan, request.by, announce)
             return incident
         except IncidentChanged:
             refresh(rt.store, incident)
@@ -128,7 +138,7 @@ def _claim(rt: Runtime, incident: Incident, plan: ClosePlan, request: CloseReque
     raise IncidentChanged(incident.incident_id)
 
 
-def _take(rt: Runtime, incident: Incident, plan: ClosePlan, by: str) -> None:
+def _take(rt: Runtime, incident: Incident, plan: ClosePlan, by: str, announce: Entries) -> None:
     before = incident.closing
     entries: list[tuple[str, dict[str, object]]] = []
     if before is None or before.users != plan.users:
@@ -136,9 +146,9 @@ def _take(rt: Runtime, incident: Incident, plan: ClosePlan, by: str) -> None:
         entries.append(("close-plan", {"users": plan.users, "revoke_before": revoke}))
     incident.closing = plan.model_copy(update={"claim": new_claim(by, rt.clock())})
     if incident.status is IncidentStatus.CLOSING:
-        rt.store.save_incident(incident, entries)
+        rt.store.save_incident(incident, [*entries, *announce])
     else:
-        set_status(rt, incident, IncidentStatus.CLOSING, "closing", entries)
+        set_status(rt, incident, IncidentStatus.CLOSING, "closing", entries, after=announce)
 
 
 def _save_plan(rt: Runtime, incident: Incident, theirs: ClosePlan, plan: ClosePlan) -> None:
@@ -190,6 +200,7 @@ def _work(
     request: CloseRequest,
     result: CloseResult,
     held: dict[str, list[str]] | None,
+    ahead: Ahead | None,
 ) -> None:
     step = "restore"
     try:
@@ -199,7 +210,8 @@ def _work(
                 step = f"restore:{snap.target}"
                 if step in _done(incident):
                     continue
-                outcome = _restore_step(rt, incident, snap.target, request, result, held, _is_last(incident, step))
+                last = _is_last(incident, step)
+                outcome = _restore_step(rt, incident, snap.target, request, result, held, last, ahead)
                 if outcome is False:
                     return
                 carried = outcome if isinstance(outcome, _Done) else None
@@ -289,13 +301,14 @@ def _restore_step(
     result: CloseResult,
     held: dict[str, list[str]] | None,
     last: bool,
+    ahead: Ahead | None,
 ) -> bool | _Done:
     """Restore (or hand over) one target and let go of it in the same write that marks it done
     (or, when it is the `last` thing owed, hand the step to the closing write). False when the
     close stops here (drift it cannot put back)."""
     for _ in range(UPDATE_ATTEMPTS):
         snap = next(s for s in incident.scp if s.target == target)
-        restored = restore_target(rt, incident, snap, (held or {}).get(target))
+        restored = restore_target(rt, incident, snap, (held or {}).get(target), ahead)
         held = None
         drift: list[tuple[str, dict[str, object]]] = [("drift", {"drift": restored.drift})] if restored.drift else []
         reason = unrecoverable_reason([restored])
@@ -318,6 +331,10 @@ def _record_restore(
     result: CloseResult, incident: Incident, restored: TargetRestore, error: str | None
 ) -> RestoreResult:
     recorded = result.restore or RestoreResult(incident_id=incident.incident_id, status=incident.status)
+    earlier = next((t for t in recorded.targets if t.target == restored.target), None)
+    if earlier is not None:  # restored again (a hand-over landed meanwhile): say all this close did
+        restored.reattached = list(dict.fromkeys([*earlier.reattached, *restored.reattached]))
+        restored.removed_full_access = earlier.removed_full_access or restored.removed_full_access
     recorded.targets = [t for t in recorded.targets if t.target != restored.target] + [restored]
     recorded.error = error
     result.restore = recorded
@@ -457,7 +474,9 @@ def restore_incident(rt: Runtime, incident_id: str, accept_drift: bool = False) 
     incident = rt.store.get_incident(incident_id)
     check_restorable(incident)
     request = CloseRequest(accept_drift=accept_drift, restore_only=True, by="scp restore")
-    return as_restore(finish_close(rt, incident, None, request))
+    restored = as_restore(finish_close(rt, incident, None, request))
+    restored.override = incident.override
+    return restored
 
 
 def check_restorable(incident: Incident) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from breakglass_aws.aws import aws_errors
-from breakglass_aws.errors import GuardRailError, PartialApplyError, UsageError
+from breakglass_aws.errors import BreakglassError, GuardRailError, PartialApplyError, UsageError
 from breakglass_aws.incident.deadman import arm
-from breakglass_aws.incident.gate import StepFailed, apply_levels
+from breakglass_aws.incident.gate import StepFailed, apply_levels, deferred_journal, flush, intents
 from breakglass_aws.incident.notice import notify
 from breakglass_aws.incident.records import held_by, open_record
 from breakglass_aws.incident.status import set_status
 from breakglass_aws.incident.stopped import journal_failure
-from breakglass_aws.journal.base import NothingToJoin, TargetLocked
+from breakglass_aws.journal.base import ClaimLost, NothingToJoin, TargetLocked
 from breakglass_aws.models import (
     FULL_AWS_ACCESS,
     Incident,
@@ -23,6 +23,7 @@ from breakglass_aws.models import (
     ScpTargetSnapshot,
     new_incident_id,
 )
+from breakglass_aws.parallel import beside
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp.plan import DetachPlan, build_detach_plan, merge_for_join, perform_step
 from breakglass_aws.validate import (
@@ -53,10 +54,8 @@ def check_ttl(rt: Runtime, ttl: timedelta | None) -> timedelta:
     return chosen
 
 
-def validate_detach_target(
-    rt: Runtime, target: str, policies: list[str], allow_root: bool, join: bool = False
-) -> TargetKind:
-    """Everything about the target that can be judged without AWS, the lock included."""
+def validate_detach_target(rt: Runtime, target: str, policies: list[str], allow_root: bool) -> TargetKind:
+    """Everything about the target that can be judged without a request."""
     kind = validate_target(target)
     for policy_id in policies:
         validate_policy_id(policy_id)
@@ -70,12 +69,14 @@ def validate_detach_target(
             f"{target} is the organization root: detaching there changes every account",
             "pass --allow-root if that is really what the emergency needs",
         )
-    holders = held_by(rt, target)
+    return kind
+
+
+def _check_holders(target: str, holders: list[str], join: bool) -> None:
     if holders and not join:
         raise TargetLocked(target, holders[0])
     if join and not holders:
         raise NothingToJoin(target)
-    return kind
 
 
 def plan_scp_detach(
@@ -86,18 +87,22 @@ def plan_scp_detach(
     join: bool = False,
     walk_beside: bool = False,
 ) -> DetachPlan:
-    """The detach plan. With `walk_beside` (nobody is asked to confirm), the inherited Denies are
-    read beside the detach and recorded when it is done."""
-    kind = validate_detach_target(rt, target, policies, allow_root, join)
-    with aws_errors():
-        plan = build_detach_plan(
-            rt.factory.client("organizations"), target, kind, policies or None, join, walk_beside=walk_beside
-        )
+    """The detach plan; who holds the target is read beside the plan's reads (a held target
+    is refused before anything changes). With `walk_beside` (nobody is asked to confirm), the
+    inherited Denies are read beside the detach and recorded when it is done."""
+    kind = validate_detach_target(rt, target, policies, allow_root)
+    org = rt.factory.client("organizations")  # built here: botocore builds clients on one thread only
+    holding = beside(lambda: held_by(rt, target))
+    try:
+        with aws_errors():
+            plan = build_detach_plan(org, target, kind, policies or None, join, walk_beside=walk_beside)
+    except BreakglassError:
+        _check_holders(target, holding.result(), join)  # a held target is the better answer
+        raise
+    holders = holding.result()
+    _check_holders(target, holders, join)
     if not join:
         return plan
-    holders = held_by(rt, target)
-    if not holders:
-        raise NothingToJoin(target)
     held = next(s for s in rt.store.get_incident(holders[0]).scp if s.target == target)
     return merge_for_join(plan, held)
 
@@ -114,7 +119,7 @@ def open_scp_incident(
 ) -> Incident:
     """Record the incident and its snapshot, then detach through the gate."""
     incident = new_scp_incident(rt, plan, requester, reason, ticket, ttl, IncidentStatus.ACTIVE, override, join=join)
-    return activate_scp(rt, incident, plan)
+    return activate_scp(rt, incident, plan, announced=True)
 
 
 def new_scp_incident(
@@ -153,7 +158,10 @@ def new_scp_incident(
             "inherited_denies": [d.model_dump() for d in plan.inherited_denies],
         },
     )
-    open_record(rt, incident, join, [("override", {"reason": reason})] if override else None)
+    extra = [("override", {"reason": reason})] if override else []
+    if status is IncidentStatus.ACTIVE:  # its changes are announced in the write that opens it
+        extra += intents(plan.levels())
+    open_record(rt, incident, join, extra)
     if override:
         notify(rt, incident, "override-used", "approvals bypassed with --emergency-override")
     elif status is IncidentStatus.REQUESTED:
@@ -193,28 +201,55 @@ def _merge_joined(rt: Runtime, incident: Incident, plan: DetachPlan) -> DetachPl
     return plan if held is None else merge_for_join(plan, held)
 
 
-def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan) -> Incident:
-    """Detach through the gate for an incident that is allowed to proceed."""
-    plan = _merge_joined(rt, incident, plan)
-    incident.scp = [plan.snapshot]
+def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan, announced: bool = False) -> Incident:
+    """Detach through the gate for an incident that is allowed to proceed (`announced`: the
+    plan's intents were written when it was opened). What the detach ends with (its last
+    outcomes, the inherited Denies read beside it, `activated`) is written together."""
+    with deferred_journal(rt, incident.incident_id) as deferred:
+        plan = _detach(deferred, incident, plan, announced)
+        try:
+            _record_activation(deferred, incident, plan)
+        except ClaimLost:
+            raise
+        except BreakglassError as err:  # every change was made: say so, and how to finish
+            steps = [step for level in plan.levels() for step in level]
+            failed = StepFailed(steps[-1], err, len(steps), journal=True)
+            raise journal_failure(rt, incident, failed, "scp restore") from err
+    notify(rt, incident, "activated", f"detached {', '.join(plan.snapshot.detach)} from {plan.snapshot.target}")
+    arm(rt, incident)
+    return incident
+
+
+def _detach(rt: Runtime, incident: Incident, plan: DetachPlan, announced: bool) -> DetachPlan:
+    if not announced:
+        plan = _merge_joined(rt, incident, plan)
+        incident.scp = [plan.snapshot]
     if incident.status is not IncidentStatus.ACTIVE:  # an approved request: its time starts now
         ttl = timedelta(seconds=int(incident.request.get("ttl_seconds", 3600)))
         incident.expires_at = rt.clock() + ttl
         incident.status, incident.status_reason = IncidentStatus.ACTIVE, "activated"
-        rt.store.save_incident(incident, [("snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})])
+        snapshot = ("snapshot", {"scp": [s.model_dump(mode="json") for s in incident.scp]})
+        rt.store.save_incident(incident, [snapshot, *intents(plan.levels())])
+        announced = True
     org = rt.factory.client("organizations")
     try:
-        apply_levels(rt.store, incident.incident_id, plan.levels(), lambda s: perform_step(org, s), rt.progress)
+        apply_levels(
+            rt.store, incident.incident_id, plan.levels(), lambda s: perform_step(org, s), rt.progress, announced
+        )
     except StepFailed as failed:
         _record_failed_open(rt, incident, failed)
+    return plan
+
+
+def _record_activation(rt: Runtime, incident: Incident, plan: DetachPlan) -> None:
+    activated = ("activated", {"expires_at": incident.public()["expires_at"]})
     if plan.walking:  # read beside the detach: recorded now
         denies = [d.model_dump() for d in plan.walked()]
         incident.request = {**incident.request, "inherited_denies": denies}
-        rt.store.save_incident(incident, [("inherited-denies", {"inherited_denies": denies})])
-    rt.store.append(incident.incident_id, "activated", {"expires_at": incident.public()["expires_at"]})
-    notify(rt, incident, "activated", f"detached {', '.join(plan.snapshot.detach)} from {plan.snapshot.target}")
-    arm(rt, incident)
-    return incident
+        rt.store.save_incident(incident, [("inherited-denies", {"inherited_denies": denies}), activated])
+    else:
+        rt.store.append(incident.incident_id, *activated)
+    flush(rt.store)
 
 
 def _record_failed_open(rt: Runtime, incident: Incident, failed: StepFailed) -> None:

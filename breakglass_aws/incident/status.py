@@ -20,15 +20,17 @@ def set_status(
     reason: str,
     entries: Entries = (),
     release: Sequence[str] = (),
+    after: Entries = (),
 ) -> None:
-    """Save the new status with its journal entry (after `entries`) in one atomic write, letting
-    go of the `release`d targets in the same write; then notify. Closing is signed when a
-    signing key is configured."""
+    """Save the new status with its journal entry (after `entries`, before `after`) in one
+    atomic write, letting go of the `release`d targets in the same write; then notify. Closing
+    is signed when a signing key is configured."""
     incident.status = status
     incident.status_reason = reason
     if status is IncidentStatus.CLOSED and incident.closed_at is None:
         incident.closed_at = rt.clock()
-    written = rt.store.save_incident(incident, [*entries, (f"status:{status.value}", {"reason": reason})], release)
+    status_entry = (f"status:{status.value}", {"reason": reason})
+    written = rt.store.save_incident(incident, [*entries, status_entry, *after], release)
     notify(rt, incident, status.value, reason, head=_head_of(written), sign=status is IncidentStatus.CLOSED)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "DetachPlan",
     "InheritedDeny",
     "RestorePlan",
+    "TargetNow",
     "attached_scps",
     "build_detach_plan",
     "build_restore_plan",
@@ -32,7 +33,9 @@ __all__ = [
     "merge_for_join",
     "merge_snapshots",
     "perform_step",
+    "read_target",
     "restore_levels",
+    "restore_steps_at_most",
 ]
 
 SCP: Final = "SERVICE_CONTROL_POLICY"
@@ -305,13 +308,49 @@ def _reattach(
     return attach, drift, lost
 
 
-def build_restore_plan(org: OrganizationsClient, snapshot: ScpTargetSnapshot) -> RestorePlan:
-    """Compare what the target holds now with the snapshot; re-attach first, FullAWSAccess last.
-    The listing and the drift check's reads (every detached policy's document) are in flight together."""
+class TargetNow(BaseModel):
+    """What a target holds now, and the document of every policy a snapshot detached (None:
+    deleted): what a restore plan is computed from."""
+
+    model_config = ConfigDict(extra="forbid")
+    target: str
+    attached: list[str]
+    documents: dict[str, str | None]
+
+    def covers(self, snapshot: ScpTargetSnapshot) -> bool:
+        return self.target == snapshot.target and set(snapshot.detach) <= set(self.documents)
+
+
+def read_target(org: OrganizationsClient, snapshot: ScpTargetSnapshot) -> TargetNow:
+    """The listing and the drift check's reads (every detached policy's document), in flight together."""
     listing = beside(functools.partial(attached_scps, org, snapshot.target))
     documents = together([functools.partial(describe_policy, org, p) for p in snapshot.detach])
-    current = {p.id for p in listing.result()}
-    attach, drift, lost = _reattach(dict(zip(snapshot.detach, documents, strict=True)), snapshot, current)
+    return TargetNow(
+        target=snapshot.target,
+        attached=[p.id for p in listing.result()],
+        documents=dict(zip(snapshot.detach, documents, strict=True)),
+    )
+
+
+def restore_steps_at_most(snapshot: ScpTargetSnapshot) -> list[ScpStep]:
+    """Every step a restore of `snapshot` can make, known before reading the target: re-attach
+    what it detached, then take FullAWSAccess off when the incident put it on. The plan made
+    from the reads is a part of these (announced together with the claim of a close)."""
+    steps = [ScpStep(action="attach", policy_id=p, target=snapshot.target) for p in snapshot.detach]
+    if snapshot.attach_full_access:
+        steps.append(ScpStep(action="detach", policy_id=FULL_AWS_ACCESS, target=snapshot.target))
+    return steps
+
+
+def build_restore_plan(
+    org: OrganizationsClient, snapshot: ScpTargetSnapshot, now: TargetNow | None = None
+) -> RestorePlan:
+    """Compare what the target holds now (read here, or already read: `now`) with the snapshot;
+    re-attach first, FullAWSAccess last."""
+    if now is None or not now.covers(snapshot):
+        now = read_target(org, snapshot)
+    current = set(now.attached)
+    attach, drift, lost = _reattach(now.documents, snapshot, current)
     steps = [ScpStep(action="attach", policy_id=p, target=snapshot.target) for p in attach]
     original = snapshot.original_ids()
     after = current | set(attach)

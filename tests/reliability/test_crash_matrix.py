@@ -88,14 +88,32 @@ def test_crash_during_restore_then_restore_completes(locked_out, make_runtime, e
 def test_journal_records_intent_before_and_outcome_after(locked_out, make_runtime):
     rt = make_runtime()
     incident = detach(rt, locked_out.account)
-    kinds = [(e.kind, e.data.get("step", {}).get("action")) for e in rt.store.entries(incident.incident_id)]
-    steps = [k for k in kinds if k[0] in ("intent", "outcome")]
-    # FullAWSAccess alone first; then the detaches in flight together: their intents in one
-    # write before any of them is sent, their outcomes after
-    assert (
-        steps
-        == [("intent", "attach"), ("outcome", "attach")] + [("intent", "detach")] * 3 + [("outcome", "detach")] * 3
-    )
+    entries = rt.store.entries(incident.incident_id)
+    kinds = [(e.kind, e.data.get("step", {}).get("action")) for e in entries]
+    # every change is announced in the write that opens the incident; FullAWSAccess goes on
+    # alone first, the detaches after it together; each outcome after its call
+    assert kinds == [
+        ("opened", None),
+        ("intent", "attach"),
+        *[("intent", "detach")] * 3,
+        ("outcome", "attach"),
+        *[("outcome", "detach")] * 3,
+        ("activated", None),
+    ]
+    assert all(e.data["ok"] for e in entries if e.kind == "outcome")
+
+
+def test_every_intent_is_durable_before_the_first_change(locked_out, make_runtime):
+    seen: list[list[str]] = []
+
+    def look(model=None, **_):
+        if model.name == "AttachPolicy":
+            (incident,) = make_runtime().store.list_incidents()
+            journal = make_runtime().store.entries(incident.incident_id)
+            seen.append([e.data["step"]["action"] for e in journal if e.kind == "intent"])
+
+    detach(make_runtime(hooks=[("before-call.organizations", look)]), locked_out.account)
+    assert seen == [["attach", "detach", "detach", "detach"]]
 
 
 def test_crash_leaves_an_intent_without_outcome(locked_out, make_runtime):
@@ -103,8 +121,11 @@ def test_crash_leaves_an_intent_without_outcome(locked_out, make_runtime):
     with pytest.raises(Crash):
         detach(crashing, locked_out.account)
     entries = make_runtime().store.entries(only_incident(crashing).incident_id)
-    assert entries[-1].kind == "intent"
-    assert entries[-1].data["step"]["action"] == "detach"
+    intents = [e.data["step"]["policy_id"] for e in entries if e.kind == "intent"]
+    answered = [e.data["step"]["policy_id"] for e in entries if e.kind == "outcome"]
+    assert len(intents) == MUTATIONS_EACH_WAY
+    assert answered in ([], [FULL_AWS_ACCESS]), "the attach's outcome is written beside the detaches, if at all"
+    assert {p for p in intents if p not in answered} == set(locked_out.policies)
 
 
 def refuse_detach(k: int):

@@ -65,7 +65,7 @@ def test_the_sweep_skips_an_incident_closed_after_it_was_listed(runtime, org):
     def someone_closes_it() -> None:
         assert restore_incident(runtime(), first).status is IncidentStatus.CLOSED
 
-    sweep = runtime(interleave=("holders_of", someone_closes_it))
+    sweep = runtime(interleave=("save_incident", someone_closes_it))
     sweep.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
     (result,) = restore_expired(sweep, workers=1)
     assert result.noop and result.status is IncidentStatus.CLOSED and result.exit_code == 0, result
