@@ -139,6 +139,18 @@ class RotationPlan(BaseModel):
     already_stored: str | None
     steps: list[RotationStep]
 
+    def levels(self) -> list[list[RotationStep]]:
+        """One step after the other, but for the new key's check and the new password, which go
+        together: both only need the secret stored, and the old key stays until the check passed."""
+        levels: list[list[RotationStep]] = []
+        for step in self.steps:
+            together_with_last = levels and {levels[-1][-1].action, step.action} == {"verify-key", "set-password"}
+            if together_with_last:
+                levels[-1].append(step)
+            else:
+                levels.append([step])
+        return levels
+
 
 @dataclass
 class UserState:
@@ -342,6 +354,7 @@ class Performer:
     new_password: bool = True  # a set-password step is planned: store a fresh password
     keep_password: str | None = field(default=None, repr=False)  # else the secret keeps this one
     user_arn: str = ""  # what GetCallerIdentity with the new key must identify
+    known_keys: set[str] | None = None  # the user's keys as this rotation just read them
     _pending: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __call__(self, step: RotationStep) -> dict[str, Any] | None:
@@ -363,7 +376,8 @@ class Performer:
         after a failed attempt any key it may still have created, whose secret we never saw, is
         deleted before trying again."""
         for attempt in range(CREATE_ATTEMPTS):
-            before = self._key_ids(step.user)
+            # the keys before the attempt: as this rotation read them just before its first one
+            before = self.known_keys if attempt == 0 and self.known_keys is not None else self._key_ids(step.user)
             try:
                 key = (self.iam_once or self.iam).create_access_key(UserName=step.user)["AccessKey"]
             except Exception as err:

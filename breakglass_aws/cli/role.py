@@ -354,10 +354,9 @@ def close_command(
 ) -> None:
     """End an incident: restore SCPs, revoke role sessions, rotate the break-glass users. Rerun to resume."""
     from breakglass_aws.cli.common.output import confirm
-    from breakglass_aws.incident.close import close_incident
+    from breakglass_aws.incident.close import finish_close
     from breakglass_aws.incident.plan import CloseRequest, planned_users
     from breakglass_aws.incident.rotation import validate_user
-    from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import validate_incident_id
 
     st = state(ctx)
@@ -373,7 +372,9 @@ def close_command(
         confirm(st, f"Close {incident_id}: {plan}{rotation}?", yes)
     from breakglass_aws.cli.common.options import evidence_options
 
-    result = close_incident(rt, incident_id, whoami(rt), user, skip_rotation, accept_drift, evidence_options(st))
+    evidence = evidence_options(st)
+    request = CloseRequest(users=user, skip_rotation=skip_rotation, accept_drift=accept_drift, evidence=evidence)
+    result = finish_close(rt, incident, None, request)  # the caller is read only if a revocation needs it
     data = {**result.model_dump(mode="json"), "override": incident.override}
     emit(st, data, lambda: override_lines(incident) + close_text(result))
     if result.exit_code:

@@ -31,7 +31,7 @@ from breakglass_aws.incident.restore import (
     unrecoverable_reason,
 )
 from breakglass_aws.incident.revoke import revoke_through_gate
-from breakglass_aws.incident.rotation import check_rotation_targets, rotate_in_incident
+from breakglass_aws.incident.rotation import ReadAhead, read_rotations, rotate_in_incident
 from breakglass_aws.incident.status import set_status
 from breakglass_aws.incident.stopped import journal_failure, try_to_record
 from breakglass_aws.journal.base import UPDATE_ATTEMPTS, ClaimLost, Entries, IncidentChanged, refresh
@@ -74,8 +74,10 @@ def finish_close(rt: Runtime, incident: Incident, caller: Requester | None, requ
         return check_ended(rt, incident, caller, request)
     _check_closable(incident)
     plan = plan_for(rt, incident, request)
-    check_rotation_targets(rt, pending_users(plan))  # read-only: an unknown user changes nothing
+    rotations = read_rotations(rt, pending_users(plan))  # beside the restore
     ahead = read_ahead(rt, incident)  # beside the claim: the first restore waits for no read
+    for reads in rotations.values():
+        reads.check()  # read-only: an unknown user changes nothing
     repaired = journal_the_opening(rt, incident)
     claimed = _claim(rt, incident, plan, request, ahead.announce() if ahead else ())
     if isinstance(claimed, CloseResult):
@@ -87,7 +89,7 @@ def finish_close(rt: Runtime, incident: Incident, caller: Requester | None, requ
     if incident.mode is Mode.ROLE:
         stop_agents(rt, incident.incident_id)  # no consumer is handed credentials being revoked
     with _as_closer(rt, incident) as closer:
-        _work(closer, incident, caller, request, result, held, ahead)
+        _work(closer, incident, caller, request, result, held, ahead, rotations)
     if result.exit_code == 0 and rt.evidence_on_close:
         collect_after_close(rt, result, request.evidence)
     return result
@@ -201,6 +203,7 @@ def _work(
     result: CloseResult,
     held: dict[str, list[str]] | None,
     ahead: Ahead | None,
+    rotations: dict[str, ReadAhead],
 ) -> None:
     step = "restore"
     try:
@@ -221,7 +224,7 @@ def _work(
                 _revoke_step(rt, incident, caller, result)
             while users := pending_users(_plan(incident)):
                 step = f"rotate:{users[0]}"
-                _rotate_step(rt, incident, users[0], result)
+                _rotate_step(rt, incident, users[0], result, rotations.get(users[0]))
             step = "the closing write"
             if _final(rt, incident, request, result, carried):
                 return
@@ -353,8 +356,8 @@ def _revoke_step(rt: Runtime, incident: Incident, caller: Requester | None, resu
     result.also_revoked = _other_open_role_incidents(rt, incident)
 
 
-def _rotate_step(rt: Runtime, incident: Incident, user: str, result: CloseResult) -> None:
-    rotated = rotate_in_incident(rt, incident, user, None, with_password=True, raise_step_failed=True)
+def _rotate_step(rt: Runtime, incident: Incident, user: str, result: CloseResult, ahead: ReadAhead | None) -> None:
+    rotated = rotate_in_incident(rt, incident, user, None, with_password=True, raise_step_failed=True, ahead=ahead)
     result.rotated.append(rotated)
     while not _mark(rt, incident, f"rotate:{user}"):
         pass

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import AwsFailure, BreakglassError, PartialApplyError, UsageError
-from breakglass_aws.incident.gate import StepFailed, apply_steps
+from breakglass_aws.incident.gate import StepFailed, apply_levels
 from breakglass_aws.incident.records import open_record
 from breakglass_aws.incident.status import set_status
 from breakglass_aws.models import ACTIVE_STATUSES, Incident, IncidentStatus, Mode, Requester, new_incident_id
 from breakglass_aws.parallel import beside
 from breakglass_aws.rotation import (
+    PasswordPolicy,
     Performer,
     RotationPlan,
     RotationProof,
     RotationStep,
+    UserState,
     check_target,
     plan_rotation,
     prove_rotation,
@@ -28,8 +33,10 @@ from breakglass_aws.rotation import (
 from breakglass_aws.runtime import Runtime
 
 __all__ = [
+    "ReadAhead",
     "RotationResult",
     "check_rotation_targets",
+    "read_rotations",
     "rotate_in_incident",
     "rotate_standalone",
     "validate_user",
@@ -68,6 +75,33 @@ def check_rotation_targets(rt: Runtime, users: list[str], secret_id: str | None 
     for user in users:
         with aws_errors():
             check_target(iam, sm, user, secret_id or rt.rotation.secret_for(user))
+
+
+@dataclass
+class ReadAhead:
+    """A rotation's reads (the user's keys, login profile and secret; the password policy),
+    started before the work that precedes the rotation and used once by it."""
+
+    state: Future[UserState]
+    policy: Future[PasswordPolicy]
+    used: bool = False
+
+    def check(self) -> None:
+        """The user and its secret exist: a UsageError (exit 2) before anything changes."""
+        with aws_errors():
+            self.state.result()
+
+
+def read_rotations(rt: Runtime, users: list[str]) -> dict[str, ReadAhead]:
+    """Start every user's rotation reads, all in flight together, beside what comes next."""
+    if not users:
+        return {}
+    iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")  # built on this thread
+    policy = beside(lambda: read_policy(iam))
+    return {
+        user: ReadAhead(beside(functools.partial(read_state, iam, sm, user, rt.rotation.secret_for(user))), policy)
+        for user in users
+    }
 
 
 def _journal_facts(rt: Runtime, incident_id: str, rotation_id: str) -> tuple[list[str], set[str]]:
@@ -115,15 +149,21 @@ def rotate_in_incident(
     with_password: bool,
     dry_run: bool = False,
     raise_step_failed: bool = False,
+    ahead: ReadAhead | None = None,
 ) -> RotationResult:
-    """`raise_step_failed`: let the gate's StepFailed through (close names the step itself)."""
+    """`raise_step_failed`: let the gate's StepFailed through (close names the step itself).
+    `ahead`: the user's reads, already started (see `read_rotations`)."""
     secret = secret_id or rt.rotation.secret_for(user)
     rotation_id = f"{incident.incident_id}:{user}"
     iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
     with aws_errors():
-        policy_read = beside(lambda: read_policy(iam))  # in flight with the state's reads
-        state = read_state(iam, sm, user, secret)
-        policy = policy_read.result()
+        if ahead is not None and not ahead.used and secret_id is None:
+            ahead.used = True
+            state, policy = ahead.state.result(), ahead.policy.result()
+        else:
+            policy_read = beside(lambda: read_policy(iam))  # in flight with the state's reads
+            state = read_state(iam, sm, user, secret)
+            policy = policy_read.result()
     created, finished = _journal_facts(rt, incident.incident_id, rotation_id)
     plan = plan_rotation(state, user, secret, rotation_id, created, finished, with_password)
     if dry_run:
@@ -139,9 +179,10 @@ def rotate_in_incident(
         new_password=any(s.action == "set-password" for s in plan.steps),
         keep_password=state.stored.get("password") if isinstance(state.stored.get("password"), str) else None,
         user_arn=state.arn,
+        known_keys={k["AccessKeyId"] for k in state.keys},
     )
     try:
-        apply_steps(rt.store, incident.incident_id, plan.steps, performer, rt.progress)
+        apply_levels(rt.store, incident.incident_id, plan.levels(), performer, rt.progress)
     except StepFailed as failed:
         if raise_step_failed:
             raise

@@ -213,6 +213,8 @@ def activate_scp(rt: Runtime, incident: Incident, plan: DetachPlan, announced: b
             raise
         except BreakglassError as err:  # every change was made: say so, and how to finish
             steps = [step for level in plan.levels() for step in level]
+            if not steps:
+                raise
             failed = StepFailed(steps[-1], err, len(steps), journal=True)
             raise journal_failure(rt, incident, failed, "scp restore") from err
     notify(rt, incident, "activated", f"detached {', '.join(plan.snapshot.detach)} from {plan.snapshot.target}")

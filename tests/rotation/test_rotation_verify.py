@@ -100,10 +100,17 @@ def test_verify_timeout_keeps_the_old_key(aws_clients, make_runtime):
     assert hook.calls == 5
     stored = secret(sm)
     assert keys(iam) == {old[0]: "Active", stored["access_key_id"]: "Active"}, "the old key is NOT deleted"
+    outcomes = [e.data for e in rt.store.entries(caught.value.incident_id) if e.kind == "outcome"]
+    answered = [(o["step"]["action"], o["ok"], o.get("sent", True)) for o in outcomes]
+    assert ("set-password", True, True) in answered, "the password is set beside the new key's check"
+    assert ("verify-key", False, True) in answered
+    old_key_steps = [a for a in answered if a[0] in ("deactivate-key", "delete-key")]
+    assert old_key_steps == [("deactivate-key", False, False), ("delete-key", False, False)], "never sent"
     # once IAM catches up, the same command finishes without a second rotation
     rt2, _ = runtime(make_runtime, NewKeyIdentity())
     finished = rotate(rt2)
     assert finished.resumed is True and finished.incident_id == caught.value.incident_id
+    assert finished.password_reset is False, "the password set beside the failed check is not set again"
     assert keys(iam) == {stored["access_key_id"]: "Active"} and secret(sm) == stored
 
 
