@@ -163,7 +163,7 @@ class UserState:
 def check_target(iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id: str) -> str:
     """Read-only: the user and its secret exist. Bad input fails here, before anything changes.
     Returns the user's ARN (what GetCallerIdentity with its new key must answer)."""
-    secret = beside(functools.partial(_secret_exists, sm, secret_id))  # in flight with GetUser
+    secret = beside(functools.partial(secret_exists, sm, secret_id))  # in flight with GetUser
     try:
         arn = str(iam.get_user(UserName=user)["User"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
@@ -177,7 +177,7 @@ def check_target(iam: IAMClient, sm: SecretsManagerClient, user: str, secret_id:
     return arn
 
 
-def _secret_exists(sm: SecretsManagerClient, secret_id: str) -> bool:
+def secret_exists(sm: SecretsManagerClient, secret_id: str) -> bool:
     try:
         sm.describe_secret(SecretId=secret_id)
     except sm.exceptions.ResourceNotFoundException:

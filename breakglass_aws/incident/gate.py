@@ -45,6 +45,7 @@ __all__ = [
     "INTENT",
     "DeferredJournal",
     "StepFailed",
+    "answer",
     "apply_levels",
     "apply_steps",
     "deferred_journal",
@@ -125,7 +126,7 @@ def apply_levels(
     and `done` counts every step that happened."""
     steps = [step for level in levels for step in level]
     told = steps if announced is True else list(announced or [])
-    unused = [_answer(step, NOT_NEEDED) for step in told if step not in steps]
+    unused = [answer(step, NOT_NEEDED) for step in told if step not in steps]
     untold = [[step for step in level if step not in told] for level in levels]
     if any(untold):
         _write_many(store, incident_id, [*unused, *intents(untold)], steps[0], 0)
@@ -142,7 +143,7 @@ def apply_levels(
         outcomes, unused = [*unused, *outcomes], []
         _settle(writing, level[0], done)
         if failed:
-            later = [_answer(step, NOT_SENT) for rest in levels[index + 1 :] for step in rest]
+            later = [answer(step, NOT_SENT) for rest in levels[index + 1 :] for step in rest]
             _write_many(store, incident_id, [*outcomes, *later], level[0], done)
             step, error, exc = failed[0]
             raise StepFailed(step, error, done) from exc
@@ -183,7 +184,7 @@ def flush(store: Store) -> None:
         store.flush()
 
 
-def _answer(step: BaseModel, why: str) -> tuple[str, dict[str, Any]]:
+def answer(step: BaseModel, why: str) -> tuple[str, dict[str, Any]]:
     """The outcome of an announced step that was never sent."""
     return ("outcome", {"step": step.model_dump(mode="json"), "ok": False, "sent": False, "error": why})
 

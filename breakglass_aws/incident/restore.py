@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
-from breakglass_aws.incident.gate import apply_levels, intents
+from breakglass_aws.incident.gate import answer, apply_levels, intents
 from breakglass_aws.incident.records import held_by
 from breakglass_aws.journal.base import Entries, update_incident
 from breakglass_aws.models import ENDED_STATUSES, Incident, IncidentStatus, ScpStep, ScpTargetSnapshot
@@ -127,11 +127,7 @@ def restore_target(
         still = held_by(rt, snap.target, exclude=incident.incident_id)
         if set(accepted) & set(still):
             for step in announced:  # held back: written with the save that lets go of the target
-                rt.store.append(
-                    incident.incident_id,
-                    "outcome",
-                    {"step": step.model_dump(mode="json"), "ok": False, "sent": False, "error": HANDED_OVER},
-                )
+                rt.store.append(incident.incident_id, *answer(step, HANDED_OVER))
             rt.progress(f"{snap.target}: still held by {', '.join(still)}; its policies come back when they close")
             return TargetRestore(
                 target=snap.target,

@@ -12,6 +12,7 @@ from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.models import ACTIVE_STATUSES, Mode
 from breakglass_aws.role.trust import condition_values, facts_of, grants, mfa_gap, trust_statements
+from breakglass_aws.rotation import secret_exists
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp.lint import Finding, lint_policy
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from mypy_boto3_organizations.literals import PolicyTypeType
     from mypy_boto3_organizations.type_defs import PolicySummaryTypeDef
     from mypy_boto3_scheduler.type_defs import GetScheduleOutputTypeDef
-    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = ["ReadinessOptions", "run_checks"]
 
@@ -329,7 +329,7 @@ def _check_user(rt: Runtime, user: str, options: ReadinessOptions) -> list[Findi
     try:
         stored = json.loads(sm.get_secret_value(SecretId=secret_id).get("SecretString") or "{}")
     except sm.exceptions.ResourceNotFoundException:
-        if _secret_exists(sm, secret_id):
+        if secret_exists(sm, secret_id):
             return [
                 *found,
                 _finding(
@@ -372,14 +372,6 @@ def _check_user(rt: Runtime, user: str, options: ReadinessOptions) -> list[Findi
             )
         )
     return found
-
-
-def _secret_exists(sm: SecretsManagerClient, secret_id: str) -> bool:
-    try:
-        sm.describe_secret(SecretId=secret_id)
-    except sm.exceptions.ResourceNotFoundException:
-        return False
-    return True
 
 
 def _check_incidents(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
