@@ -112,6 +112,7 @@ class Runtime:
     sleep: Callable[[float], None] = field(default=time.sleep)  # waiting for another closer
     anchors: AnchorStore | None = None  # journal heads under Object Lock (evidence_bucket)
     signer: KmsSigner | None = None  # signs the head at close and bundle manifests (signing_key)
+    pace: Callable[[float], None] = field(default=time.sleep)  # spacing of CloudTrail's paced reads
 
 
 def whoami(rt: Runtime) -> Requester:
@@ -143,6 +144,7 @@ class Injected:
     botocore_session: Any = None
     http_get: Callable[[str], str] | None = None
     progress: Callable[[str], None] = field(default=lambda _message: None)
+    pace: Callable[[float], None] | None = None
 
 
 def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
@@ -196,6 +198,7 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
         store_region=s.store_region,
         anchors=_anchors(factory, s),
         signer=KmsSigner(factory, s.signing_key) if s.signing_key else None,
+        pace=inj.pace or time.sleep,
     )
 
 

@@ -122,7 +122,13 @@ class Settings(BaseModel):
         default=None, description="KMS key (ECC_NIST_P256, SIGN_VERIFY) signing the head at close and bundles"
     )
     approvals_required: int = Field(default=0, ge=0, le=5)
-    watch_regions: list[str] = Field(default_factory=list, description="regions whose STS endpoints are watched")
+    alert_regions: list[str] = Field(
+        default_factory=list,
+        description="regions besides us-east-1 where break-glass use is watched and alert rules are checked",
+    )
+    alert_rule_prefix: str = Field(
+        default="breakglass", description="name prefix of the EventBridge alert rules (terraform name_prefix)"
+    )
     restore_workers: int = Field(default=4, ge=1, le=32)
     max_rps: float | None = Field(default=None, gt=0, le=1000)
     restore_function_arn: str | None = None
@@ -142,7 +148,7 @@ class Settings(BaseModel):
             _checked(validate_region, value)
         return value
 
-    @field_validator("watch_regions", "evidence_regions", "sts_regions")
+    @field_validator("alert_regions", "evidence_regions", "sts_regions")
     @classmethod
     def _regions(cls, value: list[str]) -> list[str]:
         for region in value:
@@ -252,6 +258,7 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if not key.startswith(ENV_PREFIX) or key in META_ENV:
             continue
         name = key[len(ENV_PREFIX) :].lower()
+        name = RENAMED.get(name, name)
         if name not in fields:
             raise ConfigError(
                 f"unknown environment variable {key}",
@@ -261,7 +268,13 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-LIST_FIELDS = frozenset({"rotate_users", "watch_regions", "evidence_regions"})
+LIST_FIELDS = frozenset({"rotate_users", "alert_regions", "evidence_regions"})
+# Settings renamed since they were first published: the old name still works.
+RENAMED = {"watch_regions": "alert_regions"}
+
+
+def _renamed(values: dict[str, Any]) -> dict[str, Any]:
+    return {RENAMED.get(key, key): value for key, value in values.items()}
 
 
 def _list_value(value: str) -> list[str]:
@@ -298,7 +311,7 @@ def load_settings(
     env = os.environ if environ is None else environ
     explicit = config_path is not None or "BREAKGLASS_CONFIG" in env
     path = config_path or Path(env.get("BREAKGLASS_CONFIG") or default_config_path(env))
-    file_values = _read_file(path, explicit)
+    file_values = _renamed(_read_file(path, explicit))
     try:
         Settings(**file_values)
     except ValidationError as err:

@@ -223,6 +223,10 @@ class CliRun:
         return json.loads(self.stdout)
 
 
+def _unpaced(_seconds: float) -> None:
+    """In-process CloudTrail (moto) needs no pacing: the pacing itself is tested on its own."""
+
+
 @pytest.fixture
 def cli() -> Callable[..., CliRun]:
     """Run the command in-process through Typer's runner, with optional hooks and clock."""
@@ -240,7 +244,9 @@ def cli() -> Callable[..., CliRun]:
         fresh_session: bool = False,
     ) -> CliRun:
         shared = None if fresh_session else _shared_botocore()
-        overrides = CliOverrides(hooks=hooks or [], clock=clock, botocore_session=shared, http_get=http_get)
+        overrides = CliOverrides(
+            hooks=hooks or [], clock=clock, botocore_session=shared, http_get=http_get, pace=_unpaced
+        )
         result = CliRunner().invoke(app, list(args), obj=overrides, input=input)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception

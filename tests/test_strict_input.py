@@ -559,7 +559,7 @@ def test_bad_name_settings_are_refused(iam, cli, tmp_path, cwd, monkeypatch, key
 BAD_REGION_SETTINGS = [
     ("BREAKGLASS_REGION", "eu-west-1\n", "'region'"),
     ("BREAKGLASS_STORE_REGION", "eu-west-1\n", "'store_region'"),
-    ("BREAKGLASS_WATCH_REGIONS", "eu-west-1,eu-west-" + wide("2"), "'watch_regions'"),
+    ("BREAKGLASS_ALERT_REGIONS", "eu-west-1,eu-west-" + wide("2"), "'alert_regions'"),
     ("BREAKGLASS_EVIDENCE_REGIONS", '["eu-west-1", "eu-west-' + arabic("3") + '"]', "'evidence_regions'"),
 ]
 

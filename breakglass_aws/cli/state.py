@@ -25,6 +25,7 @@ class CliOverrides:
     clock: Callable[[], datetime] | None = None
     botocore_session: Any = None
     http_get: Callable[[str], str] | None = None
+    pace: Callable[[float], None] | None = None  # spacing of CloudTrail's paced reads
 
 
 @dataclass
@@ -96,6 +97,7 @@ class CliState:
             botocore_session=o.botocore_session,
             http_get=o.http_get,
             progress=self.progress,
+            pace=o.pace,
         )
         rt = build_runtime(self.settings(), injected)
         rt.shared_store_spec = self._shared_spec

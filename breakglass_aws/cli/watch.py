@@ -19,19 +19,20 @@ def watch_command(
     since: Annotated[str, typer.Option(metavar="DURATION", help="How far back to look (max 90d).")] = "24h",
     alert: Annotated[bool, typer.Option("--alert", help="Publish each new finding to SNS (once).")] = False,
 ) -> None:
-    """Find break-glass role use, break-glass console logins and SCP changes that match no incident.
-    Exits 4 when there are findings (for schedules)."""
+    """Find every use of the glass, and every change to its controls, that matches no incident: in
+    us-east-1 and each of alert_regions. Exits 4 when there are findings (for schedules)."""
     from breakglass_aws.errors import GuardRailError
     from breakglass_aws.validate import parse_duration
-    from breakglass_aws.watch.scan import run_watch
+    from breakglass_aws.watch.scan import run_watch, watched_names
 
     st = state(ctx)
     period = parse_duration(since, what="--since")
     rt = st.runtime()
     settings = st.settings()
-    result = run_watch(rt, period, alert, list(settings.rotate_users), list(settings.watch_regions))
-    lines = [f"{f.time} {f.kind:14} {f.region:10} {f.who}: {f.detail}" for f in result.findings]
-    emit(st, result.model_dump(mode="json"), lambda: lines or [f"no out-of-band use since {result.since}"])
+    result = run_watch(rt, period, alert, watched_names(settings, rt.role.role_name), list(settings.alert_regions))
+    lines = [f"{f.time} {f.kind:20} {f.region:14} {f.account:12} {f.who}: {f.detail}" for f in result.findings]
+    nothing = f"no out-of-band use since {result.since} in {', '.join(result.regions)}"
+    emit(st, result.model_dump(mode="json"), lambda: lines or [nothing])
     if alert and result.findings:
         st.progress(f"{result.alerted} new alert(s) published")
     if result.alert_failures:

@@ -116,7 +116,7 @@ def collect_evidence(
         if count:
             rt.progress(f"{region} {attribute[0]}={attribute[1]}: page of {count} events, {fetched[0]} fetched so far")
 
-    chosen = source or CloudTrailSource(rt.factory, options.rate, on_page=progress)
+    chosen = source or CloudTrailSource(rt.factory, options.rate, on_page=progress, sleep=rt.pace)
     with aws_errors():
         result = collect_bundle(
             incident, rt.store.entries(incident_id), chosen, folder, window, final_after, now, options.regions
