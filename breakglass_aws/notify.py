@@ -1,4 +1,5 @@
-"""Notifications: every lifecycle event is published to an SNS topic as structured JSON."""
+"""Notifications: every lifecycle event is published to an SNS topic with `MessageStructure=json`,
+one rendering per kind of subscriber (see `notice_format`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 
 from breakglass_aws.aws import ClientFactory
 from breakglass_aws.models import Incident
+from breakglass_aws.notice_format import structured
 
 __all__ = ["Notifier", "SnsNotifier", "message_for", "publish_with_retry"]
 
@@ -45,9 +47,12 @@ class SnsNotifier:
         actor = self.actor()
         who = {"who": actor["actor"], "who_arn": actor["actor_arn"]}
         body = {**actor, **who, **message}
-        answer = sns.publish(
-            TopicArn=self.topic_arn, Subject=subject[:SUBJECT_MAX], Message=json.dumps(body, sort_keys=True)
-        )
+        subject = subject[:SUBJECT_MAX]
+        payload = structured(body, subject)
+        if payload is None:  # too large to render per protocol: the structured JSON alone, as before
+            answer = sns.publish(TopicArn=self.topic_arn, Subject=subject, Message=json.dumps(body, sort_keys=True))
+        else:
+            answer = sns.publish(TopicArn=self.topic_arn, Subject=subject, Message=payload, MessageStructure="json")
         return str(answer.get("MessageId", ""))
 
 

@@ -15,7 +15,7 @@ PACKAGE = Path(breakglass_aws.__file__).parent
 # lowest first; a module belongs to the first layer that names it or a package holding it
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("errors", "clock", "redact", "permissions", "lambda_package", "nesting", "parallel")),
-    ("base", ("models", "validate", "aws", "settings", "notify")),
+    ("base", ("models", "validate", "aws", "settings", "notify", "notice_format")),
     ("journal", ("journal",)),
     ("runtime", ("runtime",)),
     ("domain", ("scp", "role", "rotation", "evidence", "watch")),
