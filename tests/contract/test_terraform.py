@@ -25,6 +25,7 @@ from breakglass_aws.evidence.bundle import MANIFEST
 from breakglass_aws.incident.deadman import RETRY_POLICY
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, actions_for
 from breakglass_aws.testing import MotoServer, env_for
+from breakglass_aws.watch.coverage import COVERAGE, Names, patterns
 from tests.support.terraform import (
     BREAKGLASS,
     MIRROR_CONFIG_SCRIPT,
@@ -34,8 +35,10 @@ from tests.support.terraform import (
     TERRAFORM_DIR,
     Terraform,
     allows,
+    assert_forwards_to,
     build_lambda_zip,
     clean_environment,
+    deployed_alert_rules,
     find_mirror,
     terraform_session,
 )
@@ -194,10 +197,10 @@ class Deployment:
     server: MotoServer
     outputs: dict[str, Any]
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str = REGION) -> Any:
         return boto3.client(
             service,
-            region_name=REGION,
+            region_name=region,
             endpoint_url=self.server.url,
             aws_access_key_id="AKIAFAKEFORTESTS0000",
             aws_secret_access_key="fakeSecretKeyForTests0000000000000000000",
@@ -243,6 +246,8 @@ def deployed(tf: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 # The tool settings the complete example must output, each under the setting's own name.
 SETTING_OUTPUTS = {
+    "alert_rule_prefix",
+    "alert_regions",
     "sns_topic_arn",
     "store",
     "role_name",
@@ -307,6 +312,7 @@ def test_outputs_are_the_tool_settings(deployed: Deployment):
     assert out["sns_topic_arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:breakglass-notifications"
     assert out["restore_function_arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:breakglass-restore"
     assert out["schedule_group"] == "breakglass"
+    assert out["alert_rule_prefix"] == "breakglass" and out["alert_regions"] == ["eu-west-1"]
     assert out["scheduler_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/breakglass-scheduler"
     assert out["member_role_name"] == "OrganizationAccountAccessRole"
     assert out["schedule_dead_letter_arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:breakglass-restore-dead-letters"
@@ -391,11 +397,6 @@ def test_deployed_control_plane(deployed: Deployment):
     assert schedule["Target"]["Arn"] == function["FunctionArn"]
     assert schedule["Target"]["RetryPolicy"] == RETRY_POLICY
     assert schedule["Target"]["DeadLetterConfig"] == {"Arn": out["schedule_dead_letter_arn"]}
-    events = deployed.client("events")
-    rules = {r["Name"] for r in events.list_rules(NamePrefix="breakglass-")["Rules"]}
-    assert rules == {"breakglass-role-assumed", "breakglass-console-login", "breakglass-scp-changed"}
-    for rule in rules:
-        assert [t["Arn"] for t in events.list_targets_by_rule(Rule=rule)["Targets"]] == [out["sns_topic_arn"]]
     sm = deployed.client("secretsmanager")
     names = {s["Name"] for s in sm.list_secrets()["SecretList"]}
     assert names == {"breakglass/breakglass-1", "breakglass/breakglass-2"}
@@ -403,6 +404,54 @@ def test_deployed_control_plane(deployed: Deployment):
         sm.get_secret_value(SecretId="breakglass/breakglass-2")  # Terraform never writes a value
     scps = deployed.client("organizations").list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
     assert {"breakglass-DenyLeaveOrganization", "breakglass-DenyCloudTrailChanges"} <= {p["Name"] for p in scps}
+
+
+def _deployed_names(out: dict[str, Any]) -> Names:
+    """The names the example's alert rules filter on, from its outputs."""
+    return Names(
+        role_name=out["role_name"],
+        user_names=tuple(out["rotate_users"]),
+        secret_prefix=out["secret_prefix"],
+        rule_prefix="breakglass",  # the modules' name_prefix (default)
+        topic_name=out["sns_topic_arn"].rsplit(":", 1)[-1],
+    )
+
+
+def test_alert_rules_in_every_region_reach_the_topic(deployed: Deployment):
+    """us-east-1: one rule per applicable kind, with the pattern and state coverage.patterns renders,
+    notifying the topic (whose policy lets each rule publish). eu-west-1: the regional kinds only,
+    forwarded to the us-east-1 default bus through a role that may put events there and nothing else.
+    The default bus accepts events from the organization's accounts."""
+    out = deployed.outputs
+    expected = patterns(_deployed_names(out))
+    assert {"console-login", "user-credentials", "user-mfa-deleted"} <= set(expected), "the example has users"
+    central = deployed_alert_rules(deployed.client("events"))
+    assert set(central) == set(expected) == set(out["alert_rule_arns"])
+    topic = out["sns_topic_arn"]
+    topic_policy = deployed.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
+    for kind, rule in central.items():
+        assert (rule["pattern"], rule["state"]) == (expected[kind]["pattern"], expected[kind]["state"]), kind
+        assert [(t["Arn"], t.get("RoleArn")) for t in rule["targets"]] == [(topic, None)], kind
+        assert allows(topic_policy, "sns:Publish", [topic], {"aws:SourceArn": out["alert_rule_arns"][kind]}), kind
+    assert central["secret-read"]["state"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+
+    bus = out["event_bus_arn"]
+    assert bus == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
+    regional = {k.kind: expected[k.kind] for k in COVERAGE if k.regional and k.kind in expected}
+    assert set(regional) < set(expected), "IAM and Organizations kinds are recorded in us-east-1 only"
+    assert_forwards_to(deployed.client("events", "eu-west-1"), deployed.client("iam"), bus, regional, ACCOUNT)
+    assert set(out["forwarding_rule_arns"]) == set(regional)
+    assert out["forwarding_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/breakglass-alert-forwarding-eu-west-1"
+
+    organization = deployed.client("organizations").describe_organization()["Organization"]["Id"]
+    described = deployed.client("events").describe_event_bus(Name="default")
+    assert described["Arn"] == bus
+    [statement] = json.loads(described["Policy"])["Statement"]
+    assert statement["Principal"] == "*" and statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": organization}
+    }, statement
+    assert allows(described["Policy"], "events:PutEvents", [bus], {"aws:PrincipalOrgID": organization})
+    assert not allows(described["Policy"], "events:PutEvents", [bus], {"aws:PrincipalOrgID": "o-0therorg00"})
 
 
 def test_scheduled_restore_failures_reach_the_topic(deployed: Deployment):

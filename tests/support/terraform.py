@@ -229,3 +229,57 @@ def allows(document: str, action: str, resources: Sequence[str], context: Mappin
         if _conditions_hold(statement.get("Condition", {}), context or {}):
             return True
     return False
+
+
+# --- the alert rules as deployed ----------------------------------------------------------------
+
+
+def deployed_alert_rules(events: Any, prefix: str = "breakglass") -> dict[str, dict[str, Any]]:
+    """The EventBridge rules named `<prefix>-<kind>` of one account and region, by kind:
+    {"pattern": the parsed EventPattern, "state": State, "targets": the rule's targets}."""
+    found: dict[str, dict[str, Any]] = {}
+    for page in events.get_paginator("list_rules").paginate(NamePrefix=f"{prefix}-"):
+        for rule in page["Rules"]:
+            found[rule["Name"].removeprefix(f"{prefix}-")] = {
+                "pattern": json.loads(rule["EventPattern"]),
+                "state": rule["State"],
+                "targets": events.list_targets_by_rule(Rule=rule["Name"])["Targets"],
+            }
+    return found
+
+
+def _document(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def assert_forwards_to(
+    events: Any, iam: Any, bus_arn: str, expected: Mapping[str, Mapping[str, Any]], account: str
+) -> None:
+    """The rules of one account and region are exactly `expected` ({kind: {pattern, state, ...}},
+    as breakglass_aws.watch.coverage.patterns renders them), each with one target: the central bus
+    `bus_arn`, through a role of `account` that only EventBridge of that account may assume and
+    that may events:PutEvents on that bus and nothing else."""
+    rules = deployed_alert_rules(events)
+    assert set(rules) == set(expected), sorted(set(rules) ^ set(expected))
+    roles = set()
+    for kind, rule in rules.items():
+        assert (rule["pattern"], rule["state"]) == (expected[kind]["pattern"], expected[kind]["state"]), kind
+        [target] = rule["targets"]
+        assert target["Arn"] == bus_arn, kind
+        roles.add(target["RoleArn"])
+    [role_arn] = roles
+    assert role_arn.startswith(f"arn:aws:iam::{account}:role/"), role_arn
+    role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+    [trust] = _listed(_document(role["AssumeRolePolicyDocument"])["Statement"])
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole", trust
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}, trust
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}, trust
+    names = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    documents = [
+        json.dumps(_document(iam.get_role_policy(RoleName=role["RoleName"], PolicyName=n)["PolicyDocument"]))
+        for n in names
+    ]
+    assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == []
+    assert any(allows(d, "events:PutEvents", [bus_arn]) for d in documents), documents
+    elsewhere = bus_arn.replace(":event-bus/default", ":event-bus/other")
+    assert not any(allows(d, "events:PutEvents", [elsewhere]) or allows(d, "events:PutRule", ["*"]) for d in documents)

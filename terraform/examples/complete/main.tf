@@ -10,6 +10,24 @@ provider "aws" {
   max_retries                 = var.max_retries
 }
 
+# A second region in use: the same account in eu-west-1, where its alert events are recorded.
+provider "aws" {
+  alias  = "eu_west_1"
+  region = "eu-west-1"
+
+  skip_credentials_validation = var.skip_credentials_validation
+  skip_requesting_account_id  = var.skip_requesting_account_id
+  skip_metadata_api_check     = var.skip_metadata_api_check
+  s3_use_path_style           = var.s3_use_path_style
+  max_retries                 = var.max_retries
+}
+
+# The organization whose accounts forward their alert events to the control plane's bus (this
+# configuration runs in the management account).
+data "aws_organizations_organization" "this" {
+  count = var.accept_organization_alerts ? 1 : 0
+}
+
 # In an organization, apply this module in every member account (one provider alias per account);
 # here it runs in the control-plane account itself.
 module "breakglass_role" {
@@ -38,7 +56,49 @@ module "control_plane" {
   secret_prefix             = var.secret_prefix
   lambda_zip_path           = var.lambda_zip_path
   tags                      = var.tags
+
+  forwarding_organization_id = one(data.aws_organizations_organization.this[*].id)
 }
+
+# EventBridge sees a CloudTrail event only in the account and region where it is recorded, even
+# with an organization trail: every other region in use forwards its alert events to the control
+# plane's default bus (us-east-1), here eu-west-1 of this account.
+module "alert_forwarding_eu_west_1" {
+  source = "../../modules/alert-forwarding"
+  providers = {
+    aws = aws.eu_west_1
+  }
+
+  target_event_bus_arn   = module.control_plane.event_bus_arn
+  break_glass_role_name  = module.breakglass_role.role_name
+  break_glass_user_names = module.breakglass_role.user_names
+  secret_prefix          = var.secret_prefix
+  tags                   = var.tags
+}
+
+# Every member account does the same in each region it uses (us-east-1 included: the IAM and
+# Organizations rules exist there only), through a provider that assumes a role in it. For example:
+#
+# provider "aws" {
+#   alias  = "workloads_us_east_1"
+#   region = "us-east-1"
+#
+#   assume_role {
+#     role_arn = "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole"
+#   }
+# }
+#
+# module "alert_forwarding_workloads_us_east_1" {
+#   source = "../../modules/alert-forwarding"
+#   providers = {
+#     aws = aws.workloads_us_east_1
+#   }
+#
+#   target_event_bus_arn  = module.control_plane.event_bus_arn
+#   break_glass_role_name = module.breakglass_role.role_name
+#   secret_prefix         = var.secret_prefix
+#   tags                  = var.tags
+# }
 
 module "scp_guardrails" {
   source = "../../modules/scp-guardrails"

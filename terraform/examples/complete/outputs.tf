@@ -91,3 +91,33 @@ output "signing_key" {
   description = "The tool's signing_key setting."
   value       = module.control_plane.signing_key
 }
+
+output "event_bus_arn" {
+  description = "The control plane's default event bus: the alert-forwarding modules of the other accounts and regions target it."
+  value       = module.control_plane.event_bus_arn
+}
+
+output "alert_rule_arns" {
+  description = "ARNs of the control plane's alert rules (us-east-1), by kind."
+  value       = module.control_plane.alert_rule_arns
+}
+
+output "forwarding_rule_arns" {
+  description = "ARNs of the forwarding rules of eu-west-1, by kind (the regional kinds)."
+  value       = module.alert_forwarding_eu_west_1.rule_arns
+}
+
+output "forwarding_role_arn" {
+  description = "Role EventBridge assumes in eu-west-1 to put the alert events on the control plane's bus."
+  value       = module.alert_forwarding_eu_west_1.role_arn
+}
+
+output "alert_rule_prefix" {
+  description = "The tool's alert_rule_prefix setting."
+  value       = module.control_plane.alert_rule_prefix
+}
+
+output "alert_regions" {
+  description = "The tool's alert_regions setting: the regions besides us-east-1 whose alert rules forward here (watch reads them, check checks them)."
+  value       = ["eu-west-1"]
+}

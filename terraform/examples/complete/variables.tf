@@ -105,6 +105,12 @@ variable "scp_target_ids" {
   default     = []
 }
 
+variable "accept_organization_alerts" {
+  description = "Let the organization's accounts forward their alert events to the control plane's default bus (reads the organization: run in its management account)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0, < 6.0"
+      version = ">= 5.27, < 6.0" # 5.27: aws_cloudwatch_event_rule.state
     }
   }
 }

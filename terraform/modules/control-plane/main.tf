@@ -27,6 +27,8 @@ locals {
   break_glass_secret_arns      = [for user in var.break_glass_user_names : aws_secretsmanager_secret.break_glass[user].arn]
   dead_letter_queue_name       = "${var.name_prefix}-restore-dead-letters"
   restore_alarm_prefix         = "${var.name_prefix}-restore-"
+  event_bus_arn                = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"
+  accept_forwarded_alerts      = var.forwarding_organization_id != null && var.forwarding_organization_id != ""
 
   # Organizations ARNs, as the Service Authorization Reference ("Actions, resources, and condition
   # keys for AWS Organizations") defines them: roots, OUs, accounts and the organization's own
@@ -100,49 +102,6 @@ locals {
     "dynamodb:TransactWriteItems",
     "dynamodb:UpdateItem",
   ]
-
-  # EventBridge patterns of the alerts (CloudTrail management events; IAM, STS-global and sign-in
-  # events are delivered in us-east-1 only).
-  event_rules = merge(
-    {
-      role-assumed = {
-        description = "AssumeRole of the break-glass role ${var.break_glass_role_name}"
-        pattern = {
-          source        = ["aws.sts"]
-          "detail-type" = ["AWS API Call via CloudTrail"]
-          detail = {
-            eventSource       = ["sts.amazonaws.com"]
-            eventName         = ["AssumeRole"]
-            requestParameters = { roleArn = [{ suffix = ":role/${var.break_glass_role_name}" }] }
-          }
-        }
-      }
-      scp-changed = {
-        description = "Service Control Policy attached, detached or edited"
-        pattern = {
-          source        = ["aws.organizations"]
-          "detail-type" = ["AWS API Call via CloudTrail"]
-          detail = {
-            eventSource = ["organizations.amazonaws.com"]
-            eventName   = ["AttachPolicy", "DetachPolicy", "UpdatePolicy"]
-          }
-        }
-      }
-    },
-    length(var.break_glass_user_names) == 0 ? {} : {
-      console-login = {
-        description = "Console sign-in of a break-glass user"
-        pattern = {
-          source        = ["aws.signin"]
-          "detail-type" = ["AWS Console Sign In via CloudTrail"]
-          detail = {
-            eventName    = ["ConsoleLogin"]
-            userIdentity = { type = ["IAMUser"], userName = var.break_glass_user_names }
-          }
-        }
-      }
-    },
-  )
 }
 
 ################################################################################
@@ -289,21 +248,67 @@ resource "aws_sns_topic" "notifications" {
   tags              = var.tags
 }
 
+# The alert rules: one per kind of break-glass event (breakglass_aws.watch.coverage, rendered by the
+# alert-patterns module). They see the events recorded in this account and region (IAM and
+# Organizations events are recorded in us-east-1 only); those of the other accounts and regions
+# arrive on the default bus through the alert-forwarding module.
+module "alert_patterns" {
+  source = "../alert-patterns"
+
+  role_name     = var.break_glass_role_name
+  user_names    = var.break_glass_user_names
+  secret_prefix = var.secret_prefix
+  rule_prefix   = var.name_prefix
+  topic_name    = local.topic_name
+}
+
 resource "aws_cloudwatch_event_rule" "alert" {
-  for_each = local.event_rules
+  for_each = module.alert_patterns.rules
 
   name          = "${var.name_prefix}-${each.key}"
   description   = each.value.description
   event_pattern = jsonencode(each.value.pattern)
+  state         = each.value.state
   tags          = var.tags
 }
 
 resource "aws_cloudwatch_event_target" "alert" {
-  for_each = local.event_rules
+  for_each = module.alert_patterns.rules
 
   rule      = aws_cloudwatch_event_rule.alert[each.key].name
   target_id = "notify"
   arn       = aws_sns_topic.notifications.arn
+}
+
+# The default event bus receives the alert events the organization's accounts forward (the
+# alert-forwarding module): EventBridge sees a CloudTrail event only in the account and region
+# where it is recorded.
+data "aws_iam_policy_document" "event_bus" {
+  count = local.accept_forwarded_alerts ? 1 : 0
+
+  statement {
+    sid       = "OrganizationForwardsAlerts"
+    actions   = ["events:PutEvents"]
+    resources = [local.event_bus_arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = [var.forwarding_organization_id]
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "forwarded_alerts" {
+  count = local.accept_forwarded_alerts ? 1 : 0
+
+  event_bus_name = "default"
+  policy         = data.aws_iam_policy_document.event_bus[0].json
 }
 
 data "aws_iam_policy_document" "notifications_topic" {

@@ -9,8 +9,13 @@ output "sns_kms_key_arn" {
 }
 
 output "alert_rule_arns" {
-  description = "ARNs of the EventBridge alert rules, by alert (role-assumed, scp-changed, and console-login when there are break-glass users)."
-  value       = { for name, rule in aws_cloudwatch_event_rule.alert : name => rule.arn }
+  description = "ARNs of the EventBridge alert rules, by kind of break-glass event (breakglass_aws.watch.coverage; the kinds about break-glass users only when there are some)."
+  value       = { for kind, rule in aws_cloudwatch_event_rule.alert : kind => rule.arn }
+}
+
+output "event_bus_arn" {
+  description = "ARN of this account's default event bus in this region: the alert-forwarding modules of the other accounts and regions target it."
+  value       = local.event_bus_arn
 }
 
 output "store_table_name" {
@@ -106,4 +111,9 @@ output "member_role_name" {
 output "signing_key" {
   description = "ARN of the KMS signing key (the tool's signing_key setting), or null when not created."
   value       = local.signing_key_arn
+}
+
+output "alert_rule_prefix" {
+  description = "The tool's alert_rule_prefix setting: the name prefix of the alert rules (here and in the forwarding modules)."
+  value       = var.name_prefix
 }

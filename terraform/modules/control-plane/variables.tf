@@ -42,8 +42,19 @@ variable "organization_management_account_id" {
   }
 }
 
+variable "forwarding_organization_id" {
+  description = "Organization (o-...) whose accounts may forward alert events to this account's default event bus (a bus policy granting events:PutEvents on aws:PrincipalOrgID). Null or empty: no bus policy, only this account's events are seen."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.forwarding_organization_id == null || var.forwarding_organization_id == "" || can(regex("^o-[a-z0-9]{10,32}$", var.forwarding_organization_id))
+    error_message = "forwarding_organization_id must be an organization id: o- followed by 10-32 lowercase letters or digits."
+  }
+}
+
 variable "break_glass_user_names" {
-  description = "Break-glass IAM users of this account: each gets a secret, a console sign-in alert and rotation rights in the operator policy."
+  description = "Break-glass IAM users of this account: each gets a secret, sign-in, credential and MFA alerts and rotation rights in the operator policy."
   type        = list(string)
   default     = []
 

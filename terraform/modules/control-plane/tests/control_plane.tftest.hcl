@@ -440,12 +440,21 @@ run "alerts" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_event_rule.alert)) == toset(["role-assumed", "console-login", "scp-changed"])
-    error_message = "Three alerts: role assumed, console login, SCP changed."
+    condition = toset(keys(aws_cloudwatch_event_rule.alert)) == toset([
+      "assume-role", "assume-root", "console-login", "root-console-login", "user-credentials", "user-mfa-deleted",
+      "role-changed", "secret-read", "trail-changed", "alert-rule-changed", "alert-target-removed",
+      "topic-unsubscribed", "scp-change",
+    ])
+    error_message = "One alert rule per kind of break-glass event (the user kinds because there are users)."
   }
 
   assert {
-    condition = jsondecode(aws_cloudwatch_event_rule.alert["role-assumed"].event_pattern) == {
+    condition     = alltrue([for kind, rule in aws_cloudwatch_event_rule.alert : rule.name == "breakglass-${kind}"])
+    error_message = "Alert rules are named <name_prefix>-<kind>."
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.alert["assume-role"].event_pattern) == {
       source        = ["aws.sts"]
       "detail-type" = ["AWS API Call via CloudTrail"]
       detail = {
@@ -467,14 +476,31 @@ run "alerts" {
 
   assert {
     condition = (
-      jsondecode(aws_cloudwatch_event_rule.alert["scp-changed"].event_pattern).source == ["aws.organizations"] &&
-      toset(jsondecode(aws_cloudwatch_event_rule.alert["scp-changed"].event_pattern).detail.eventName) == toset(["AttachPolicy", "DetachPolicy", "UpdatePolicy"])
+      jsondecode(aws_cloudwatch_event_rule.alert["scp-change"].event_pattern).source == ["aws.organizations"] &&
+      toset(jsondecode(aws_cloudwatch_event_rule.alert["scp-change"].event_pattern).detail.eventName) == toset(["AttachPolicy", "DetachPolicy", "UpdatePolicy"])
     )
     error_message = "The SCP alert matches AttachPolicy, DetachPolicy and UpdatePolicy."
   }
 
   assert {
-    condition     = length(aws_cloudwatch_event_target.alert) == 3
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.alert["secret-read"].event_pattern).detail.requestParameters.secretId[0] == { prefix = "breakglass/" } &&
+      jsondecode(aws_cloudwatch_event_rule.alert["topic-unsubscribed"].event_pattern).detail.requestParameters.subscriptionArn == [{ wildcard = "arn:aws:sns:*:*:breakglass-notifications:*" }] &&
+      jsondecode(aws_cloudwatch_event_rule.alert["alert-rule-changed"].event_pattern).detail.requestParameters.name == [{ prefix = "breakglass" }]
+    )
+    error_message = "The secret, topic and rule filters follow secret_prefix, the topic's name and name_prefix."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_rule.alert["secret-read"].state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" &&
+      alltrue([for kind, rule in aws_cloudwatch_event_rule.alert : rule.state == "ENABLED" if kind != "secret-read"])
+    )
+    error_message = "GetSecretValue is a read-only management event: only that rule sees all management events."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_target.alert) == 13
     error_message = "Every alert needs a target."
   }
 
@@ -501,8 +527,10 @@ run "without_break_glass_users" {
   }
 
   assert {
-    condition     = length(aws_secretsmanager_secret.break_glass) == 0 && !contains(keys(aws_cloudwatch_event_rule.alert), "console-login")
-    error_message = "No users: no secrets and no console sign-in alert."
+    condition = length(aws_secretsmanager_secret.break_glass) == 0 && length(setintersection(
+      toset(keys(aws_cloudwatch_event_rule.alert)), toset(["console-login", "user-credentials", "user-mfa-deleted"])
+    )) == 0 && length(aws_cloudwatch_event_rule.alert) == 10
+    error_message = "No users: no secrets and no sign-in, credential or MFA alert."
   }
 
   assert {
@@ -513,6 +541,56 @@ run "without_break_glass_users" {
   assert {
     condition     = length(aws_s3_bucket_policy.evidence) == 0
     error_message = "evidence_require_tls = false drops the bucket policy."
+  }
+}
+
+run "no_bus_policy_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_event_bus_policy.forwarded_alerts) == 0
+    error_message = "Without forwarding_organization_id the default bus gets no policy."
+  }
+
+  assert {
+    condition     = output.event_bus_arn == "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    error_message = "event_bus_arn is the default bus of this account and region."
+  }
+}
+
+run "organization_forwards_alerts_to_the_default_bus" {
+  command = plan
+
+  variables {
+    forwarding_organization_id = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_bus_policy.forwarded_alerts) == 1 && aws_cloudwatch_event_bus_policy.forwarded_alerts[0].event_bus_name == "default"
+    error_message = "forwarding_organization_id puts a policy on the default bus."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.event_bus[0].statement :
+      s.actions == toset(["events:PutEvents"]) &&
+      s.resources == toset(["arn:aws:events:us-east-1:123456789012:event-bus/default"]) &&
+      anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:PrincipalOrgID" && c.values == tolist(["o-a1b2c3d4e5"])])
+    ])
+    error_message = "The bus accepts events:PutEvents from principals of the organization only."
+  }
+}
+
+run "empty_organization_id_means_no_bus_policy" {
+  command = plan
+
+  variables {
+    forwarding_organization_id = ""
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_bus_policy.forwarded_alerts) == 0
+    error_message = "An empty forwarding_organization_id is no policy."
   }
 }
 
@@ -556,10 +634,11 @@ run "rejects_bad_names_and_keys" {
     lambda_zip_path        = "tests/fixtures"
 
     organization_management_account_id = "12345"
+    forwarding_organization_id         = "r-abcd"
   }
 
   expect_failures = [
     var.sns_kms_key_arn, var.evidence_bucket_name, var.break_glass_user_names, var.lambda_zip_path,
-    var.organization_management_account_id,
+    var.organization_management_account_id, var.forwarding_organization_id,
   ]
 }
