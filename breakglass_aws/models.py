@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,9 @@ __all__ = [
     "ENDED_STATUSES",
     "FULL_AWS_ACCESS",
     "PENDING_ARN",
+    "RCP_FULL_AWS_ACCESS",
+    "RCP_TYPE",
+    "SCP_TYPE",
     "Approval",
     "CloseClaim",
     "ClosePlan",
@@ -74,11 +77,17 @@ class Requester(_Model):
     name: str
 
 
+SCP_TYPE: Final = "SERVICE_CONTROL_POLICY"
+RCP_TYPE: Final = "RESOURCE_CONTROL_POLICY"
+RCP_FULL_AWS_ACCESS = "p-RCPFullAWSAccess"
+
+
 class PolicyRef(_Model):
     id: str
     name: str = ""
     aws_managed: bool = False
     content_sha256: str | None = None
+    type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] = "SERVICE_CONTROL_POLICY"
 
 
 class ScpTargetSnapshot(_Model):
@@ -93,6 +102,15 @@ class ScpTargetSnapshot(_Model):
 
     def original_ids(self) -> set[str]:
         return {p.id for p in self.original}
+
+    def has_rcps(self) -> bool:
+        """The incident detaches resource control policies too (their listing is read on restore)."""
+        return any(p.type == RCP_TYPE for p in self.original)
+
+    def rcps(self) -> list[str]:
+        """The RCPs the incident detaches."""
+        kinds = {p.id: p.type for p in self.original}
+        return [p for p in self.detach if kinds.get(p) == RCP_TYPE]
 
 
 class ScpStep(_Model):

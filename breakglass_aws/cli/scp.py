@@ -38,6 +38,13 @@ def detach(
     policy: Annotated[
         list[str] | None, typer.Option(metavar="POLICY_ID", help="Detach only this SCP (repeatable).")
     ] = None,
+    rcp: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="POLICY_ID",
+            help="Detach this resource control policy from the target (repeatable); SCPs then only with --policy.",
+        ),
+    ] = None,
     ttl: Annotated[
         str | None,
         typer.Option(metavar="DURATION", help="Time until automatic restore, e.g. 1h (default from config)."),
@@ -69,11 +76,11 @@ def detach(
         st.require_shared("--wait" if wait else "--join")
     rt = st.runtime()
     lifetime = check_ttl(rt, wanted)
-    validate_detach_target(rt, target.strip(), policy or [], allow_root)
+    validate_detach_target(rt, target.strip(), policy or [], allow_root, rcp or [])
     rt.factory.client("sts")  # built here: botocore builds clients on one thread only
     identity = beside(lambda: whoami(rt))  # in flight with the plan's reads
     unasked = yes and not dry_run and not approvals_needed(st, emergency_override)
-    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root, join, walk_beside=unasked)
+    plan = plan_scp_detach(rt, target.strip(), policy or [], allow_root, join, walk_beside=unasked, rcps=rcp or [])
     requester = identity.result()
     if dry_run or not st.json:
         emit(st, _plan_json(plan, dry_run=True), lambda: _plan_text(plan, lifetime.total_seconds()))
@@ -96,7 +103,7 @@ def detach(
         return
     if st.json and not yes:  # the plan goes to stderr, so stdout stays one JSON document
         typer.echo("\n".join(_plan_text(plan, lifetime.total_seconds())), err=True)
-    confirm(st, f"Detach {len(plan.snapshot.detach)} SCP(s) from {target}?", yes)
+    confirm(st, f"Detach {_counted(plan)} from {target}?", yes)
     if emergency_override:
         override_banner()
     incident = open_scp_incident(rt, plan, requester, why, ref, lifetime, override=emergency_override, join=join)
@@ -134,7 +141,15 @@ def _plan_json(plan: DetachPlan, dry_run: bool) -> dict[str, object]:
         "steps": [s.describe() for s in plan.steps],
         "blast_radius": plan.blast_radius,
         "inherited_denies": [d.model_dump() for d in plan.inherited_denies],
+        "rcps": plan.snapshot.rcps(),
+        "rcps_on_path": [d.model_dump() for d in plan.rcps_on_path],
     }
+
+
+def _counted(plan: DetachPlan) -> str:
+    rcps = len(plan.snapshot.rcps())
+    scps = f"{len(plan.snapshot.detach) - rcps} SCP(s)"
+    return f"{scps} and {rcps} RCP(s)" if rcps else scps
 
 
 def _inherited_lines(denies: list[InheritedDeny]) -> list[str]:
@@ -144,6 +159,24 @@ def _inherited_lines(denies: list[InheritedDeny]) -> list[str]:
         "  WARNING: Deny SCPs inherited from above stay in force (a detach here does not lift them):",
         *(f"    {d.policy_id} ({d.name}) on {d.attached_to}: {d.deny_statements} Deny statement(s)" for d in denies),
     ]
+
+
+def _rcp_lines(plan: DetachPlan) -> list[str]:
+    if not plan.snapshot.rcps():
+        return []
+    detached = set(plan.snapshot.rcps())
+    lines = ["  resource control policies with Deny statements on the path:"]
+    for deny in plan.rcps_on_path:
+        state = (
+            "detached by this incident"
+            if deny.policy_id in detached and deny.attached_to == plan.snapshot.target
+            else "stays"
+        )
+        lines.append(
+            f"    {deny.policy_id} ({deny.name}) on {deny.attached_to}: "
+            f"{deny.deny_statements} Deny statement(s), {state}"
+        )
+    return lines if plan.rcps_on_path else [*lines, "    none"]
 
 
 def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
@@ -157,5 +190,6 @@ def _plan_text(plan: DetachPlan, ttl_seconds: float) -> list[str]:
     if plan.walking:
         lines.append("  inherited Deny SCPs: read beside the detach, said when it is done")
     lines += _inherited_lines(plan.inherited_denies)
+    lines += _rcp_lines(plan)
     lines.append(f"  automatic restore after {int(ttl_seconds // 60)} minute(s)")
     return lines

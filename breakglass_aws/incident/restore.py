@@ -23,7 +23,7 @@ from breakglass_aws.parallel import beside
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp.plan import (
     TargetNow,
-    attached_scps,
+    attached_policies,
     build_restore_plan,
     merge_snapshots,
     perform_step,
@@ -209,7 +209,7 @@ def _restore_now(
     levels = restore_levels(plan)
     apply_levels(rt.store, incident.incident_id, levels, lambda s: perform_step(org, s), rt.progress, announced)
     with aws_errors():
-        final = sorted(p.id for p in attached_scps(org, snap.target))
+        final = sorted(p.id for p in attached_policies(org, snap))
     if final != plan.expected:
         plan.drift.append(f"verification: {snap.target} holds {final}, expected {plan.expected}")
         plan.unrecoverable.append("verification")

@@ -3,6 +3,7 @@ approved request), arm the dead-man switch."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from breakglass_aws.aws import aws_errors
@@ -16,6 +17,7 @@ from breakglass_aws.incident.stopped import journal_failure
 from breakglass_aws.journal.base import ClaimLost, NothingToJoin, TargetLocked
 from breakglass_aws.models import (
     FULL_AWS_ACCESS,
+    RCP_FULL_AWS_ACCESS,
     Incident,
     IncidentStatus,
     Mode,
@@ -54,11 +56,20 @@ def check_ttl(rt: Runtime, ttl: timedelta | None) -> timedelta:
     return chosen
 
 
-def validate_detach_target(rt: Runtime, target: str, policies: list[str], allow_root: bool) -> TargetKind:
+def validate_detach_target(
+    rt: Runtime, target: str, policies: list[str], allow_root: bool, rcps: Sequence[str] = ()
+) -> TargetKind:
     """Everything about the target that can be judged without a request."""
     kind = validate_target(target)
-    for policy_id in policies:
+    for policy_id in [*policies, *rcps]:
         validate_policy_id(policy_id)
+    if RCP_FULL_AWS_ACCESS in rcps:
+        raise UsageError(
+            f"refusing to detach {RCP_FULL_AWS_ACCESS}: AWS never lets it go",
+            "name only the blocking resource control policies with --rcp",
+        )
+    if set(policies) & set(rcps):
+        raise UsageError("a policy is named both with --policy and --rcp", "an SCP goes to --policy, an RCP to --rcp")
     if FULL_AWS_ACCESS in policies:
         raise UsageError(
             "refusing to detach p-FullAWSAccess: it is what keeps the target usable",
@@ -86,16 +97,20 @@ def plan_scp_detach(
     allow_root: bool = False,
     join: bool = False,
     walk_beside: bool = False,
+    rcps: Sequence[str] = (),
 ) -> DetachPlan:
     """The detach plan; who holds the target is read beside the plan's reads (a held target
     is refused before anything changes). With `walk_beside` (nobody is asked to confirm), the
-    inherited Denies are read beside the detach and recorded when it is done."""
-    kind = validate_detach_target(rt, target, policies, allow_root)
+    inherited Denies are read beside the detach and recorded when it is done. `rcps`: resource
+    control policies detached from the target too (named ones only)."""
+    kind = validate_detach_target(rt, target, policies, allow_root, rcps)
     org = rt.factory.client("organizations")  # built here: botocore builds clients on one thread only
     holding = beside(lambda: held_by(rt, target))
     try:
         with aws_errors():
-            plan = build_detach_plan(org, target, kind, policies or None, join, walk_beside=walk_beside)
+            plan = build_detach_plan(
+                org, target, kind, policies or None, join, walk_beside=walk_beside, rcps=list(rcps) or None
+            )
     except BreakglassError:
         _check_holders(target, holding.result(), join)  # a held target is the better answer
         raise
@@ -152,7 +167,8 @@ def new_scp_incident(
         approvals_required=approvals_required,
         request={
             "ttl_seconds": int(ttl.total_seconds()),
-            "policies": [] if not plan.only else [s.policy_id for s in plan.steps if s.action == "detach"],
+            "policies": [] if not plan.only else _only_scps(plan),
+            "rcps": snapshot.rcps(),
             "kind": snapshot.kind,
             "join": join,
             "inherited_denies": [d.model_dump() for d in plan.inherited_denies],
@@ -169,6 +185,12 @@ def new_scp_incident(
     return incident
 
 
+def _only_scps(plan: DetachPlan) -> list[str]:
+    """The SCPs a request named with --policy (its plan's own detaches, not a joined holder's)."""
+    rcps = set(plan.snapshot.rcps())
+    return [s.policy_id for s in plan.steps if s.action == "detach" and s.policy_id not in rcps]
+
+
 def scp_activation_plan(rt: Runtime, incident: Incident) -> DetachPlan:
     """The plan of an approved SCP request, from a fresh read. A request that joined an open
     incident keeps that holder's snapshot (what the target held before any incident); if every
@@ -181,6 +203,7 @@ def scp_activation_plan(rt: Runtime, incident: Incident) -> DetachPlan:
             TargetKind(snapshot.kind),
             incident.request.get("policies") or None,
             _joined_holder(rt, incident) is not None,
+            rcps=incident.request.get("rcps") or None,
         )
     return _merge_joined(rt, incident, plan)
 

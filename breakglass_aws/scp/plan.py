@@ -6,14 +6,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from breakglass_aws.errors import GuardRailError, UsageError
-from breakglass_aws.models import FULL_AWS_ACCESS, PolicyRef, ScpStep, ScpTargetSnapshot
+from breakglass_aws.models import (
+    FULL_AWS_ACCESS,
+    RCP_FULL_AWS_ACCESS,
+    RCP_TYPE,
+    SCP_TYPE,
+    PolicyRef,
+    ScpStep,
+    ScpTargetSnapshot,
+)
 from breakglass_aws.parallel import beside, together
 from breakglass_aws.validate import TargetKind
 
@@ -25,6 +33,8 @@ __all__ = [
     "InheritedDeny",
     "RestorePlan",
     "TargetNow",
+    "attached_policies",
+    "attached_rcps",
     "attached_scps",
     "build_detach_plan",
     "build_restore_plan",
@@ -38,7 +48,7 @@ __all__ = [
     "restore_steps_at_most",
 ]
 
-SCP: Final = "SERVICE_CONTROL_POLICY"
+SCP: Final = SCP_TYPE
 
 
 class InheritedDeny(BaseModel):
@@ -57,6 +67,7 @@ class DetachPlan(BaseModel):
     inherited_denies: list[InheritedDeny]
     management_account: str
     only: bool = False
+    rcps_on_path: list[InheritedDeny] = []
     _walk: Future[list[InheritedDeny]] | None = PrivateAttr(default=None)
 
     @property
@@ -101,6 +112,27 @@ def attached_scps(org: OrganizationsClient, target: str) -> list[PolicyRef]:
     ]
 
 
+def attached_rcps(org: OrganizationsClient, target: str) -> list[PolicyRef]:
+    """The resource control policies on a target (none when the policy type is not enabled)."""
+    try:
+        pages = org.get_paginator("list_policies_for_target").paginate(TargetId=target, Filter=RCP_TYPE)
+        found = [p for page in pages for p in page["Policies"]]
+    except org.exceptions.PolicyTypeNotEnabledException:
+        return []
+    return [
+        PolicyRef(id=p["Id"], name=p.get("Name", ""), aws_managed=bool(p.get("AwsManaged")), type=RCP_TYPE)
+        for p in found
+    ]
+
+
+def attached_policies(org: OrganizationsClient, snapshot: ScpTargetSnapshot) -> list[PolicyRef]:
+    """What a snapshot's target holds now: its SCPs, and its RCPs when the incident detaches any."""
+    if not snapshot.has_rcps():
+        return attached_scps(org, snapshot.target)
+    rcps = beside(functools.partial(attached_rcps, org, snapshot.target))
+    return [*attached_scps(org, snapshot.target), *rcps.result()]
+
+
 def describe_policy(org: OrganizationsClient, policy_id: str) -> str | None:
     """The policy document, or None when the policy no longer exists."""
     try:
@@ -142,8 +174,20 @@ def inherited_denies(org: OrganizationsClient, target: str) -> list[InheritedDen
     return [deny for found in at_parent for deny in found.result()]
 
 
-def _denies_at(org: OrganizationsClient, parent: str) -> list[InheritedDeny]:
-    policies = [p for p in attached_scps(org, parent) if p.id != FULL_AWS_ACCESS]
+def rcps_on_path(org: OrganizationsClient, target: str) -> list[InheritedDeny]:
+    """The RCPs with Deny statements on the target and every parent above it (each level read
+    as soon as it is known)."""
+    levels = [target, *_parents(org, target)]
+    at_level = [beside(functools.partial(_denies_at, org, level, attached_rcps)) for level in levels]
+    return [deny for found in at_level for deny in found.result()]
+
+
+def _denies_at(
+    org: OrganizationsClient,
+    parent: str,
+    listing: Callable[[OrganizationsClient, str], list[PolicyRef]] = attached_scps,
+) -> list[InheritedDeny]:
+    policies = [p for p in listing(org, parent) if p.id not in (FULL_AWS_ACCESS, RCP_FULL_AWS_ACCESS)]
     contents = together([functools.partial(describe_policy, org, p.id) for p in policies])
     return [
         InheritedDeny(policy_id=p.id, name=p.name, attached_to=parent, deny_statements=denies)
@@ -189,6 +233,24 @@ def _choose_detach(current: list[PolicyRef], only: list[str] | None, target: str
     return chosen
 
 
+def _choose_rcps(current: list[PolicyRef], wanted: list[str], target: str) -> list[str]:
+    """The named RCPs, each attached to the target itself (never all of them: an RCP is often a
+    data perimeter), and never RCPFullAWSAccess (AWS keeps it attached; moto would not)."""
+    if RCP_FULL_AWS_ACCESS in wanted:
+        raise UsageError(
+            f"refusing to detach {RCP_FULL_AWS_ACCESS}: AWS never lets it go",
+            "name only the blocking resource control policies with --rcp",
+        )
+    ids = [p.id for p in current]
+    missing = [p for p in wanted if p not in ids]
+    if missing:
+        raise UsageError(
+            f"RCP {', '.join(missing)} not attached to {target}",
+            f"resource control policies attached there: {', '.join(ids) or 'none'}",
+        )
+    return list(dict.fromkeys(wanted))
+
+
 def build_detach_plan(
     org: OrganizationsClient,
     target: str,
@@ -196,6 +258,7 @@ def build_detach_plan(
     only: list[str] | None = None,
     allow_nothing: bool = False,
     walk_beside: bool = False,
+    rcps: list[str] | None = None,
 ) -> DetachPlan:
     """Read-only: what the target holds, what the incident will change, and its blast radius.
     The reads that do not depend on each other are in flight together; the walk up the tree
@@ -203,6 +266,8 @@ def build_detach_plan(
     with `plan.walked()`): it informs, nothing waits for it when nobody is asked to confirm."""
     walk = beside(functools.partial(inherited_denies, org, target))
     organization = beside(org.describe_organization)
+    rcp_read = beside(functools.partial(attached_rcps, org, target)) if rcps else None
+    rcp_walk = beside(functools.partial(rcps_on_path, org, target)) if rcps else None
     current = attached_scps(org, target)
     management = organization.result()["Organization"]["MasterAccountId"]
     if kind is TargetKind.ACCOUNT and target == management:
@@ -210,14 +275,18 @@ def build_detach_plan(
             f"{target} is the organization's management account: SCPs never apply to it",
             "whatever blocks you there is not an SCP; use the break-glass role (breakglass role assume)",
         )
-    detach = _choose_detach(current, only, target, allow_nothing)
+    # With --rcp, SCPs come off only when named with --policy: the incident changes what it must.
+    detach = [] if rcps and not only else _choose_detach(current, only, target, allow_nothing)
+    rcp_current = rcp_read.result() if rcp_read else []
+    detach += _choose_rcps(rcp_current, rcps or [], target)
     radius_read = beside(functools.partial(blast_radius, org, target, kind, management))
+    current = [*current, *rcp_current]
     chosen = [p for p in current if p.id in detach]
     for policy, content in zip(
         chosen, together([functools.partial(describe_policy, org, p.id) for p in chosen]), strict=True
     ):
         policy.content_sha256 = content_hash(content) if content is not None else None
-    remaining = [p.id for p in current if p.id not in detach]
+    remaining = [p.id for p in current if p.id not in detach and p.type == SCP]
     radius = radius_read.result()
     snapshot = ScpTargetSnapshot(
         target=target,
@@ -234,6 +303,7 @@ def build_detach_plan(
         inherited_denies=[],
         management_account=management,
         only=bool(only),
+        rcps_on_path=rcp_walk.result() if rcp_walk else [],
     )
     plan._walk = walk
     if not walk_beside:
@@ -246,10 +316,9 @@ def merge_for_join(plan: DetachPlan, held: ScpTargetSnapshot) -> DetachPlan:
     incident) and the union of what is detached, so no overlap can lose a policy. A policy
     attached after the first incident opened and detached by the joiner joins the snapshot
     (with its content hash): it comes back at the end like the others."""
-    original = _union_original(held.original, plan.snapshot.original, plan.snapshot.detach)
-    original_ids = {p.id for p in original}
+    original = _union_original(held.original, plan.snapshot.original, _carried(held, plan.snapshot))
     detach = list(dict.fromkeys([*held.detach, *plan.snapshot.detach]))
-    remaining = original_ids - set(detach) - {FULL_AWS_ACCESS}
+    remaining = {p.id for p in original if p.type == SCP} - set(detach) - {FULL_AWS_ACCESS}
     merged = held.model_copy(
         update={
             "original": original,
@@ -266,13 +335,20 @@ def _union_original(into: list[PolicyRef], other: list[PolicyRef], wanted: list[
     return [*into, *(p for p in other if p.id in wanted and p.id not in known)]
 
 
+def _carried(into: ScpTargetSnapshot, other: ScpTargetSnapshot) -> list[str]:
+    """What `other` brings into `into`'s snapshot: what it detached, and its whole RCP listing
+    when `into` had none (so a restore compares the RCPs it lists with all that were there)."""
+    rcps = [] if into.has_rcps() else [p.id for p in other.original if p.type == RCP_TYPE]
+    return [*other.detach, *rcps]
+
+
 def merge_snapshots(into: ScpTargetSnapshot, other: ScpTargetSnapshot) -> ScpTargetSnapshot:
     """Hand a releasing holder's detached policies (and what it knows of them) over to a
     remaining holder."""
     detach = list(dict.fromkeys([*into.detach, *other.detach]))
     return into.model_copy(
         update={
-            "original": _union_original(into.original, other.original, other.detach),
+            "original": _union_original(into.original, other.original, _carried(into, other)),
             "detach": detach,
             "attach_full_access": into.attach_full_access or other.attach_full_access,
         }
@@ -323,7 +399,7 @@ class TargetNow(BaseModel):
 
 def read_target(org: OrganizationsClient, snapshot: ScpTargetSnapshot) -> TargetNow:
     """The listing and the drift check's reads (every detached policy's document), in flight together."""
-    listing = beside(functools.partial(attached_scps, org, snapshot.target))
+    listing = beside(functools.partial(attached_policies, org, snapshot))
     documents = together([functools.partial(describe_policy, org, p) for p in snapshot.detach])
     return TargetNow(
         target=snapshot.target,
