@@ -22,6 +22,7 @@ __all__ = [
     "SCP_TYPE",
     "Approval",
     "CloseClaim",
+    "Extension",
     "ClosePlan",
     "Incident",
     "IncidentStatus",
@@ -151,6 +152,18 @@ class Approval(_Model):
     comment: str | None = None
 
 
+class Extension(_Model):
+    """A later expiry asked for an active incident, waiting for its approvals (`extend`)."""
+
+    ttl_seconds: int
+    reason: str
+    requester: Requester
+    requested_at: datetime
+    approvals_required: int = 0
+    approvals: list[Approval] = Field(default_factory=list)
+    override: bool = False
+
+
 class CloseClaim(_Model):
     """Who is closing the incident right now (one closer at a time). The claim is taken over when
     its process is gone (same host) or its lease has run out (any host)."""
@@ -196,6 +209,7 @@ class Incident(_Model):
     approvals: list[Approval] = Field(default_factory=list)
     request: dict[str, Any] = Field(default_factory=dict)
     closing: ClosePlan | None = None
+    extension: Extension | None = None
 
     def lock_targets(self) -> list[str]:
         """Targets held exclusively: SCP targets and users being rotated. Many engineers may hold

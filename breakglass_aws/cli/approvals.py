@@ -1,4 +1,4 @@
-"""`breakglass approve|deny|activate`, and the request path of detach/assume when approvals are required."""
+"""`breakglass approve|deny|activate|extend`, and the request path of detach/assume when approvals are required."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from breakglass_aws.cli.common.output import emit
+from breakglass_aws.cli.common.request import OVERRIDE_HELP
 from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
-    pass
+    from breakglass_aws.cli.state import CliState
+    from breakglass_aws.models import Incident
 
 
 def register(root: typer.Typer) -> None:
     root.command("approve")(approve_command)
     root.command("deny")(deny_command)
     root.command("activate")(activate_command)
+    root.command("extend")(extend_command)
 
 
 def approve_command(
@@ -24,8 +27,10 @@ def approve_command(
     incident_id: Annotated[str, typer.Argument(help="The requested incident.")],
     comment: Annotated[str | None, typer.Option(metavar="TEXT", help="Why you approve (recorded).")] = None,
 ) -> None:
-    """Approve a request. Your identity comes from AWS; you cannot approve your own request."""
+    """Approve a request, or an extension waiting on an active incident. Your identity comes from
+    AWS; you cannot approve your own request."""
     from breakglass_aws.incident.approvals import approve
+    from breakglass_aws.incident.extend import approve_extension, pending_extension
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import check_text, validate_incident_id
 
@@ -34,7 +39,10 @@ def approve_command(
     if comment is not None:
         check_text(comment, "--comment")
     rt = st.runtime()
-    rt.store.get_incident(incident_id)
+    found = rt.store.get_incident(incident_id)
+    if pending_extension(found):
+        _extension_output(st, approve_extension(rt, incident_id, whoami(rt), comment), found)
+        return
     incident = approve(rt, incident_id, whoami(rt), comment)
     emit(
         st,
@@ -51,8 +59,9 @@ def deny_command(
     incident_id: Annotated[str, typer.Argument(help="The requested incident.")],
     comment: Annotated[str | None, typer.Option(metavar="TEXT", help="Why (recorded).")] = None,
 ) -> None:
-    """Deny a request: it can never be activated."""
+    """Deny a request (it can never be activated), or an extension waiting on an active incident."""
     from breakglass_aws.incident.approvals import deny
+    from breakglass_aws.incident.extend import deny_extension, pending_extension
     from breakglass_aws.runtime import whoami
     from breakglass_aws.validate import check_text, validate_incident_id
 
@@ -61,7 +70,10 @@ def deny_command(
     if comment is not None:
         check_text(comment, "--comment")
     rt = st.runtime()
-    rt.store.get_incident(incident_id)
+    if pending_extension(rt.store.get_incident(incident_id)):
+        dropped = deny_extension(rt, incident_id, whoami(rt), comment)
+        emit(st, dropped.public(), lambda: [f"{incident_id}: extension denied; it still expires at {_at(dropped)}"])
+        return
     incident = deny(rt, incident_id, whoami(rt), comment)
     emit(st, incident.public(), lambda: [f"{incident_id} denied"])
 
@@ -99,3 +111,49 @@ def activate_command(
 
     _, request = request_for(rt, incident)
     deliver(st, rt, incident.incident_id, creds, request, fmt, False, [])
+
+
+def extend_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The active incident.")],
+    ttl: Annotated[str, typer.Option(metavar="DURATION", help="New time left from now, e.g. 2h (at most max_ttl).")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why it needs longer (recorded and notified).")],
+    emergency_override: Annotated[bool, typer.Option("--emergency-override", help=OVERRIDE_HELP)] = False,
+) -> None:
+    """Move an active incident's expiry to now + TTL. With approvals configured it waits for them
+    (`breakglass approve ID`; the approval that meets the quorum applies it)."""
+    from breakglass_aws.cli.common.request import override_banner
+    from breakglass_aws.incident.extend import extend
+    from breakglass_aws.runtime import whoami
+    from breakglass_aws.validate import parse_duration, validate_incident_id, validate_reason
+
+    st = state(ctx)
+    validate_incident_id(incident_id)
+    wanted = parse_duration(ttl, what="--ttl")
+    why = validate_reason(reason)
+    rt = st.runtime()
+    before = rt.store.get_incident(incident_id)
+    required = st.settings().approvals_required
+    if emergency_override and required:
+        override_banner()
+    incident = extend(rt, incident_id, wanted, why, whoami(rt), required, emergency_override)
+    _extension_output(st, incident, before)
+
+
+def _at(incident: Incident) -> str:
+    from breakglass_aws.clock import isoformat
+
+    return isoformat(incident.expires_at)
+
+
+def _extension_output(st: CliState, incident: Incident, before: Incident) -> None:
+    waiting = incident.extension
+    if waiting is not None:
+        lines = [
+            f"{incident.incident_id}: extension requested ({len(waiting.approvals)} of {waiting.approvals_required} "
+            f"approval(s)); it still expires at {_at(incident)}",
+            f"  an approver runs: breakglass approve {incident.incident_id}",
+        ]
+    else:
+        lines = [f"{incident.incident_id}: expiry moved from {_at(before)} to {_at(incident)}"]
+    emit(st, {**incident.public(), "extended": waiting is None}, lambda: lines)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_scheduler.type_defs import TargetTypeDef
 
-__all__ = ["RETRY_POLICY", "ScheduleStep", "arm", "disarm", "schedule_name"]
+__all__ = ["RETRY_POLICY", "ScheduleStep", "arm", "disarm", "rearm", "schedule_name"]
 
 # An invocation EventBridge Scheduler could not deliver (throttled, the function or its role
 # missing) is tried again for an hour, then sent to the dead-letter queue when one is configured
@@ -28,7 +28,7 @@ RETRY_POLICY = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
 
 class ScheduleStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: Literal["create-schedule", "delete-schedule"]
+    action: Literal["create-schedule", "delete-schedule", "update-schedule"]
     name: str
     group: str
     expression: str | None = None
@@ -82,6 +82,23 @@ def _create(scheduler: EventBridgeSchedulerClient, rt: Runtime, incident: Incide
         return  # already armed (a rerun)
 
 
+def _update(scheduler: EventBridgeSchedulerClient, rt: Runtime, incident: Incident, step: ScheduleStep) -> None:
+    """The schedule moved to the new expiry (created again if it fired or was never armed)."""
+    try:
+        scheduler.update_schedule(
+            Name=step.name,
+            GroupName=step.group,
+            ScheduleExpression=step.expression or _at(incident),
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
+            Description=f"restore {incident.incident_id} at its expiry",
+            Target=_target(rt.schedule, incident),
+        )
+    except scheduler.exceptions.ResourceNotFoundException:
+        _create(scheduler, rt, incident, step)
+
+
 def _delete(scheduler: EventBridgeSchedulerClient, step: ScheduleStep) -> None:
     try:
         scheduler.delete_schedule(Name=step.name, GroupName=step.group)
@@ -99,6 +116,16 @@ def arm(rt: Runtime, incident: Incident) -> bool:
         action="create-schedule", name=schedule_name(incident), group=rt.schedule.group, expression=_at(incident)
     )
     return _apply(rt, incident, step, lambda s: _create(rt.factory.client("scheduler"), rt, incident, s))
+
+
+def rearm(rt: Runtime, incident: Incident) -> bool:
+    """After the expiry moved (`extend`): the schedule fires at the new one."""
+    if not rt.schedule.enabled or incident.mode not in EXPIRING_MODES:
+        return False
+    step = ScheduleStep(
+        action="update-schedule", name=schedule_name(incident), group=rt.schedule.group, expression=_at(incident)
+    )
+    return _apply(rt, incident, step, lambda s: _update(rt.factory.client("scheduler"), rt, incident, s))
 
 
 def disarm(rt: Runtime, incident: Incident) -> bool:
