@@ -3,7 +3,15 @@ and checked against the Terraform-rendered operator and restore-function policie
 
 from __future__ import annotations
 
-__all__ = ["OPERATION_ACTIONS", "RESTORE_FUNCTION", "TASKS", "actions_for", "iam_action"]
+__all__ = [
+    "OPERATION_ACTIONS",
+    "RESTORE_FUNCTION",
+    "ROOT_SESSION",
+    "ROOT_TASKS",
+    "TASKS",
+    "actions_for",
+    "iam_action",
+]
 
 OPERATION_ACTIONS: dict[str, str] = {
     # STS
@@ -38,12 +46,17 @@ OPERATION_ACTIONS: dict[str, str] = {
     "UpdateLoginProfile": "iam:UpdateLoginProfile",
     "GetAccountPasswordPolicy": "iam:GetAccountPasswordPolicy",
     "ListAccountAliases": "iam:ListAccountAliases",
+    "ListMFADevices": "iam:ListMFADevices",
     # Secrets Manager
     "DescribeSecret": "secretsmanager:DescribeSecret",
     "GetSecretValue": "secretsmanager:GetSecretValue",
     "PutSecretValue": "secretsmanager:PutSecretValue",
+    "ListSecretVersionIds": "secretsmanager:ListSecretVersionIds",
     # CloudTrail, S3, SNS
     "LookupEvents": "cloudtrail:LookupEvents",
+    "DescribeTrails": "cloudtrail:DescribeTrails",
+    "GetTrailStatus": "cloudtrail:GetTrailStatus",
+    "GetEventSelectors": "cloudtrail:GetEventSelectors",
     "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
     "PutObject": "s3:PutObject",
     "GetObject": "s3:GetObject",
@@ -54,11 +67,14 @@ OPERATION_ACTIONS: dict[str, str] = {
     "Publish": "sns:Publish",
     "GetTopicAttributes": "sns:GetTopicAttributes",
     "ListSubscriptionsByTopic": "sns:ListSubscriptionsByTopic",
-    # EventBridge (the alert rules check reads them)
+    # EventBridge (check reads the alert rules, in member accounts through the member role, and
+    # the central bus's policy)
     "ListRules": "events:ListRules",
     "ListTargetsByRule": "events:ListTargetsByRule",
+    "DescribeEventBus": "events:DescribeEventBus",
     # EventBridge Scheduler (the dead-man switch), DynamoDB (the shared store)
     "CreateSchedule": "scheduler:CreateSchedule",
+    "UpdateSchedule": "scheduler:UpdateSchedule",
     "DeleteSchedule": "scheduler:DeleteSchedule",
     "GetSchedule": "scheduler:GetSchedule",
     "ListSchedules": "scheduler:ListSchedules",
@@ -68,6 +84,23 @@ OPERATION_ACTIONS: dict[str, str] = {
     "Query": "dynamodb:Query",
     "BatchGetItem": "dynamodb:BatchGetItem",
     "TransactWriteItems": "dynamodb:TransactWriteItems",
+    # Root-task mode: the caller's prerequisite reads and AssumeRoot ...
+    "AssumeRoot": "sts:AssumeRoot",
+    "ListOrganizationsFeatures": "iam:ListOrganizationsFeatures",
+    "ListAWSServiceAccessForOrganization": "organizations:ListAWSServiceAccessForOrganization",
+    "ListDelegatedAdministrators": "organizations:ListDelegatedAdministrators",
+    "DescribeAccount": "organizations:DescribeAccount",
+    # ... and what the root session does (allowed by the task policy, not by the caller's policy)
+    "GetBucketPolicy": "s3:GetBucketPolicy",
+    "PutBucketPolicy": "s3:PutBucketPolicy",
+    "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
+    "GetQueueAttributes": "sqs:GetQueueAttributes",
+    "SetQueueAttributes": "sqs:SetQueueAttributes",
+    "DeleteLoginProfile": "iam:DeleteLoginProfile",
+    "DeactivateMFADevice": "iam:DeactivateMFADevice",
+    "DeleteVirtualMFADevice": "iam:DeleteVirtualMFADevice",
+    "ListSigningCertificates": "iam:ListSigningCertificates",
+    "DeleteSigningCertificate": "iam:DeleteSigningCertificate",
 }
 
 _SCP_READ = [
@@ -118,8 +151,11 @@ TASKS: dict[str, list[str]] = {
     "evidence": ["LookupEvents", "GetObjectLockConfiguration", *_ANCHOR, *_STORE],
     "journal-verify": ["ListObjectsV2", "GetObject", "GetPublicKey", *_STORE],
     "watch": ["LookupEvents", "Publish", *_STORE],
+    # `extend`: the expiry moves in the store, the restore schedule with it.
+    "extend": ["UpdateSchedule", "CreateSchedule", *_ANCHOR, *_STORE],
     # `check` (and `check --outage-probe`): reads only; AssumeRole of the member role to read the
-    # break-glass role in member accounts.
+    # break-glass role and the forwarding rules in member accounts. Never GetSecretValue: outside
+    # an incident, reading a break-glass secret is itself an alarm.
     "check": [
         "GetCallerIdentity",
         "DescribeOrganization",
@@ -129,16 +165,22 @@ TASKS: dict[str, list[str]] = {
         "DescribePolicy",
         "AssumeRole",
         "GetRole",
+        "GetUser",
         "ListAccountAliases",
+        "ListMFADevices",
         "GetTopicAttributes",
         "ListSubscriptionsByTopic",
         "ListRules",
         "ListTargetsByRule",
+        "DescribeEventBus",
+        "DescribeTrails",
+        "GetTrailStatus",
+        "GetEventSelectors",
         "GetSchedule",
         "ListSchedules",
         "ListAccessKeys",
         "DescribeSecret",
-        "GetSecretValue",
+        "ListSecretVersionIds",
         *_STORE,
     ],
 }
@@ -151,6 +193,40 @@ TASKS["drill"] = sorted({op for task in _DRILL_TASKS for op in TASKS[task]})
 # rotation of the break-glass users the close had planned.
 RESTORE_FUNCTION = sorted({*_RESTORE, *_ROLE_REVOKE, *_ROTATE, *_ANCHOR})
 
+# Root-task mode (`breakglass root ...`), opt-in: what the caller needs (the prerequisite reads,
+# sts:AssumeRoot, and closing a stale root incident, which reads back with a fresh root session).
+# Kept apart from TASKS until the Terraform operator policy grants them when root-task mode is on.
+_ROOT_PREREQ = ["DescribeOrganization", "ListAWSServiceAccessForOrganization", "ListOrganizationsFeatures"]
+_ROOT_CALLER = ["GetCallerIdentity", *_ROOT_PREREQ, "ListDelegatedAdministrators", "DescribeAccount", "AssumeRoot"]
+ROOT_TASKS: dict[str, list[str]] = {
+    "root-unlock": [*_ROOT_CALLER, *_ANCHOR, *_STORE],
+    "root-audit": [*_ROOT_CALLER, *_ANCHOR, *_STORE],
+    "root-delete-credentials": [*_ROOT_CALLER, *_ANCHOR, *_STORE],
+    "root-end": ["AssumeRoot", *_ANCHOR, *_STORE],
+}
+# What the root session itself calls: allowed by the AssumeRoot task policy of each task
+# (S3UnlockBucketPolicy, SQSUnlockQueuePolicy, IAMAuditRootUserCredentials, IAMDeleteRootUserCredentials).
+_ROOT_READS = ["GetLoginProfile", "ListAccessKeys", "ListMFADevices", "ListSigningCertificates"]
+ROOT_SESSION: dict[str, list[str]] = {
+    "root-unlock": [
+        "GetBucketPolicy",
+        "PutBucketPolicy",
+        "DeleteBucketPolicy",
+        "GetQueueAttributes",
+        "SetQueueAttributes",
+    ],
+    "root-audit": _ROOT_READS,
+    "root-delete-credentials": [
+        *_ROOT_READS,
+        "DeleteLoginProfile",
+        "DeleteAccessKey",
+        "DeleteSigningCertificate",
+        "DeactivateMFADevice",
+        "DeleteVirtualMFADevice",
+    ],
+    "root-end": ["GetBucketPolicy", "GetQueueAttributes", *_ROOT_READS],
+}
+
 
 def iam_action(operation: str) -> str:
     """The IAM action behind an API operation name, e.g. DetachPolicy -> organizations:DetachPolicy."""
@@ -158,6 +234,8 @@ def iam_action(operation: str) -> str:
 
 
 def actions_for(*tasks: str) -> set[str]:
-    """The IAM actions the named tasks need (every task when none is named)."""
+    """The IAM actions the named tasks need (every task of TASKS when none is named; a root task
+    only when named: the caller's actions, not the root session's)."""
     chosen = tasks or tuple(TASKS)
-    return {OPERATION_ACTIONS[op] for task in chosen for op in TASKS[task]}
+    known = {**TASKS, **ROOT_TASKS}
+    return {OPERATION_ACTIONS[op] for task in chosen for op in known[task]}

@@ -35,6 +35,8 @@ def _options(s: Settings, accounts: list[str] | None) -> ReadinessOptions:
         drill_interval=parse_duration(s.drill_interval),
         min_session=3600,
         max_session=longest,
+        alert_regions=list(s.alert_regions),
+        rule_prefix=s.alert_rule_prefix,
     )
 
 
@@ -68,7 +70,8 @@ def check_command(
         bool, typer.Option("--outage-probe", help="Probe which break-glass paths work now.")
     ] = False,
 ) -> None:
-    """Prove the glass can be broken: SCP/RCP exemptions, the role, alerting, credentials, drills.
+    """Prove the glass can be broken and raises the alarm: SCP/RCP exemptions, the role, the trail, the
+    alert rules in every region and member account, the topic, credentials and MFA devices, drills.
     Exits 4 when any error-level finding."""
     from breakglass_aws.errors import GuardRailError
     from breakglass_aws.validate import validate_target
@@ -206,8 +209,10 @@ def _sandbox_plan(account: str) -> list[str]:
         f"  organization: root -> OU workloads -> sandbox account {account}",
         "  SCPs on the sandbox account: DenyLeaveOrganization (exempts BreakGlassAdmin), DenyOutsideEU (does not)",
         f"  role BreakGlassAdmin in {account} (trust: MFA + SetSourceIdentity); user breakglass-1 with a key",
-        "  SNS topic + subscription, EventBridge alert rules, DynamoDB store, Object Lock evidence bucket,",
-        "  secret breakglass/breakglass-1, restore schedule group; CloudTrail events derived from the journal",
+        "  SNS topic + subscription, a multi-region trail, alert rules in us-east-1 and eu-west-1 (forwarded",
+        "  from the sandbox account to the central bus), a virtual MFA device, DynamoDB store, Object Lock",
+        "  evidence bucket, secret breakglass/breakglass-1, restore schedule group; CloudTrail events derived",
+        "  from the journal",
         "steps: check, detach SCPs, assume the role (MFA), harmless call, close both incidents (revoke, restore,",
         "  rotate), collect and verify evidence",
     ]

@@ -63,6 +63,19 @@ def _pending(requester: object) -> bool:
     return isinstance(requester, dict) and requester.get("arn") == PENDING_ARN
 
 
+def _snapshots(value: object) -> object:
+    """Journaled snapshots as the model reads them today (fields added since carry their
+    defaults), so a record written by an earlier version compares equal when nothing changed."""
+    from breakglass_aws.models import ScpTargetSnapshot
+
+    if not isinstance(value, list):
+        return value
+    try:
+        return [ScpTargetSnapshot.model_validate(s).model_dump(mode="json") for s in value]
+    except ValueError:
+        return value
+
+
 def _record_against_journal(incident: Incident, entries: list[JournalEntry], report: JournalReport) -> None:
     opened = next((e for e in entries if e.kind == "opened"), None)
     if opened is None:
@@ -74,6 +87,7 @@ def _record_against_journal(incident: Incident, entries: list[JournalEntry], rep
             recorded["scp"] = entry.data["scp"]
         elif entry.kind == "identified" and _pending(recorded.get("requester")):  # once, from pending only
             recorded["requester"] = entry.data["requester"]
+    recorded["scp"] = _snapshots(recorded.get("scp"))
     for key in ("requester", "reason", "ticket", "targets", "created_at", "scp", "mode"):
         if recorded.get(key) != incident.public().get(key):
             report.tampered.append(f"incident field {key!r} differs from the journal")

@@ -1,37 +1,39 @@
-"""`check`: can the glass be broken right now? Findings with severity and a remediation line."""
+"""`check`: can the glass be broken right now, and would it raise the alarm? Findings with severity
+and a remediation line. The parts: SCP/RCP exemptions and the role in each account (here), the
+alarm's wiring (`alarm`, `rules`, `trail`), each break-glass user's credentials and MFA device
+(`credentials`), the RCPs on the path to the security account (`rcp`), the store, drills and the
+restore schedule (here)."""
 
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from breakglass_aws.aws import aws_errors
 from breakglass_aws.errors import BreakglassError
 from breakglass_aws.models import ACTIVE_STATUSES, Mode
+from breakglass_aws.readiness.alarm import AlarmSetup, check_alarm
+from breakglass_aws.readiness.common import HOME_REGION, Accounts, finding, guarded
+from breakglass_aws.readiness.credentials import check_mfa_device, check_user
+from breakglass_aws.readiness.org import Organization, attached, path
+from breakglass_aws.readiness.rcp import RcpScope, check_rcps
+from breakglass_aws.readiness.trail import check_trail
 from breakglass_aws.role.trust import condition_values, facts_of, grants, mfa_gap, trust_statements
-from breakglass_aws.rotation import secret_exists
 from breakglass_aws.runtime import Runtime
 from breakglass_aws.scp.lint import Finding, lint_policy
+from breakglass_aws.watch.coverage import Names
 
 if TYPE_CHECKING:
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_organizations.literals import PolicyTypeType
-    from mypy_boto3_organizations.type_defs import PolicySummaryTypeDef
     from mypy_boto3_scheduler.type_defs import GetScheduleOutputTypeDef
 
 __all__ = ["ReadinessOptions", "run_checks"]
 
 POLICY_TYPES: tuple[PolicyTypeType, ...] = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
-# What must reach the topic: label -> the CloudTrail event names (matched exactly).
-ALERT_EVENTS = {
-    "break-glass AssumeRole": {"AssumeRole"},
-    "break-glass console login": {"ConsoleLogin"},
-    "SCP attach/detach": {"AttachPolicy", "DetachPolicy"},
-}
-USER_ALERTS = {"break-glass console login"}  # only wanted when there are break-glass users
 
 
 class ReadinessOptions:
@@ -44,56 +46,26 @@ class ReadinessOptions:
         max_session: int = 43200,
         require_source_identity: bool = False,
         periodic_schedule: str = "breakglass-restore-expired",
+        alert_regions: list[str] | None = None,
+        rule_prefix: str = "breakglass",
     ) -> None:
         self.accounts = accounts
         self.rotation_interval, self.drill_interval = rotation_interval, drill_interval
         self.min_session, self.max_session = min_session, max_session
         self.require_source_identity, self.periodic_schedule = require_source_identity, periodic_schedule
+        self.rule_prefix = rule_prefix
+        # us-east-1 first (the control plane's rules), then the other regions where use is watched
+        self.regions = tuple(dict.fromkeys([HOME_REGION, *(alert_regions or [])]))
 
 
-def _finding(severity: str, check: str, subject: str, message: str, remediation: str) -> Finding:
-    return Finding(severity=severity, check=check, subject=subject, message=message, remediation=remediation)
-
-
-def _guarded(check: str, subject: str, run: Callable[[], list[Finding]]) -> list[Finding]:
-    """One check failing (access denied, say) is a finding, never the end of the report."""
-    try:
-        with aws_errors():
-            return run()
-    except BreakglassError as err:
-        return [_finding("error", check, subject, f"could not check: {err.message}", err.remediation or "")]
-
-
-# --- SCP / RCP exemption ----------------------------------------------------------------------
-
-
-def _path(org: OrganizationsClient, account: str) -> Iterator[str]:
-    yield account
-    current = account
-    while not current.startswith("r-"):
-        parents = org.list_parents(ChildId=current)["Parents"]
-        if not parents:
-            return
-        current = parents[0]["Id"]
-        yield current
-
-
-def _policies(org: OrganizationsClient, target: str) -> Iterator[PolicySummaryTypeDef]:
-    for kind in POLICY_TYPES:
-        try:
-            pages = org.get_paginator("list_policies_for_target").paginate(TargetId=target, Filter=kind)
-            yield from (p for page in pages for p in page["Policies"])
-        except org.exceptions.ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("PolicyTypeNotEnabledException", "InvalidInputException"):
-                continue
-            raise
+# --- SCP / RCP exemption of the role ------------------------------------------------------------
 
 
 def _lint_account(rt: Runtime, org: OrganizationsClient, account: str, seen: dict[str, str]) -> list[Finding]:
     role_arn = f"arn:aws:iam::{account}:role/{rt.role.role_name}"
     findings: list[Finding] = []
-    for target in _path(org, account):
-        for policy in _policies(org, target):
+    for target in path(org, account):
+        for policy in attached(org, target, POLICY_TYPES):
             if policy["Id"] == "p-FullAWSAccess" or policy.get("AwsManaged"):
                 continue
             if policy["Id"] not in seen:
@@ -102,10 +74,22 @@ def _lint_account(rt: Runtime, org: OrganizationsClient, account: str, seen: dic
     return findings
 
 
-def _accounts(org: OrganizationsClient, wanted: list[str] | None) -> list[str]:
+def _organization(org: OrganizationsClient, required: bool) -> Organization | None:
+    """The organization's id and management account; when not `required`, None if unreadable."""
+    try:
+        with aws_errors():
+            found = org.describe_organization()["Organization"]
+    except BreakglassError:
+        if required:
+            raise
+        return None
+    return Organization(org_id=str(found["Id"]), management=str(found["MasterAccountId"]))
+
+
+def _accounts(org: OrganizationsClient, wanted: list[str] | None, organization: Organization | None) -> list[str]:
     if wanted:
         return wanted
-    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    management = organization.management if organization else None
     pages = org.get_paginator("list_accounts").paginate()
     return sorted(a["Id"] for page in pages for a in page["Accounts"] if a["Id"] != management)
 
@@ -134,7 +118,7 @@ def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOpti
     if not assume or weak:
         detail = "; ".join(f"{_who(s, i)} {why}" for i, s, why in weak)
         found.append(
-            _finding(
+            finding(
                 "error",
                 "role-trust",
                 subject,
@@ -145,7 +129,7 @@ def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOpti
         )
     if not any(grants(s, "sts:setsourceidentity") for _, s in allows):
         found.append(
-            _finding(
+            finding(
                 "error",
                 "role-trust",
                 subject,
@@ -155,7 +139,7 @@ def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOpti
         )
     if options.require_source_identity and not all(_requires_source_identity(s) for _, s in assume):
         found.append(
-            _finding(
+            finding(
                 "error",
                 "role-trust",
                 subject,
@@ -166,7 +150,7 @@ def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOpti
     duration = int(role.get("MaxSessionDuration", 3600))
     if not options.min_session <= duration <= options.max_session:
         found.append(
-            _finding(
+            finding(
                 "warning",
                 "role-duration",
                 subject,
@@ -177,18 +161,14 @@ def _role_findings(role: Mapping[str, Any], subject: str, options: ReadinessOpti
     return found
 
 
-def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_account: str) -> list[Finding]:
-    from breakglass_aws.incident.revoke import iam_for_account
-    from breakglass_aws.models import Requester
-
+def _check_role(rt: Runtime, account: str, options: ReadinessOptions, accounts: Accounts) -> list[Finding]:
     subject = f"arn:aws:iam::{account}:role/{rt.role.role_name}"
-    caller = Requester(arn="", account=caller_account, user_id="", name="")
-    iam = iam_for_account(rt, account, caller)
+    iam = accounts.iam(account)
     try:
         role = iam.get_role(RoleName=rt.role.role_name)["Role"]
     except iam.exceptions.NoSuchEntityException:
         return [
-            _finding(
+            finding(
                 "error",
                 "role",
                 subject,
@@ -199,7 +179,7 @@ def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_acc
     found = _role_findings(role, subject, options)
     if facts_of(role).requires_mfa and not rt.role.mfa_serial:
         found.append(
-            _finding(
+            finding(
                 "error",
                 "role-mfa",
                 subject,
@@ -210,175 +190,14 @@ def _check_role(rt: Runtime, account: str, options: ReadinessOptions, caller_acc
     return found
 
 
-# --- alerting, credentials, store, drills -------------------------------------------------------
-
-
-def _check_alerting(rt: Runtime, topic: str | None, users: list[str]) -> list[Finding]:
-    if not topic:
-        return [
-            _finding(
-                "warning",
-                "alerting",
-                "sns",
-                "no sns_topic_arn configured: nobody is told",
-                "set sns_topic_arn (terraform control-plane output)",
-            )
-        ]
-    sns = rt.factory.client("sns", topic.split(":")[3])
-    try:
-        sns.get_topic_attributes(TopicArn=topic)
-    except sns.exceptions.NotFoundException:
-        return [_finding("error", "alerting", topic, "the SNS topic does not exist", "apply the control-plane module")]
-    found = []
-    if not sns.list_subscriptions_by_topic(TopicArn=topic).get("Subscriptions"):
-        found.append(
-            _finding(
-                "error",
-                "alerting",
-                topic,
-                "the SNS topic has no subscription",
-                "subscribe the security team (email, chat, pager)",
-            )
-        )
-    return found + _check_rules(rt, topic, users)
-
-
-def _event_names(pattern: str | None) -> set[str]:
-    try:
-        detail = (json.loads(pattern or "{}") or {}).get("detail") or {}
-    except (json.JSONDecodeError, AttributeError):
-        return set()
-    names = detail.get("eventName", []) if isinstance(detail, dict) else []
-    return {n for n in (names if isinstance(names, list) else [names]) if isinstance(n, str)}
-
-
-def _check_rules(rt: Runtime, topic: str, users: list[str]) -> list[Finding]:
-    events = rt.factory.client("events", "us-east-1")
-    covered: set[str] = set()
-    disabled: dict[str, set[str]] = {}
-    for page in events.get_paginator("list_rules").paginate():
-        for rule in page.get("Rules", []):
-            names = _event_names(rule.get("EventPattern"))
-            if not names:
-                continue
-            targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
-            if not any(t.get("Arn") == topic for t in targets):
-                continue
-            if rule.get("State", "ENABLED") == "ENABLED":
-                covered |= names
-            else:
-                disabled[rule["Name"]] = names
-    found = []
-    for label, wanted in ALERT_EVENTS.items():
-        if label in USER_ALERTS and not users:
-            continue
-        if wanted <= covered:
-            continue
-        off = sorted(name for name, names in disabled.items() if wanted & names)
-        if off:
-            found.append(
-                _finding(
-                    "error",
-                    "alerting",
-                    "eventbridge",
-                    f"the EventBridge rule {', '.join(off)} sending {label} to the topic is disabled",
-                    f"aws events enable-rule --region us-east-1 --name {off[0]}",
-                )
-            )
-            continue
-        found.append(
-            _finding(
-                "error",
-                "alerting",
-                "eventbridge",
-                f"no EventBridge rule sends {label} to the topic",
-                "apply the control-plane module (its rules live in us-east-1)",
-            )
-        )
-    return found
-
-
-def _check_user(rt: Runtime, user: str, options: ReadinessOptions) -> list[Finding]:
-    iam, sm = rt.factory.client("iam"), rt.factory.client("secretsmanager")
-    now = rt.clock()
-    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-    found = []
-    active = [k for k in keys if k["Status"] == "Active"]
-    if len(active) > 1:
-        found.append(
-            _finding(
-                "error",
-                "credentials",
-                user,
-                f"{len(active)} active access keys",
-                f"run: breakglass rotate --user {user}",
-            )
-        )
-    for key in active:
-        if now - key["CreateDate"] > options.rotation_interval:
-            found.append(
-                _finding(
-                    "error",
-                    "credentials",
-                    user,
-                    f"access key {key['AccessKeyId']} is {(now - key['CreateDate']).days} days old",
-                    f"run: breakglass rotate --user {user}",
-                )
-            )
-    secret_id = rt.rotation.secret_for(user)
-    try:
-        stored = json.loads(sm.get_secret_value(SecretId=secret_id).get("SecretString") or "{}")
-    except sm.exceptions.ResourceNotFoundException:
-        if secret_exists(sm, secret_id):
-            return [
-                *found,
-                _finding(
-                    "error",
-                    "credentials",
-                    user,
-                    f"the secret {secret_id} is empty",
-                    f"run: breakglass rotate --user {user}",
-                ),
-            ]
-        return [
-            *found,
-            _finding(
-                "error",
-                "credentials",
-                user,
-                "no secret holds this user's credentials",
-                "apply the control-plane module, then: breakglass rotate --user " + user,
-            ),
-        ]
-    rotated = stored.get("rotated_at") if isinstance(stored, dict) else None
-    if not rotated:
-        found.append(
-            _finding(
-                "error",
-                "credentials",
-                user,
-                "the credentials were never rotated by breakglass",
-                f"run: breakglass rotate --user {user}",
-            )
-        )
-    elif now - datetime.fromisoformat(str(rotated).replace("Z", "+00:00")) > options.rotation_interval:
-        found.append(
-            _finding(
-                "error",
-                "credentials",
-                user,
-                f"password and key last rotated {rotated}",
-                f"run: breakglass rotate --user {user}",
-            )
-        )
-    return found
+# --- store, drills, the restore schedule -------------------------------------------------------------
 
 
 def _check_incidents(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     now = rt.clock()
     incidents = rt.store.list_incidents(limit=100_000)  # a missing table: the store says which
     found = [
-        _finding(
+        finding(
             "error",
             "incidents",
             i.incident_id,
@@ -392,7 +211,7 @@ def _check_incidents(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     last = max((i.created_at for i in drills), default=None)
     if last is None or now - last > options.drill_interval:
         when = f"last drill {last:%Y-%m-%d}" if last else "no drill recorded"
-        found.append(_finding("warning", "drill", "drill", when, "rehearse: breakglass drill --account SANDBOX_ID"))
+        found.append(finding("warning", "drill", "drill", when, "rehearse: breakglass drill --account SANDBOX_ID"))
     return found
 
 
@@ -410,7 +229,7 @@ def _periodic(schedule: GetScheduleOutputTypeDef, function_arn: str) -> bool:
 def _check_schedule(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     if not rt.schedule.enabled:
         return [
-            _finding(
+            finding(
                 "warning",
                 "restore-schedule",
                 "scheduler",
@@ -441,7 +260,7 @@ def _check_schedule(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
         if _periodic(scheduler.get_schedule(Name=name, GroupName=group), function_arn):
             return []
     return [
-        _finding(
+        finding(
             "warning",
             "restore-schedule",
             group,
@@ -451,21 +270,69 @@ def _check_schedule(rt: Runtime, options: ReadinessOptions) -> list[Finding]:
     ]
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the checks share: the caller's account (and the member sessions), the accounts checked,
+    the organization."""
+
+    accounts: Accounts
+    checked: list[str]
+    organization: Organization | None
+
+
+def _alarm(
+    rt: Runtime, options: ReadinessOptions, topic: str | None, users: list[str], context: _Context
+) -> list[Finding]:
+    if not topic:
+        return [
+            finding(
+                "warning",
+                "alerting",
+                "sns",
+                "no sns_topic_arn configured: nobody is told",
+                "set sns_topic_arn (terraform control-plane output)",
+            )
+        ]
+    names = Names(
+        role_name=rt.role.role_name,
+        user_names=tuple(users),
+        secret_prefix=rt.rotation.secret_prefix,
+        rule_prefix=options.rule_prefix,
+        topic_name=topic.rsplit(":", 1)[-1],
+    )
+    security = topic.split(":")[4]
+    members = tuple(a for a in context.checked if a not in (context.accounts.caller, security))
+    org_id = context.organization.org_id if context.organization else None
+    setup = AlarmSetup(topic, names, options.regions, members, org_id, options.rule_prefix)
+    return check_alarm(rt, context.accounts, setup)
+
+
+def _per_user(rt: Runtime, options: ReadinessOptions, users: list[str], context: _Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for user in users:
+        findings += guarded("credentials", user, functools.partial(check_user, rt, user, options.rotation_interval))
+        findings += guarded("mfa-device", user, functools.partial(check_mfa_device, rt, user))
+    scope = RcpScope(context.accounts.caller, context.organization, tuple(context.checked))
+    return findings + guarded("rcp", context.accounts.caller, functools.partial(check_rcps, rt, scope, users))
+
+
 def run_checks(rt: Runtime, options: ReadinessOptions, topic: str | None, users: list[str]) -> list[Finding]:
     org = rt.factory.client("organizations")
     with aws_errors():
         caller = rt.factory.client("sts").get_caller_identity()["Account"]
-        accounts = _accounts(org, options.accounts)
+        organization = _organization(org, required=not options.accounts)
+        checked = _accounts(org, options.accounts, organization)
+    context = _Context(Accounts(rt, caller), checked, organization)
     seen: dict[str, str] = {}
     findings: list[Finding] = []
-    for account in accounts:
-        findings += _guarded("scp-exemption", account, functools.partial(_lint_account, rt, org, account, seen))
-        findings += _guarded("role", account, functools.partial(_check_role, rt, account, options, caller))
-    findings += _guarded("alerting", "sns", lambda: _check_alerting(rt, topic, users))
-    for user in users:
-        findings += _guarded("credentials", user, functools.partial(_check_user, rt, user, options))
-    findings += _guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt, options))
-    findings += _guarded("incidents", "store", lambda: _check_incidents(rt, options))
+    for account in checked:
+        findings += guarded("scp-exemption", account, functools.partial(_lint_account, rt, org, account, seen))
+        findings += guarded("role", account, functools.partial(_check_role, rt, account, options, context.accounts))
+    findings += _alarm(rt, options, topic, users, context)
+    findings += guarded("alert-trail", "cloudtrail", functools.partial(check_trail, rt))
+    findings += _per_user(rt, options, users, context)
+    findings += guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt, options))
+    findings += guarded("incidents", "store", lambda: _check_incidents(rt, options))
     return _dedupe(findings)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from breakglass_aws.errors import ConfigError
 from breakglass_aws.journal.dynamodb import create_table
+from breakglass_aws.watch.coverage import COVERAGE, Names, patterns
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -23,7 +24,10 @@ ROLE = "BreakGlassAdmin"
 SANDBOX_USER = "breakglass-1"
 TABLE = "breakglass-store"
 BUCKET = "breakglass-evidence-sandbox"
+TRAIL_BUCKET = "breakglass-trail-sandbox"
 REGION = "us-east-1"
+ALERT_REGIONS = ("eu-west-1",)  # besides us-east-1: where use is watched and alerts forwarded
+TOPIC = "breakglass-alerts"
 FAKE = {
     "AWS_ACCESS_KEY_ID": "AKIASANDBOX000000000",
     "AWS_SECRET_ACCESS_KEY": "sandbox-secret-not-real",
@@ -67,6 +71,7 @@ class Sandbox:
             "region": REGION,
             "sns_topic_arn": self.topic,
             "rotate_users": [SANDBOX_USER],
+            "alert_regions": list(ALERT_REGIONS),
             "mfa_serial": "arn:aws:iam::123456789012:mfa/breakglass-1",
             "restore_function_arn": f"arn:aws:lambda:{REGION}:123456789012:function:breakglass-restore",
             "scheduler_role_arn": "arn:aws:iam::123456789012:role/breakglass-scheduler",
@@ -168,22 +173,27 @@ def sandbox_aws() -> Iterator[Callable[[], Sandbox]]:
                 os.environ[key] = value
 
 
-def _client(service: str, **kwargs: Any) -> Any:
+def _client(service: str, region_name: str = REGION, **kwargs: Any) -> Any:
     import botocore.session
 
-    return botocore.session.get_session().create_client(service, region_name=REGION, **kwargs)
+    return botocore.session.get_session().create_client(service, region_name=region_name, **kwargs)
 
 
-def _member_iam(account: str) -> IAMClient:
+def _member(service: str, account: str, region: str = REGION) -> Any:
     creds = _client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="stage"
     )["Credentials"]
-    iam: IAMClient = _client(
-        "iam",
+    return _client(
+        service,
+        region_name=region,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
     )
+
+
+def _member_iam(account: str) -> IAMClient:
+    iam: IAMClient = _member("iam", account)
     return iam
 
 
@@ -219,27 +229,65 @@ def _stage_user() -> None:
     iam.create_user(UserName=SANDBOX_USER)
     iam.create_access_key(UserName=SANDBOX_USER)
     iam.create_login_profile(UserName=SANDBOX_USER, Password="Initial-passw0rd!")  # noqa: S106 - simulated AWS
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=SANDBOX_USER)["VirtualMFADevice"]
+    iam.enable_mfa_device(
+        UserName=SANDBOX_USER,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
     sm.create_secret(Name=f"breakglass/{SANDBOX_USER}", SecretString="{}")
 
 
-def _stage_alerting() -> tuple[str, str]:
+def _put_rules(events: Any, region: str, target: dict[str, str]) -> None:
+    """One rule per kind of break-glass event, as terraform/modules/alert-patterns renders them:
+    every kind in us-east-1, the regional ones elsewhere."""
+    names = Names(role_name=ROLE, user_names=(SANDBOX_USER,), topic_name=TOPIC)
+    regional = {k.kind for k in COVERAGE if k.regional}
+    for kind, spec in patterns(names).items():
+        if region != REGION and kind not in regional:
+            continue
+        name = f"breakglass-{kind}"
+        events.put_rule(Name=name, EventPattern=json.dumps(spec["pattern"]), State=spec["state"])
+        events.put_targets(Rule=name, Targets=[target])
+
+
+def _stage_alerting(member: str) -> tuple[str, str]:
+    """The topic and its subscriber; the alert rules to the topic in us-east-1, forwarding to the
+    central bus in the alert regions and in the member account; the bus accepting the organization."""
     sns, sqs, events = _client("sns"), _client("sqs"), _client("events")
-    topic = sns.create_topic(Name="breakglass-alerts")["TopicArn"]
+    topic = sns.create_topic(Name=TOPIC)["TopicArn"]
     queue = sqs.create_queue(QueueName="security-team")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    patterns = {
-        "breakglass-assume-role": {"source": ["aws.sts"], "detail": {"eventName": ["AssumeRole"]}},
-        "breakglass-console-login": {"source": ["aws.signin"], "detail": {"eventName": ["ConsoleLogin"]}},
-        "breakglass-scp-change": {
-            "source": ["aws.organizations"],
-            "detail": {"eventName": ["AttachPolicy", "DetachPolicy", "UpdatePolicy"]},
-        },
-    }
-    for name, pattern in patterns.items():
-        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-        events.put_targets(Rule=name, Targets=[{"Id": "sns", "Arn": topic}])
+    security = topic.split(":")[4]
+    bus = f"arn:aws:events:{REGION}:{security}:event-bus/default"
+    _put_rules(events, REGION, {"Id": "notify", "Arn": topic})
+    for account, region in [(security, r) for r in ALERT_REGIONS] + [(member, r) for r in (REGION, *ALERT_REGIONS)]:
+        client = _client("events", region) if account == security else _member("events", account, region)
+        role = f"arn:aws:iam::{account}:role/breakglass-alert-forwarding"
+        _put_rules(client, region, {"Id": "central-bus", "Arn": bus, "RoleArn": role})
+    org_id = _client("organizations").describe_organization()["Organization"]["Id"]
+    events.put_permission(
+        Action="events:PutEvents",
+        Principal="*",
+        StatementId="breakglass-organization",
+        Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": org_id},
+    )
     return topic, queue
+
+
+def _stage_trail() -> None:
+    """A multi-region trail, logging all management events, validating its log files."""
+    _client("s3").create_bucket(Bucket=TRAIL_BUCKET)
+    trail = _client("cloudtrail")
+    trail.create_trail(
+        Name="breakglass", S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=True, EnableLogFileValidation=True
+    )
+    trail.put_event_selectors(
+        TrailName="breakglass", EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}]
+    )
+    trail.start_logging(Name="breakglass")
 
 
 def _stage_store_and_evidence() -> None:
@@ -264,6 +312,7 @@ def stage() -> Sandbox:
     account = _stage_org()
     _stage_role(account)
     _stage_user()
-    topic, queue = _stage_alerting()
+    topic, queue = _stage_alerting(account)
+    _stage_trail()
     _stage_store_and_evidence()
     return Sandbox(account, topic, queue, Path(tempfile.mkdtemp(prefix="breakglass-sandbox-")))

@@ -90,7 +90,14 @@ def test_every_declared_operation_has_an_iam_action():
         "scheduler:GetSchedule",
         "scheduler:ListSchedules",
         "iam:ListAccountAliases",
+        "iam:ListMFADevices",
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:GetEventSelectors",
+        "events:DescribeEventBus",
+        "secretsmanager:ListSecretVersionIds",
     }
+    assert "secretsmanager:GetSecretValue" not in actions_for("check"), "reading a break-glass secret is an alarm"
     assert actions_for("drill") >= actions_for("scp-detach", "role-assume", "role-revoke", "rotate", "evidence")
 
 
@@ -125,6 +132,8 @@ def test_check_and_drill_call_only_declared_operations(aws, cli, monkeypatch, tm
     assert "PASSED" in result.stdout, result.stdout + result.stderr
     assert {"ListAccounts", "GetTopicAttributes", "ListRules", "GetSchedule", "GetRole"} <= rec.by_task["check"]
     assert "ListAccountAliases" in rec.by_task["check"]
+    assert {"DescribeTrails", "GetTrailStatus", "DescribeEventBus", "ListMFADevices"} <= rec.by_task["check"]
+    assert "GetSecretValue" not in rec.by_task["check"]
     assert {"DetachPolicy", "AttachPolicy", "AssumeRole", "PutRolePolicy"} <= rec.by_task["drill"]
     for task, operations in rec.by_task.items():
         assert operations - set(TASKS[task]) == set(), f"{task} calls undeclared operations"

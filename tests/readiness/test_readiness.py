@@ -309,16 +309,6 @@ def test_topic_without_subscription(healthy, cli):
     assert findings(cli) == (4, [("error", "alerting", healthy.topic, "the SNS topic has no subscription")])
 
 
-def test_deleted_alert_rule(healthy, cli):
-    events = boto3.client("events", region_name="us-east-1")
-    events.remove_targets(Rule="breakglass-console-login", Ids=["sns"])
-    events.delete_rule(Name="breakglass-console-login")
-    assert findings(cli) == (
-        4,
-        [("error", "alerting", "eventbridge", "no EventBridge rule sends break-glass console login to the topic")],
-    )
-
-
 def test_two_active_keys(healthy, cli):
     boto3.client("iam", region_name="us-east-1").create_access_key(UserName=SANDBOX_USER)
     assert findings(cli) == (4, [("error", "credentials", SANDBOX_USER, "2 active access keys")])
@@ -396,41 +386,6 @@ def test_drill_sandbox_as_a_new_user_runs_it(tmp_path):
 def test_topic_deleted(healthy, cli):
     boto3.client("sns", region_name="us-east-1").delete_topic(TopicArn=healthy.topic)
     assert findings(cli) == (4, [("error", "alerting", healthy.topic, "the SNS topic does not exist")])
-
-
-def test_disabled_alert_rule(healthy, cli):
-    boto3.client("events", region_name="us-east-1").disable_rule(Name="breakglass-assume-role")
-    code, found = findings(cli)
-    assert (code, found) == (
-        4,
-        [
-            (
-                "error",
-                "alerting",
-                "eventbridge",
-                "the EventBridge rule breakglass-assume-role sending break-glass AssumeRole to the topic is disabled",
-            )
-        ],
-    )
-    assert "aws events enable-rule --region us-east-1 --name breakglass-assume-role" in cli("check").stdout
-
-
-def test_alert_rule_event_names_match_exactly(healthy, cli):
-    events = boto3.client("events", region_name="us-east-1")
-    pattern = {"source": ["aws.sts"], "detail": {"eventName": ["AssumeRoleWithSAML"]}}
-    events.put_rule(Name="breakglass-assume-role", EventPattern=json.dumps(pattern))
-    assert findings(cli) == (
-        4,
-        [("error", "alerting", "eventbridge", "no EventBridge rule sends break-glass AssumeRole to the topic")],
-    )
-
-
-def test_no_console_login_rule_needed_without_break_glass_users(healthy, cli, monkeypatch):
-    events = boto3.client("events", region_name="us-east-1")
-    events.remove_targets(Rule="breakglass-console-login", Ids=["sns"])
-    events.delete_rule(Name="breakglass-console-login")
-    monkeypatch.setenv("BREAKGLASS_ROTATE_USERS", "[]")
-    assert findings(cli) == (0, [])
 
 
 def test_empty_secret(healthy, cli):

@@ -1017,6 +1017,20 @@ data "aws_iam_policy_document" "operator" {
     resources = ["*"]
   }
 
+  # The alarm's wiring: the trail, the central bus's policy, the break-glass users' MFA devices.
+  statement {
+    sid = "CheckAlarmWiring"
+    actions = [
+      "cloudtrail:DescribeTrails",
+      "cloudtrail:GetEventSelectors",
+      "cloudtrail:GetTrailStatus",
+      "events:DescribeEventBus",
+      "iam:ListMFADevices",
+      "secretsmanager:ListSecretVersionIds",
+    ]
+    resources = ["*"]
+  }
+
   statement {
     sid       = "CheckAlertRuleTargets"
     actions   = ["events:ListTargetsByRule"]
@@ -1025,7 +1039,7 @@ data "aws_iam_policy_document" "operator" {
 
   statement {
     sid       = "IncidentSchedules"
-    actions   = ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
+    actions   = ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule"]
     resources = [local.schedules_in_group_arn]
   }
 
