@@ -22,8 +22,8 @@ __all__ = [
     "SCP_TYPE",
     "Approval",
     "CloseClaim",
-    "Extension",
     "ClosePlan",
+    "Extension",
     "Incident",
     "IncidentStatus",
     "IssuedSession",
@@ -33,6 +33,7 @@ __all__ = [
     "PolicyRef",
     "Requester",
     "RoleAccess",
+    "RootTask",
     "ScpStep",
     "ScpTargetSnapshot",
     "new_incident_id",
@@ -47,6 +48,7 @@ class Mode(StrEnum):
     ROLE = "role"
     ROTATE = "rotate"
     DRILL = "drill"
+    ROOT = "root"
 
 
 class IncidentStatus(StrEnum):
@@ -144,6 +146,19 @@ class RoleAccess(_Model):
     revoked_before: datetime | None = None
 
 
+class RootTask(_Model):
+    """A root-task incident: one AssumeRoot task policy on a member account, and what it acts on
+    (a bucket or queue whose policy it deletes or replaces; nothing for the credential tasks)."""
+
+    task: Literal["unlock-bucket", "unlock-queue", "audit", "delete-credentials"]
+    account: str
+    task_policy_arn: str
+    region: str
+    duration_seconds: int
+    resource: str | None = None
+    replacement_sha256: str | None = None  # --replace-with: the corrected policy (canonical JSON)
+
+
 class Approval(_Model):
     principal: str
     arn: str
@@ -209,12 +224,13 @@ class Incident(_Model):
     approvals: list[Approval] = Field(default_factory=list)
     request: dict[str, Any] = Field(default_factory=dict)
     closing: ClosePlan | None = None
+    root: RootTask | None = None
     extension: Extension | None = None
 
     def lock_targets(self) -> list[str]:
-        """Targets held exclusively: SCP targets and users being rotated. Many engineers may hold
-        sessions of one role at once."""
-        return list(self.targets) if self.mode in (Mode.SCP, Mode.ROTATE) else []
+        """Targets held exclusively: SCP targets, users being rotated, a root task's resource. Many
+        engineers may hold sessions of one role at once."""
+        return list(self.targets) if self.mode in (Mode.SCP, Mode.ROTATE, Mode.ROOT) else []
 
     def access(self) -> RoleAccess:
         """The role of a role incident (recorded when it opens)."""

@@ -1,5 +1,7 @@
 """Test and benchmark helpers shipped with the library: a moto server on loopback, started and
-stopped by PID, and a fault proxy in front of it (delay, hang, throttle, fail by operation).
+stopped by PID, and a fault proxy in front of it (delay, hang, throttle, fail by operation); the
+stand-ins for what moto lacks (CloudTrail LookupEvents here, centralized root access in
+`testing_root`).
 
 Nothing here is imported by the tool itself.
 """
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from breakglass_aws.testing_root import install_root_tasks, seed_root_credentials
+
 __all__ = [
     "FAKE_KEY_ID",
     "FAKE_SECRET",
@@ -28,9 +32,11 @@ __all__ = [
     "critical_depth",
     "free_port",
     "install_cloudtrail_lookup",
+    "install_root_tasks",
     "lookup_page",
     "operation_of",
     "region_of",
+    "seed_root_credentials",
     "seeded_file_events",
     "serve_with_cloudtrail",
     "service_of",
@@ -374,8 +380,10 @@ def seeded_file_events(path: str) -> EventsFor:
 
 
 def serve_with_cloudtrail(port: int, seed_file: str) -> None:
-    """Entry point of a moto server process whose CloudTrail answers LookupEvents from a file."""
+    """Entry point of a moto server process whose CloudTrail answers LookupEvents from a file, and
+    which stands in for centralized root access (AssumeRoot and its organization features)."""
     from moto.server import main
 
     install_cloudtrail_lookup(seeded_file_events(seed_file))
+    install_root_tasks()
     main(["-H", LOOPBACK, "-p", str(port)])

@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from breakglass_aws.cli import approvals, evidence, incidents, ops, readiness, role, scp, watch
+from breakglass_aws.cli import root as root_tasks
 from breakglass_aws.cli.group import RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
@@ -34,6 +35,7 @@ approvals.register(app)
 watch.register(app)
 ops.register(app)
 readiness.register(app)
+root_tasks.register(app)
 
 
 SHARED_ONLY = {"approve", "deny", "activate", "sync", "watch"}

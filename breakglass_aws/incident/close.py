@@ -31,6 +31,7 @@ from breakglass_aws.incident.restore import (
     unrecoverable_reason,
 )
 from breakglass_aws.incident.revoke import revoke_through_gate
+from breakglass_aws.incident.root import end_root
 from breakglass_aws.incident.rotation import ReadAhead, read_rotations, rotate_in_incident
 from breakglass_aws.incident.status import set_status
 from breakglass_aws.incident.stopped import journal_failure, try_to_record
@@ -72,6 +73,8 @@ def finish_close(rt: Runtime, incident: Incident, caller: Requester | None, requ
     is still current)."""
     if incident.status in ENDED_STATUSES:
         return check_ended(rt, incident, caller, request)
+    if incident.mode is Mode.ROOT:  # ended without sending more: its own command finishes the task
+        return end_root(rt, incident, request.by, request.evidence)
     _check_closable(incident)
     plan = plan_for(rt, incident, request)
     rotations = read_rotations(rt, pending_users(plan))  # beside the restore

@@ -69,7 +69,7 @@ def _expired(incident: Incident, now: datetime) -> bool:
     still active (a role close that stopped is finished as a stopped close)."""
     if incident.expires_at > now:
         return False
-    if incident.mode is Mode.SCP:
+    if incident.mode in (Mode.SCP, Mode.ROOT):  # a root incident past its session: ended, nothing more sent
         return incident.status in ACTIVE_STATUSES
     return incident.mode is Mode.ROLE and incident.status is IncidentStatus.ACTIVE
 

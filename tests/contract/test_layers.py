@@ -18,9 +18,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("models", "validate", "aws", "settings", "notify", "notice_format")),
     ("journal", ("journal",)),
     ("runtime", ("runtime",)),
-    ("domain", ("scp", "role", "rotation", "evidence", "watch")),
+    ("domain", ("scp", "role", "rotation", "evidence", "watch", "root")),
     ("incident", ("incident",)),
-    ("readiness", ("readiness", "testing")),
+    ("readiness", ("readiness", "testing", "testing_root")),
     ("entry", ("cli", "lambda_handler", "restore", "__main__", "__init__")),
 ]
 
