@@ -13,6 +13,7 @@ from breakglass_aws.cli.state import CliState, state
 if TYPE_CHECKING:
     from breakglass_aws.readiness.check import ReadinessOptions
     from breakglass_aws.readiness.drill import DrillResult
+    from breakglass_aws.readiness.root_tasks import RootTaskStatus
     from breakglass_aws.runtime import Runtime
     from breakglass_aws.scp.lint import Finding
     from breakglass_aws.settings import Settings
@@ -53,14 +54,15 @@ def findings_text(findings: list[Finding]) -> list[str]:
     return lines
 
 
-def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> list[Finding]:
+def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> tuple[list[Finding], RootTaskStatus | None]:
     from breakglass_aws.readiness.check import run_checks
     from breakglass_aws.validate import validate_target
 
     for account in accounts or []:
         validate_target(account)
     s = st.settings()
-    return run_checks(rt, _options(s, accounts), s.sns_topic_arn, list(s.rotate_users))
+    options = _options(s, accounts)
+    return run_checks(rt, options, s.sns_topic_arn, list(s.rotate_users)), options.root_status
 
 
 def check_command(
@@ -82,11 +84,15 @@ def check_command(
     if outage_probe:
         _outage_probe(st)
         return
-    findings = _check(st, st.runtime(), account)
+    findings, root = _check(st, st.runtime(), account)
     emit(
         st,
-        {"findings": [f.model_dump() for f in findings], "errors": sum(f.severity == "error" for f in findings)},
-        lambda: findings_text(findings),
+        {
+            "findings": [f.model_dump() for f in findings],
+            "errors": sum(f.severity == "error" for f in findings),
+            "root_tasks": root.model_dump() if root else None,
+        },
+        lambda: findings_text(findings) + (root.lines() if root else []),
     )
     if any(f.severity == "error" for f in findings):
         raise typer.Exit(GuardRailError.exit_code)

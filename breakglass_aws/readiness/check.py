@@ -20,6 +20,7 @@ from breakglass_aws.readiness.common import HOME_REGION, Accounts, finding, guar
 from breakglass_aws.readiness.credentials import check_mfa_device, check_user
 from breakglass_aws.readiness.org import Organization, attached, path
 from breakglass_aws.readiness.rcp import RcpScope, check_rcps
+from breakglass_aws.readiness.root_tasks import RootTaskStatus, check_root_denials, root_task_status
 from breakglass_aws.readiness.trail import check_trail
 from breakglass_aws.role.trust import condition_values, facts_of, grants, mfa_gap, trust_statements
 from breakglass_aws.runtime import Runtime
@@ -56,6 +57,7 @@ class ReadinessOptions:
         self.rule_prefix = rule_prefix
         # us-east-1 first (the control plane's rules), then the other regions where use is watched
         self.regions = tuple(dict.fromkeys([HOME_REGION, *(alert_regions or [])]))
+        self.root_status: RootTaskStatus | None = None  # filled by run_checks
 
 
 # --- SCP / RCP exemption of the role ------------------------------------------------------------
@@ -330,10 +332,26 @@ def run_checks(rt: Runtime, options: ReadinessOptions, topic: str | None, users:
         findings += guarded("role", account, functools.partial(_check_role, rt, account, options, context.accounts))
     findings += _alarm(rt, options, topic, users, context)
     findings += guarded("alert-trail", "cloudtrail", functools.partial(check_trail, rt))
+    findings += _root_tasks(rt, options, org, caller, checked)
     findings += _per_user(rt, options, users, context)
     findings += guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt, options))
     findings += guarded("incidents", "store", lambda: _check_incidents(rt, options))
     return _dedupe(findings)
+
+
+def _root_tasks(
+    rt: Runtime, options: ReadinessOptions, org: OrganizationsClient, caller: str, accounts: list[str]
+) -> list[Finding]:
+    """Whether root-task mode is ready (kept in `options.root_status`), and, once it is, what on
+    each member account's path would still refuse the root session."""
+    options.root_status = root_task_status(rt, caller)
+    if not options.root_status.ready:
+        return []
+    findings: list[Finding] = []
+    contents: dict[str, tuple[str, str]] = {}
+    for account in accounts:
+        findings += guarded("root-task", account, functools.partial(check_root_denials, org, account, contents))
+    return findings
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -152,6 +152,23 @@ class Matcher:
             for i in self.roles
         )
 
+    def assume_root(self, record: dict[str, Any], when: datetime) -> bool:
+        """The tool's own AssumeRoot for a root-task incident: its account and task policy, by its
+        requester, inside its window."""
+        params = _params(record)
+        policy = params.get("taskPolicyArn")
+        policy_arn = policy.get("arn") if isinstance(policy, dict) else policy
+        caller = (record.get("userIdentity") or {}).get("arn")
+        return any(
+            i.root is not None
+            and str(params.get("targetPrincipal", "")).endswith(i.root.account)
+            and policy_arn == i.root.task_policy_arn
+            and (caller is None or caller == i.requester.arn)
+            and _open_window(i, when, self.now)
+            for i in self.incidents
+            if i.mode is Mode.ROOT
+        )
+
     def any_incident(self, when: datetime) -> bool:
         return any(_open_window(i, when, self.now) for i in self.incidents)
 
@@ -169,6 +186,7 @@ def _explained(kind: EventKind, name: str, record: dict[str, Any], when: datetim
     params = _params(record)
     explains = {
         "assume-role": lambda: match.assume(record, when),
+        "assume-root": lambda: match.assume_root(record, when),
         "console-login": lambda: match.login(str((record.get("userIdentity") or {}).get("userName")), when),
         "user-credentials": lambda: name in ROTATION_CALLS and match.rotation(str(params.get("userName")), when),
         "role-changed": lambda: name in REVOCATION_CALLS and match.revocation(str(params.get("policyName")), when),

@@ -19,7 +19,8 @@ from tests.support.watch import SAMPLES, TOPIC_NAME, USER, as_eventbridge, recor
 NAMES = Names(role_name="BreakGlassAdmin", user_names=(USER,), secret_prefix="breakglass/", topic_name=TOPIC_NAME)
 REGIONAL = sorted(k.kind for k in COVERAGE if k.regional)
 GLOBAL = sorted(k.kind for k in COVERAGE if not k.regional)
-# Never explained by an incident: root use (no root-task incidents yet) and blinding the alarm.
+# Never explained by an SCP incident: root use (only a root-task incident explains its AssumeRoot)
+# and blinding the alarm.
 ALWAYS = {"assume-root", "root-console-login", "trail-changed", "alert-rule-changed", "alert-target-removed"}
 ALWAYS |= {"topic-unsubscribed"}
 

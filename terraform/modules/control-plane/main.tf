@@ -709,11 +709,18 @@ resource "aws_iam_role_policy" "restore" {
   policy = data.aws_iam_policy_document.restore.json
 }
 
+# The function's runtime and architecture: what `breakglass package-lambda` builds the zip for by
+# default (its constants are kept equal to this file by a test; the zip records what it was built for).
+locals {
+  lambda_runtime = jsondecode(file("${path.module}/lambda-runtime.json"))
+}
+
 resource "aws_lambda_function" "restore" {
   function_name    = local.restore_function_name
   description      = "Restores every expired break-glass incident."
   role             = aws_iam_role.restore.arn
-  runtime          = "python3.11"
+  runtime          = local.lambda_runtime.runtime
+  architectures    = [local.lambda_runtime.architecture]
   handler          = "breakglass_aws.lambda_handler.handler"
   filename         = var.lambda_zip_path
   source_code_hash = filebase64sha256(var.lambda_zip_path)
@@ -1017,18 +1024,36 @@ data "aws_iam_policy_document" "operator" {
     resources = ["*"]
   }
 
-  # The alarm's wiring: the trail, the central bus's policy, the break-glass users' MFA devices.
+  # The alarm's wiring: the trail, the central bus's policy, the break-glass users' MFA devices,
+  # the date of each break-glass secret's current version (never its value).
   statement {
-    sid = "CheckAlarmWiring"
-    actions = [
-      "cloudtrail:DescribeTrails",
-      "cloudtrail:GetEventSelectors",
-      "cloudtrail:GetTrailStatus",
-      "events:DescribeEventBus",
-      "iam:ListMFADevices",
-      "secretsmanager:ListSecretVersionIds",
-    ]
+    sid       = "CheckTrails"
+    actions   = ["cloudtrail:DescribeTrails"]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "CheckTrailStatus"
+    actions   = ["cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"]
+    resources = ["arn:${local.partition}:cloudtrail:*:*:trail/*"]
+  }
+
+  statement {
+    sid       = "CheckEventBus"
+    actions   = ["events:DescribeEventBus"]
+    resources = ["arn:${local.partition}:events:*:${local.account_id}:event-bus/*"]
+  }
+
+  statement {
+    sid       = "CheckMfaDevices"
+    actions   = ["iam:ListMFADevices"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:user/*"]
+  }
+
+  statement {
+    sid       = "CheckSecretVersions"
+    actions   = ["secretsmanager:ListSecretVersionIds"]
+    resources = ["arn:${local.partition}:secretsmanager:*:${local.account_id}:secret:${var.secret_prefix}*"]
   }
 
   statement {
