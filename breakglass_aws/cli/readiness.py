@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from breakglass_aws.readiness.check import ReadinessOptions
     from breakglass_aws.readiness.drill import DrillResult
     from breakglass_aws.readiness.root_tasks import RootTaskStatus
+    from breakglass_aws.readiness.sandbox_root import RootUnlock
     from breakglass_aws.runtime import Runtime
     from breakglass_aws.scp.lint import Finding
     from breakglass_aws.settings import Settings
@@ -190,11 +191,13 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
         evidence = EvidenceOptions(delay=EvidenceOptions().delay)
         result = run_drill(rt, sb.account, "123456", rt.rotation.users, evidence, out or sb.folder / "evidence")
         verified = {folder: not verify_evidence(Path(folder)) for folder in result.evidence}
+        unlocked = _sandbox_root_unlock(rt, sb.account)
         data = {
             "sandbox_account": sb.account,
             "check": [f.model_dump() for f in findings],
             "drill": result.model_dump(mode="json"),
             "evidence_verified": verified,
+            "root_unlock": unlocked.model_dump(),
         }
         emit(
             st,
@@ -202,10 +205,20 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
             lambda: [
                 *drill_text(result),
                 *[f"  verify {f}: {'intact' if ok else 'CHANGED'}" for f, ok in verified.items()],
+                *unlocked.lines(),
                 "",
                 "next: the real-AWS quick start in README.md",
             ],
         )
+
+
+def _sandbox_root_unlock(rt: Runtime, account: str) -> RootUnlock:
+    """A member account's bucket locked by a deny-all policy, then unlocked through AssumeRoot."""
+    from breakglass_aws.readiness.sandbox_root import lock_a_bucket, unlock_the_bucket
+    from breakglass_aws.runtime import whoami
+
+    policy = lock_a_bucket(account)
+    return unlock_the_bucket(rt, account, whoami(rt), policy)
 
 
 def _sandbox_plan(account: str) -> list[str]:
@@ -220,5 +233,6 @@ def _sandbox_plan(account: str) -> list[str]:
         "  evidence bucket, secret breakglass/breakglass-1, restore schedule group; CloudTrail events derived",
         "  from the journal",
         "steps: check, detach SCPs, assume the role (MFA), harmless call, close both incidents (revoke, restore,",
-        "  rotate), collect and verify evidence",
+        "  rotate), collect and verify evidence; then a bucket locked by a deny-all policy, unlocked through",
+        "  AssumeRoot (breakglass root unlock-bucket)",
     ]

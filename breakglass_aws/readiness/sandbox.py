@@ -146,7 +146,7 @@ def sandbox_aws() -> Iterator[Callable[[], Sandbox]]:
         raise ConfigError("the sandbox needs moto", "pip install 'breakglass-aws[sandbox]'") from err
     import os
 
-    from breakglass_aws.testing import install_cloudtrail_lookup
+    from breakglass_aws.testing import install_cloudtrail_lookup, install_root_tasks
 
     saved = {k: os.environ.get(k) for k in (*FAKE, "AWS_ENDPOINT_URL", "AWS_PROFILE")}
     os.environ.update(FAKE)
@@ -156,6 +156,7 @@ def sandbox_aws() -> Iterator[Callable[[], Sandbox]]:
     undo = install_cloudtrail_lookup(
         lambda region: holder[0].events_for(holder[0].store) if holder and region == REGION else []
     )
+    undo_root = install_root_tasks()  # AssumeRoot and the organization's root-access features
     try:
         with mock_aws():
 
@@ -165,6 +166,7 @@ def sandbox_aws() -> Iterator[Callable[[], Sandbox]]:
 
             yield build
     finally:
+        undo_root()
         undo()
         for key, value in saved.items():
             if value is None:

@@ -371,6 +371,8 @@ def test_drill_sandbox_as_a_new_user_runs_it(tmp_path):
     ):
         assert "ok" in run.stdout and step in run.stdout
     assert "breakglass check" in run.stdout and "DenyOutsideEU" in run.stdout
+    assert "was locked by a deny-all bucket policy" in run.stdout
+    assert "closed: the bucket holds no policy, its old text is in the journal" in run.stdout
     bundles = sorted(p for p in (tmp_path / "evidence").iterdir() if p.is_dir())
     assert len(bundles) == 2
     for bundle in bundles:
