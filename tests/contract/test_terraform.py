@@ -23,7 +23,7 @@ import pytest
 
 from breakglass_aws.evidence.bundle import MANIFEST
 from breakglass_aws.incident.deadman import RETRY_POLICY
-from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, actions_for
+from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, ROOT_TASKS, actions_for
 from breakglass_aws.testing import MotoServer, env_for
 from breakglass_aws.watch.coverage import COVERAGE, Names, patterns
 from tests.support.terraform import (
@@ -326,6 +326,8 @@ def test_outputs_are_the_tool_settings(deployed: Deployment):
 def test_policies_grant_what_the_tool_declares(deployed: Deployment):
     operator, restore = deployed.outputs["operator_policy_json"], deployed.outputs["restore_policy_json"]
     assert missing_from(operator, actions_for()) == set()
+    # root-task mode is on in the example (enable_root_tasks): what the caller needs is granted
+    assert missing_from(operator, actions_for(*ROOT_TASKS)) == set()
     store = {f"dynamodb:{a}" for a in STORE_OPERATIONS}
     schedules = {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole"}
     assert missing_from(operator, store | schedules) == set()
@@ -354,6 +356,7 @@ def test_policies_grant_what_the_tool_declares(deployed: Deployment):
         "iam:PutRolePolicy": {role_pattern},
         "sts:AssumeRole": {f"arn:aws:iam::*:role/{out['member_role_name']}"},
         "iam:GetAccountPasswordPolicy": {"*"},
+        "sts:AssumeRoot": {"*"},  # ending a stale root incident (root-task policies only)
         **{action: users for action in rotation},
     }
     writes = {

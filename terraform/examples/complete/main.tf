@@ -55,6 +55,7 @@ module "control_plane" {
   evidence_force_destroy    = var.evidence_force_destroy
   secret_prefix             = var.secret_prefix
   lambda_zip_path           = var.lambda_zip_path
+  enable_root_tasks         = var.enable_root_tasks
   tags                      = var.tags
 
   forwarding_organization_id = one(data.aws_organizations_organization.this[*].id)

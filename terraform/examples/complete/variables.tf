@@ -153,3 +153,9 @@ variable "max_retries" {
     error_message = "max_retries must be a whole number, 0 or more."
   }
 }
+
+variable "enable_root_tasks" {
+  description = "Grant root-task mode (breakglass root ...) to the operators and the restore function."
+  type        = bool
+  default     = true
+}

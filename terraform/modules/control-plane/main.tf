@@ -691,6 +691,23 @@ data "aws_iam_policy_document" "restore" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.restore_dead_letters.arn]
   }
+
+  # Root-task mode (opt-in): ending a stale root incident reads back, with a fresh root session,
+  # a change whose outcome is in doubt.
+  dynamic "statement" {
+    for_each = var.enable_root_tasks ? [1] : []
+    content {
+      sid       = "EndRootTasks"
+      actions   = ["sts:AssumeRoot"]
+      resources = ["*"]
+
+      condition {
+        test     = "StringLike"
+        variable = "sts:TaskPolicyArn"
+        values   = ["arn:${local.partition}:iam::aws:policy/root-task/*"]
+      }
+    }
+  }
 }
 
 # Scheduled restores that could not run: events EventBridge Scheduler could not deliver after its
@@ -855,6 +872,36 @@ resource "aws_cloudwatch_metric_alarm" "restore" {
 ################################################################################
 
 data "aws_iam_policy_document" "operator" {
+  # Root-task mode (opt-in): the prerequisite reads and AssumeRoot with a root-task policy.
+  dynamic "statement" {
+    for_each = var.enable_root_tasks ? [1] : []
+    content {
+      sid = "RootTaskPrerequisites"
+      actions = [
+        "iam:ListOrganizationsFeatures",
+        "organizations:DescribeAccount",
+        "organizations:ListAWSServiceAccessForOrganization",
+        "organizations:ListDelegatedAdministrators",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_root_tasks ? [1] : []
+    content {
+      sid       = "RootTasks"
+      actions   = ["sts:AssumeRoot"]
+      resources = ["*"]
+
+      condition {
+        test     = "StringLike"
+        variable = "sts:TaskPolicyArn"
+        values   = ["arn:${local.partition}:iam::aws:policy/root-task/*"]
+      }
+    }
+  }
+
   statement {
     sid       = "CallerIdentity"
     actions   = ["sts:GetCallerIdentity"]

@@ -261,3 +261,9 @@ variable "create_signing_key" {
   type        = bool
   default     = true
 }
+
+variable "enable_root_tasks" {
+  description = "Grant the operators root-task mode (breakglass root ...: sts:AssumeRoot with an AWS root-task policy, and its prerequisite reads), and the restore function the AssumeRoot that ends a stale root incident. Centralized root access must be enabled in the organization too."
+  type        = bool
+  default     = false
+}
