@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.clock import isoformat
+from breakglass_aws.custody import CustodyPolicy, Sealed, StoredShare, seal_credentials, write_share_file, write_shares
 from breakglass_aws.errors import AwsFailure, UsageError
 from breakglass_aws.parallel import beside
 
@@ -98,7 +100,9 @@ def read_policy(iam: IAMClient) -> PasswordPolicy:
     )
 
 
-Action = Literal["delete-key", "deactivate-key", "create-key", "store-secret", "verify-key", "set-password"]
+Action = Literal[
+    "delete-key", "deactivate-key", "create-key", "store-secret", "store-shares", "verify-key", "set-password"
+]
 
 
 class RotationStep(BaseModel):
@@ -121,10 +125,11 @@ class RotationStep(BaseModel):
             "deactivate-key": "deactivate access key",
             "create-key": "create a new access key",
             "store-secret": "store the new key and password in",
+            "store-shares": "write each custodian's encrypted share for",
             "verify-key": "verify the new key works",
             "set-password": "reset the console password",
         }[self.action]
-        if self.action == "store-secret":
+        if self.action in ("store-secret", "store-shares"):
             return f"{what} {self.secret_id}"
         return f"{what} {self.key_id or ''} of {self.user}".replace("  ", " ")
 
@@ -244,12 +249,17 @@ def plan_rotation(
     created_before: list[str],
     finished: set[str],
     with_password: bool,
+    custody: bool = False,
 ) -> RotationPlan:
     """The steps still to do. `created_before`: key ids this rotation created (from the journal);
-    `finished`: actions already journaled as done."""
+    `finished`: actions already journaled as done. Under `custody` the new credentials live in
+    memory only until the shares are written and the key verified: a rotation stopped before that
+    starts over (its new key deleted), since nobody could open what it stored."""
     ids = [k["AccessKeyId"] for k in state.keys]
     stored_key = state.stored.get("access_key_id")
     done = state.stored.get("rotation_id") == rotation_id and stored_key in ids
+    if custody:
+        done = done and _custody_complete(finished, with_password and state.has_login_profile)
     base = {"user": user, "secret_id": secret_id, "rotation_id": rotation_id}
     steps: list[RotationStep] = []
     if not done:
@@ -258,6 +268,7 @@ def plan_rotation(
         remaining = [k for k in state.keys if k["AccessKeyId"] not in orphans]
         steps += _make_room(remaining, base, stored_key)
         steps += [RotationStep(action="create-key", **base), RotationStep(action="store-secret", **base)]
+        steps += [RotationStep(action="store-shares", **base)] if custody else []
         keep = None
     else:
         keep = stored_key
@@ -279,6 +290,10 @@ def plan_rotation(
         already_stored=keep,
         steps=steps,
     )
+
+
+def _custody_complete(finished: set[str], password: bool) -> bool:
+    return {"store-shares", "verify-key", *(["set-password"] if password else [])} <= finished
 
 
 def _deleted(steps: list[RotationStep]) -> set[str]:
@@ -355,7 +370,11 @@ class Performer:
     keep_password: str | None = field(default=None, repr=False)  # else the secret keeps this one
     user_arn: str = ""  # what GetCallerIdentity with the new key must identify
     known_keys: set[str] | None = None  # the user's keys as this rotation just read them
+    custody: CustodyPolicy | None = None  # seal the credentials for k of n custodians
+    shares_base: str = ""  # the per-custodian secrets are {shares_base}/custody/{name}
+    shares_out: Path | None = None  # and each encrypted share also goes to a file here
     _pending: dict[str, str] = field(default_factory=dict, repr=False)
+    _sealed: Sealed | None = field(default=None, repr=False)
 
     def __call__(self, step: RotationStep) -> dict[str, Any] | None:
         handler = getattr(self, "_" + step.action.replace("-", "_"))
@@ -401,24 +420,64 @@ class Performer:
                 fix="nothing by hand: the unstored key is replaced",
                 resumable=True,
             )
-        value = {
+        value: dict[str, Any] = {
             "user": step.user,
             "access_key_id": self._pending["id"],
-            "secret_access_key": self._pending["secret"],
             "rotated_at": isoformat(self.clock()),
             "incident": self.incident_id,
             "rotation_id": step.rotation_id,
         }
         # the password in the secret must be the console's: fresh only when it is about to be set
         password = generate_password(self.policy) if self.new_password else self.keep_password
-        if password:
-            value["password"] = password
+        if self.custody is not None:
+            value["custody"] = self._seal(self.custody, step, password).document.model_dump(mode="json")
+        else:
+            value["secret_access_key"] = self._pending["secret"]
+            value.update({"password": password} if password else {})
         answer = self.sm.put_secret_value(SecretId=step.secret_id, SecretString=json.dumps(value))
-        self._pending = {}
+        if self.custody is None:
+            self._pending = {}
         return {"access_key_id": value["access_key_id"], "version_id": answer.get("VersionId")}
 
+    def _seal(self, custody: CustodyPolicy, step: RotationStep, password: str | None) -> Sealed:
+        """The credentials sealed for the custodians; kept in memory (never stored in the clear)
+        for the key's check and the console password, which come after the shares."""
+        plain = {"access_key_id": self._pending["id"], "secret_access_key": self._pending["secret"]}
+        if password:
+            plain["password"] = self._pending["password"] = password
+        self._sealed = seal_credentials(custody, step.user, step.rotation_id, plain)
+        return self._sealed
+
+    def _store_shares(self, step: RotationStep) -> dict[str, Any]:
+        if self._sealed is None:
+            raise AwsFailure(
+                "the new shares are not in memory",
+                fix="nothing by hand: the rotation starts over with a new key",
+                resumable=True,
+            )
+        shares = [StoredShare(step.user, step.rotation_id, n, data) for n, data in self._sealed.shares.items()]
+        write_shares(self.sm, self.shares_base, shares)
+        if self.shares_out is not None:
+            for share in shares:
+                write_share_file(self.shares_out, share)
+        doc = self._sealed.document
+        return {"threshold": doc.threshold, "fingerprints": doc.fingerprints()}
+
+    def _new_credentials(self, step: RotationStep) -> dict[str, Any]:
+        """The new key (and password) to check or set: from memory under custody, else the secret."""
+        if self.custody is None:
+            return _stored(self.sm, step.secret_id)
+        if not self._pending:
+            raise AwsFailure(
+                "the new key's secret is not in memory",
+                fix="nothing by hand: the rotation starts over with a new key",
+                resumable=True,
+            )
+        held = {"access_key_id": self._pending["id"], "secret_access_key": self._pending["secret"]}
+        return {**held, **({"password": self._pending["password"]} if "password" in self._pending else {})}
+
     def _verify_key(self, step: RotationStep) -> dict[str, Any]:
-        stored = _stored(self.sm, step.secret_id)
+        stored = self._new_credentials(step)
         arn = self.verify(str(stored["access_key_id"]), str(stored["secret_access_key"]))
         if self.user_arn and not identifies_user(arn, self.user_arn, step.user):
             raise AwsFailure(
@@ -429,5 +488,5 @@ class Performer:
         return {"access_key_id": stored["access_key_id"], "arn": arn}
 
     def _set_password(self, step: RotationStep) -> None:
-        stored = _stored(self.sm, step.secret_id)
+        stored = self._new_credentials(step)
         self.iam.update_login_profile(UserName=step.user, Password=stored["password"], PasswordResetRequired=False)

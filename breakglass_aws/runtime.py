@@ -73,6 +73,9 @@ class RotationDefaults:
     secret_prefix: str = "breakglass/"  # noqa: S105 - a name prefix
     verify_timeout: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep)
+    custody_threshold: int = 0  # k of the custodians below; 0: no custody (one secret)
+    custodians: tuple[str, ...] = ()  # "name=age1..." as the settings validated them
+    shares_out: Path | None = None  # each encrypted share also written here (an offline safe)
 
     def secret_for(self, user: str) -> str:
         return f"{self.secret_prefix}{user}"
@@ -187,7 +190,12 @@ def build_runtime(s: Settings, injected: Injected | None = None) -> Runtime:
         evidence_on_close=s.evidence_dir is not None,
         notifier=SnsNotifier(factory, s.sns_topic_arn) if s.sns_topic_arn else None,
         rotation=RotationDefaults(
-            users=list(s.rotate_users), secret_prefix=s.secret_prefix, verify_timeout=s.verify_timeout
+            users=list(s.rotate_users),
+            secret_prefix=s.secret_prefix,
+            verify_timeout=s.verify_timeout,
+            custody_threshold=s.custody_threshold,
+            custodians=tuple(s.custodians),
+            shares_out=Path(s.custody_shares_out).expanduser() if s.custody_shares_out else None,
         ),
         schedule=ScheduleDefaults(
             function_arn=s.restore_function_arn,

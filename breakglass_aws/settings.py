@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from breakglass_aws.errors import BreakglassError, ConfigError
 from breakglass_aws.models import LockMode
@@ -138,6 +139,15 @@ class Settings(BaseModel):
         default=None, description="SQS queue receiving the per-incident schedules' failed invocations"
     )
     rotation_interval: str = "90d"
+    custody_threshold: int = Field(
+        default=0, ge=0, le=16, description="k: custodians needed to open the glass (0: no custody, one secret)"
+    )
+    custodians: list[str] = Field(
+        default_factory=list, description='custodians of the glass, "name=age1..." (an age X25519 recipient)'
+    )
+    custody_shares_out: str | None = Field(
+        default=None, description="also write each custodian's encrypted share to this folder (an offline safe)"
+    )
     drill_interval: str = "92d"
     approval_wait_seconds: float = Field(default=1800.0, gt=0, le=86400)
 
@@ -213,6 +223,24 @@ class Settings(BaseModel):
         _checked(parse_duration, value)
         return value
 
+    @field_validator("custodians")
+    @classmethod
+    def _custodians(cls, value: list[str]) -> list[str]:
+        names = [_checked_custodian(entry) for entry in value]
+        if len(set(names)) != len(names):
+            raise ValueError("custodians: a name appears twice")
+        return value
+
+    @model_validator(mode="after")
+    def _custody(self) -> Settings:
+        k, n = self.custody_threshold, len(self.custodians)
+        if (k or n) and not 2 <= k <= n:
+            raise ValueError(
+                f"custody needs 2 <= custody_threshold <= the number of custodians (got {k} of {n}); "
+                "set both, or neither for no custody"
+            )
+        return self
+
     @property
     def default_ttl_delta(self) -> timedelta:
         return parse_duration(self.default_ttl)
@@ -233,6 +261,17 @@ class Settings(BaseModel):
         if isinstance(address, Path):
             return address
         return default_state_dir() / "journal.sqlite3"
+
+
+CUSTODIAN_RE = re.compile(r"\A([a-z][a-z0-9_-]{0,31})=(age1[02-9ac-hj-np-z]{58})\Z")
+
+
+def _checked_custodian(entry: str) -> str:
+    """`name=age1...`: a lowercase name (it names a secret) and an age X25519 recipient."""
+    match = CUSTODIAN_RE.match(entry.strip())
+    if not match:
+        raise ValueError(f"custodian {entry[:40]!r} is not name=age1... (a lowercase name, an age X25519 public key)")
+    return match.group(1)
 
 
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
@@ -268,7 +307,7 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-LIST_FIELDS = frozenset({"rotate_users", "alert_regions", "evidence_regions"})
+LIST_FIELDS = frozenset({"rotate_users", "alert_regions", "evidence_regions", "custodians"})
 # Settings renamed since they were first published: the old name still works.
 RENAMED = {"watch_regions": "alert_regions"}
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from breakglass_aws.aws import aws_errors
+from breakglass_aws.custody import custody_policy
 from breakglass_aws.errors import AwsFailure, BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.incident.gate import StepFailed, apply_levels
 from breakglass_aws.incident.records import open_record
@@ -165,7 +166,8 @@ def rotate_in_incident(
             state = read_state(iam, sm, user, secret)
             policy = policy_read.result()
     created, finished = _journal_facts(rt, incident.incident_id, rotation_id)
-    plan = plan_rotation(state, user, secret, rotation_id, created, finished, with_password)
+    custody = custody_policy(rt.rotation.custody_threshold, rt.rotation.custodians)
+    plan = plan_rotation(state, user, secret, rotation_id, created, finished, with_password, custody is not None)
     if dry_run:
         return _result(incident, plan, dry_run=True)
     performer = Performer(
@@ -180,6 +182,9 @@ def rotate_in_incident(
         keep_password=state.stored.get("password") if isinstance(state.stored.get("password"), str) else None,
         user_arn=state.arn,
         known_keys={k["AccessKeyId"] for k in state.keys},
+        custody=custody,
+        shares_base=rt.rotation.secret_for(user),
+        shares_out=rt.rotation.shares_out,
     )
     try:
         apply_levels(rt.store, incident.incident_id, plan.levels(), performer, rt.progress)

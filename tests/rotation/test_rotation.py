@@ -139,7 +139,7 @@ def test_two_active_keys_keep_the_key_in_the_secret(aws_clients, cli):
         (["rotate", "--user", USER, "--secret-id", "missing/secret"], 2, "secret 'missing/secret' not found"),
         (["rotate", "--user", "bad user"], 2, "invalid IAM user name"),
         (["rotate", "--user", USER, "--secret-id", "bad secret!"], 2, "invalid secret id"),
-        (["rotate"], 2, "Missing option '--user'"),
+        (["rotate"], 2, "--user is required"),
     ],
 )
 def test_rotation_bad_input(aws_clients, cli, argv, code, fragment):
