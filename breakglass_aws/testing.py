@@ -30,6 +30,8 @@ __all__ = [
     "MotoServer",
     "Span",
     "critical_depth",
+    "endpoint_variables",
+    "env_for",
     "free_port",
     "install_cloudtrail_lookup",
     "install_root_tasks",
@@ -40,6 +42,7 @@ __all__ = [
     "seeded_file_events",
     "serve_with_cloudtrail",
     "service_of",
+    "unset_variables",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -67,6 +70,7 @@ class MotoServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     cloudtrail_seed: str | None = None  # a JSON-lines file of events LookupEvents answers from
+    environment: dict[str, str] | None = None  # set for the server process, over this one's environment
 
     @property
     def url(self) -> str:
@@ -77,10 +81,11 @@ class MotoServer:
             raise RuntimeError(f"port {self.port} on {LOOPBACK} is in use: another server would answer for this one")
         cmd = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
         if self.cloudtrail_seed is not None:
-            seed = self.cloudtrail_seed
-            code = f"from breakglass_aws.testing import serve_with_cloudtrail as s; s({self.port}, {seed!r})"
+            seed, parent = self.cloudtrail_seed, os.getpid()
+            code = f"from breakglass_aws.testing import serve_with_cloudtrail as s; s({self.port}, {seed!r}, {parent})"
             cmd = [sys.executable, "-c", code]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, **(self.environment or {})}
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -93,6 +98,13 @@ class MotoServer:
         self.stop()
         ended = f" (it exited with {exit_code})" if exit_code is not None else ""
         raise RuntimeError(f"moto server did not start on {self.url}{ended}")
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310
@@ -290,17 +302,35 @@ FAKE_KEY_ID = "AKIAFAKEFORTESTS0000"  # a moto server's credentials: fake, never
 FAKE_SECRET = "fakeSecretKeyForTests0000000000000000000"  # noqa: S105 - fake
 
 
-def env_for(endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
+REGION = "us-east-1"
+# what would take an AWS client elsewhere than the endpoint: a profile, a real session, a service's own URL
+UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def endpoint_variables(endpoint: str, region: str = REGION) -> dict[str, str]:
+    """The variables that point every AWS client (SDKs, the aws CLI, Terraform) at `endpoint`
+    with fake credentials."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def unset_variables(env: dict[str, str]) -> list[str]:
+    """The variables of `env` that would point a client elsewhere (see UNSET, AWS_ENDPOINT_URL_*)."""
+    return [key for key in env if key in UNSET or key.startswith("AWS_ENDPOINT_URL_")]
+
+
+def env_for(endpoint: str, base: dict[str, str] | None = None, region: str = REGION) -> dict[str, str]:
     """A subprocess environment pointing every AWS client at `endpoint`, with fake credentials."""
     env = dict(os.environ if base is None else base)
-    env.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID=FAKE_KEY_ID,
-        AWS_SECRET_ACCESS_KEY=FAKE_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    env.pop("AWS_PROFILE", None)
+    for key in unset_variables(env):
+        del env[key]
+    env.update(endpoint_variables(endpoint, region))
     return env
 
 
@@ -379,11 +409,25 @@ def seeded_file_events(path: str) -> EventsFor:
     return events_for
 
 
-def serve_with_cloudtrail(port: int, seed_file: str) -> None:
+def _exit_with(parent: int) -> None:
+    """End this process when `parent` is gone (killed with -9, it could not stop us by PID)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def serve_with_cloudtrail(port: int, seed_file: str, parent: int | None = None) -> None:
     """Entry point of a moto server process whose CloudTrail answers LookupEvents from a file, and
-    which stands in for centralized root access (AssumeRoot and its organization features)."""
+    which stands in for centralized root access (AssumeRoot and its organization features). With
+    `parent`, the server also ends when that process (the one that started it) is gone."""
     from moto.server import main
 
+    if parent is not None:
+        _exit_with(parent)
     install_cloudtrail_lookup(seeded_file_events(seed_file))
     install_root_tasks()
     main(["-H", LOOPBACK, "-p", str(port)])

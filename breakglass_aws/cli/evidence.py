@@ -31,7 +31,10 @@ def collect(
     wait_for_delivery: Annotated[
         bool, typer.Option("--wait-for-delivery", help="Wait until the bundle can be final.")
     ] = False,
-    upload: Annotated[str | None, typer.Option(metavar="s3://BUCKET/PREFIX", help="Upload with Object Lock.")] = None,
+    upload: Annotated[
+        str | None,
+        typer.Option(metavar="s3://BUCKET/PREFIX", help="Upload with Object Lock, under PREFIX/INCIDENT_ID/."),
+    ] = None,
     retain_days: Annotated[int, typer.Option(metavar="N", help="Object Lock retention in days.")] = 365,
     lock_mode: Annotated[str, typer.Option(metavar="GOVERNANCE|COMPLIANCE", help="Object Lock mode.")] = "GOVERNANCE",
     lookup_region: Annotated[

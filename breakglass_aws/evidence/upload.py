@@ -55,11 +55,20 @@ def check_bucket(s3: S3Client, bucket: str) -> None:
 
 
 def upload_steps(
-    folder: Path, files: dict[str, str], bucket: str, prefix: str, mode: str, retain_until: datetime
+    folder: Path,
+    files: dict[str, str],
+    bucket: str,
+    prefix: str,
+    mode: str,
+    retain_until: datetime,
+    incident_id: str | None = None,
 ) -> list[UploadStep]:
-    """The manifest goes last, so a complete manifest in the bucket means a complete bundle."""
+    """Keys are PREFIX/INCIDENT_ID/FILE whatever the local folder is called (the folder's name
+    without an incident id). The manifest goes last, so a complete manifest in the bucket means a
+    complete bundle."""
     names = sorted(files, key=lambda n: (n == MANIFEST, n))
-    base = f"{prefix}/{folder.name}" if prefix else folder.name
+    name = incident_id or folder.name
+    base = f"{prefix}/{name}" if prefix else name
     return [
         UploadStep(
             bucket=bucket,

@@ -156,13 +156,14 @@ def _sign(rt: Runtime, result: CollectResult) -> bool:
 
 
 def _upload(rt: Runtime, incident_id: str, folder: Path, target: tuple[str, str], upload: Upload) -> None:
-    """Only the files the manifest lists (those collect wrote), then the manifest itself."""
+    """Only the files the manifest lists (those collect wrote), then the manifest itself, under
+    PREFIX/INCIDENT_ID/ whatever --out is."""
     manifest = Manifest.model_validate_json((folder / MANIFEST).read_text())
     files = {**manifest.files, MANIFEST: sha256_file(folder / MANIFEST)}
     if (folder / SIGNATURE).is_file():
         files[SIGNATURE] = sha256_file(folder / SIGNATURE)
     until = rt.clock() + timedelta(days=upload.retain_days)
-    steps = upload_steps(folder, files, target[0], target[1], upload.lock_mode, until)
+    steps = upload_steps(folder, files, target[0], target[1], upload.lock_mode, until, incident_id)
     s3 = rt.factory.client("s3")
     try:
         apply_steps(
@@ -173,7 +174,9 @@ def _upload(rt: Runtime, incident_id: str, folder: Path, target: tuple[str, str]
             rt.progress,
         )
     except StepFailed as failed:
-        if failed.done == 0:
+        if failed.done == 0 or not failed.error.resumable:  # access denied, a refused request: its own code
+            if failed.done:
+                failed.error.message = f"upload stopped after {failed.done} file(s): {failed.error.message}"
             raise failed.error from failed
         raise PartialApplyError(
             f"upload stopped after {failed.done} file(s): {failed.error.message}",

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from breakglass_aws.testing import MotoServer, env_for
+from breakglass_aws.testing_kit import start_sandbox
 from breakglass_aws.watch.coverage import COVERAGE, Names, coverage_document, patterns
 from tests.support.terraform import (
     REPO,
@@ -96,11 +97,8 @@ def _client(server: MotoServer, service: str, region: str = "us-east-1", **crede
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    with start_sandbox(org=False) as kit:  # the testing kit users get: one implementation
+        yield kit.server
 
 
 @pytest.mark.terraform

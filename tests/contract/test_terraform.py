@@ -25,6 +25,7 @@ from breakglass_aws.evidence.bundle import MANIFEST
 from breakglass_aws.incident.deadman import RETRY_POLICY
 from breakglass_aws.permissions import OPERATION_ACTIONS, RESTORE_FUNCTION, ROOT_TASKS, actions_for
 from breakglass_aws.testing import MotoServer, env_for
+from breakglass_aws.testing_kit import start_sandbox
 from breakglass_aws.watch.coverage import COVERAGE, Names, patterns
 from tests.support.terraform import (
     BREAKGLASS,
@@ -210,13 +211,10 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployed(tf: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     tmp = tmp_path_factory.mktemp("deployed")
-    seed = tmp / "cloudtrail.jsonl"  # moto lacks LookupEvents: answer it from this (empty) file
-    seed.write_text("")
-    server = MotoServer(cloudtrail_seed=str(seed))
-    with pytest.MonkeyPatch.context() as patch:
-        # AWS managed policies (AdministratorAccess) exist in moto only when loaded.
-        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        server.start()
+    # the testing kit (moto lacks LookupEvents: it answers it from its seed file); AWS managed
+    # policies (AdministratorAccess) exist in moto only when loaded
+    kit = start_sandbox(org=False, environment={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+    server = kit.server
     try:
         deployment = Deployment(server, {})
         # The control plane runs in the organization's management account: the organization exists.
@@ -241,7 +239,7 @@ def deployed(tf: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         deployment.outputs = tf.outputs(workdir, env)
         yield deployment
     finally:
-        server.stop()
+        kit.stop()
 
 
 # The tool settings the complete example must output, each under the setting's own name.

@@ -13,7 +13,8 @@ import boto3
 import pytest
 
 from breakglass_aws.models import FULL_AWS_ACCESS
-from breakglass_aws.testing import FaultProxy, MotoServer, env_for
+from breakglass_aws.testing import FaultProxy, env_for
+from breakglass_aws.testing_kit import start_sandbox
 from tests.conftest import ACCOUNT, TRUST, Org, seed_org
 
 pytestmark = pytest.mark.e2e
@@ -23,9 +24,8 @@ BREAKGLASS = str(Path(sys.executable).with_name("breakglass"))
 
 @pytest.fixture(scope="module")
 def server():
-    moto = MotoServer().start()
-    yield moto
-    moto.stop()
+    with start_sandbox(org=False) as kit:  # the testing kit users get: one implementation
+        yield kit.server
 
 
 @pytest.fixture
@@ -219,37 +219,32 @@ def test_close_with_rotation_as_subprocesses(server, remote_org, tmp_path):
 
 
 def test_evidence_collect_against_a_server_with_seeded_cloudtrail(tmp_path):
-    seed = tmp_path / "events.jsonl"
-    moto = MotoServer(cloudtrail_seed=str(seed)).start()
-    try:
-        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=moto.url)
-        iam.create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST))
-        opened = run(moto.url, tmp_path, "role", "assume", "--account", ACCOUNT, "--reason", "x", "--format", "json")
+    with start_sandbox(org=False) as kit:
+        kit.client("iam").create_role(RoleName="BreakGlassAdmin", AssumeRolePolicyDocument=json.dumps(TRUST))
+        url = kit.endpoint_url
+        opened = run(url, tmp_path, "role", "assume", "--account", ACCOUNT, "--reason", "x", "--format", "json")
         creds = json.loads(opened.stdout)
         session = f"breakglass-{creds['incident_id']}"
         now = time.time()
-        with seed.open("w") as out:
-            for n in range(75):
-                record = {
-                    "EventId": f"e{n}",
-                    "EventName": "ListBuckets",
-                    "Username": session,
-                    "EventTime": now,
-                    "EventSource": "s3.amazonaws.com",
-                    "CloudTrailEvent": "{}",
-                    "region": "us-east-1",
-                }
-                out.write(json.dumps(record) + "\n")
+        kit.seed_events(
+            {
+                "EventId": f"e{n}",
+                "EventName": "ListBuckets",
+                "Username": session,
+                "EventTime": now,
+                "EventSource": "s3.amazonaws.com",
+                "CloudTrailEvent": "{}",
+            }
+            for n in range(75)
+        )
         bundle = tmp_path / "bundle"
         collected = run(
-            moto.url, tmp_path, "evidence", "collect", creds["incident_id"], "--out", str(bundle), "--output", "json"
+            url, tmp_path, "evidence", "collect", creds["incident_id"], "--out", str(bundle), "--output", "json"
         )
         assert collected.returncode == 0, collected.stderr
         assert json.loads(collected.stdout)["event_count"] == 75
-        verified = run(moto.url, tmp_path, "evidence", "verify", str(bundle))
+        verified = run(url, tmp_path, "evidence", "verify", str(bundle))
         assert verified.returncode == 0, verified.stderr
-    finally:
-        moto.stop()
 
 
 def detached(server, remote_org, tmp_path) -> str:

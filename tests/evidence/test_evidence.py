@@ -192,12 +192,14 @@ def test_upload_with_object_lock(bundle, cli, make_runtime):
             "s3://evidence-locked/incidents", 30, "COMPLIANCE"
         ),
     )
-    key = "incidents/bundle/manifest.json"
+    key = f"incidents/{creds['incident_id']}/manifest.json"  # named after the incident, not the --out folder
     head = s3.head_object(Bucket="evidence-locked", Key=key)
     assert head["ObjectLockMode"] == "COMPLIANCE"
     assert head["ObjectLockRetainUntilDate"] > datetime.now(UTC) + timedelta(days=29)
-    listed = s3.list_object_versions(Bucket="evidence-locked", Prefix="incidents/bundle/")["Versions"]
-    assert sorted(v["Key"].rsplit("/", 1)[-1] for v in listed) == sorted([*FILES, "manifest.json"])
+    listed = s3.list_object_versions(Bucket="evidence-locked")["Versions"]
+    assert sorted(v["Key"] for v in listed) == sorted(
+        f"incidents/{creds['incident_id']}/{n}" for n in [*FILES, "manifest.json"]
+    )
     with pytest.raises(Exception, match="AccessDenied"):
         s3.delete_object(Bucket="evidence-locked", Key=key, VersionId=head["VersionId"])
     assert result.event_count == 0

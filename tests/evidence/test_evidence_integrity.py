@@ -353,8 +353,8 @@ def test_upload_puts_exactly_the_bundle(incident, cli, tmp_path):  # noqa: F811
     run = collect(cli, incident["incident_id"], folder, "--upload", "s3://evidence-locked/i", "--output", "json")
     assert run.exit_code == 0, run.stderr
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="evidence-locked")["Contents"])
-    assert keys == [f"i/bundle/{n}" for n in BUNDLE]
-    body = s3.get_object(Bucket="evidence-locked", Key="i/bundle/manifest.json")["Body"].read()
+    assert keys == [f"i/{incident['incident_id']}/{n}" for n in BUNDLE], "named after the incident, not --out"
+    body = s3.get_object(Bucket="evidence-locked", Key=f"i/{incident['incident_id']}/manifest.json")["Body"].read()
     assert hashlib.sha256(body).hexdigest() == run.json()["manifest_sha256"]
 
 

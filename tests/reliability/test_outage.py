@@ -14,7 +14,8 @@ import pytest
 
 from breakglass_aws.journal.dynamodb import create_table
 from breakglass_aws.models import FULL_AWS_ACCESS
-from breakglass_aws.testing import FaultProxy, MotoServer, env_for
+from breakglass_aws.testing import FaultProxy, env_for
+from breakglass_aws.testing_kit import start_sandbox
 from tests.conftest import ACCOUNT, TRUST, seed_org
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +25,8 @@ TABLE = "breakglass-store"
 
 @pytest.fixture(scope="module")
 def server():
-    moto = MotoServer().start()
-    yield moto
-    moto.stop()
+    with start_sandbox(org=False) as kit:  # the testing kit users get: one implementation
+        yield kit.server
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_evidence_upload_crash_then_rerun(org, cli, seeded_cloudtrail, tmp_path,
     assert rerun.exit_code == 0, rerun.stderr
     names = {o["Key"].rsplit("/", 1)[-1] for o in s3.list_objects_v2(Bucket="locked")["Contents"]}
     assert names == {"incident.json", "journal.jsonl", "cloudtrail-events.jsonl", "summary.json", "manifest.json"}
-    head = s3.head_object(Bucket="locked", Key="incidents/b/manifest.json")
+    head = s3.head_object(Bucket="locked", Key=f"incidents/{opened['incident_id']}/manifest.json")
     assert head["ObjectLockMode"] == "GOVERNANCE"
     assert cli("journal", "verify", opened["incident_id"]).exit_code == 0
 

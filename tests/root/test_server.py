@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from breakglass_aws.testing import FAKE_KEY_ID, FAKE_SECRET, MotoServer
+from breakglass_aws.testing_kit import start_sandbox
 from tests.conftest import seed_org
 from tests.support.root import BUCKET, REGION, bucket_policy, enable_root_access, locked_bucket, unlock_bucket
 
@@ -16,15 +16,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    seed = tmp_path / "cloudtrail.jsonl"
-    seed.write_text("")
-    moto = MotoServer(cloudtrail_seed=str(seed)).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
-    yield moto
-    moto.stop()
+def server(monkeypatch):
+    with start_sandbox(org=False) as kit:  # the testing kit users get: one implementation
+        for key, value in kit.env.items():
+            monkeypatch.setenv(key, value)
+        yield kit.server
 
 
 def test_a_bucket_is_unlocked_through_a_moto_server(server, cli, tmp_path, root_tasks):
