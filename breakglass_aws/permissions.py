@@ -4,6 +4,7 @@ and checked against the Terraform-rendered operator and restore-function policie
 from __future__ import annotations
 
 __all__ = [
+    "CUSTODY_TASKS",
     "OPERATION_ACTIONS",
     "RESTORE_FUNCTION",
     "ROOT_SESSION",
@@ -52,6 +53,7 @@ OPERATION_ACTIONS: dict[str, str] = {
     "GetSecretValue": "secretsmanager:GetSecretValue",
     "PutSecretValue": "secretsmanager:PutSecretValue",
     "ListSecretVersionIds": "secretsmanager:ListSecretVersionIds",
+    "CreateSecret": "secretsmanager:CreateSecret",  # custody: a custodian's share secret, first time
     # CloudTrail, S3, SNS
     "LookupEvents": "cloudtrail:LookupEvents",
     "DescribeTrails": "cloudtrail:DescribeTrails",
@@ -90,6 +92,8 @@ OPERATION_ACTIONS: dict[str, str] = {
     "ListAWSServiceAccessForOrganization": "organizations:ListAWSServiceAccessForOrganization",
     "ListDelegatedAdministrators": "organizations:ListDelegatedAdministrators",
     "DescribeAccount": "organizations:DescribeAccount",
+    # Lambda: `check` compares the deployed restore function with what its package was built for
+    "GetFunction": "lambda:GetFunction",
     # ... and what the root session does (allowed by the task policy, not by the caller's policy)
     "GetBucketPolicy": "s3:GetBucketPolicy",
     "PutBucketPolicy": "s3:PutBucketPolicy",
@@ -181,6 +185,12 @@ TASKS: dict[str, list[str]] = {
         "ListAccessKeys",
         "DescribeSecret",
         "ListSecretVersionIds",
+        # whether root-task mode is ready (read-only)
+        "ListAWSServiceAccessForOrganization",
+        "ListOrganizationsFeatures",
+        "ListDelegatedAdministrators",
+        # the restore function as deployed (runtime, architecture, its package's build record)
+        "GetFunction",
         *_STORE,
     ],
 }
@@ -228,6 +238,17 @@ ROOT_SESSION: dict[str, list[str]] = {
 }
 
 
+# Custody of the glass (custody_threshold + custodians): a rotation also writes each custodian's
+# share secret (creating it the first time), a custodian reads their share, and an opening reads
+# the sealed secret, proves the key (GetCallerIdentity with it) and is journaled and notified.
+# Kept apart from TASKS until the Terraform module makes the per-custodian secrets and grants them.
+CUSTODY_TASKS: dict[str, list[str]] = {
+    "custody-rotate": [*_ROTATE, "CreateSecret", *_ANCHOR, *_STORE],
+    "custody-share": ["GetSecretValue"],
+    "custody-open": ["GetCallerIdentity", "GetSecretValue", *_ANCHOR, *_STORE],
+}
+
+
 def iam_action(operation: str) -> str:
     """The IAM action behind an API operation name, e.g. DetachPolicy -> organizations:DetachPolicy."""
     return OPERATION_ACTIONS.get(operation, operation)
@@ -237,5 +258,5 @@ def actions_for(*tasks: str) -> set[str]:
     """The IAM actions the named tasks need (every task of TASKS when none is named; a root task
     only when named: the caller's actions, not the root session's)."""
     chosen = tasks or tuple(TASKS)
-    known = {**TASKS, **ROOT_TASKS}
+    known = {**TASKS, **ROOT_TASKS, **CUSTODY_TASKS}
     return {OPERATION_ACTIONS[op] for task in chosen for op in known[task]}

@@ -11,9 +11,10 @@ from breakglass_aws.cli.common.output import echo_lines, emit
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from breakglass_aws.readiness.check import ReadinessOptions
     from breakglass_aws.readiness.drill import DrillResult
-    from breakglass_aws.readiness.root_tasks import RootTaskStatus
     from breakglass_aws.readiness.sandbox_root import RootUnlock
     from breakglass_aws.runtime import Runtime
     from breakglass_aws.scp.lint import Finding
@@ -55,7 +56,7 @@ def findings_text(findings: list[Finding]) -> list[str]:
     return lines
 
 
-def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> tuple[list[Finding], RootTaskStatus | None]:
+def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> tuple[list[Finding], ReadinessOptions]:
     from breakglass_aws.readiness.check import run_checks
     from breakglass_aws.validate import validate_target
 
@@ -63,7 +64,7 @@ def _check(st: CliState, rt: Runtime, accounts: list[str] | None) -> tuple[list[
         validate_target(account)
     s = st.settings()
     options = _options(s, accounts)
-    return run_checks(rt, options, s.sns_topic_arn, list(s.rotate_users)), options.root_status
+    return run_checks(rt, options, s.sns_topic_arn, list(s.rotate_users)), options
 
 
 def check_command(
@@ -85,15 +86,17 @@ def check_command(
     if outage_probe:
         _outage_probe(st)
         return
-    findings, root = _check(st, st.runtime(), account)
+    findings, options = _check(st, st.runtime(), account)
+    root, skipped = options.root_status, options.not_checked
     emit(
         st,
         {
             "findings": [f.model_dump() for f in findings],
             "errors": sum(f.severity == "error" for f in findings),
             "root_tasks": root.model_dump() if root else None,
+            "not_checked": skipped,
         },
-        lambda: findings_text(findings) + (root.lines() if root else []),
+        lambda: findings_text(findings) + (root.lines() if root else []) + [f"not checked: {g}" for g in skipped],
     )
     if any(f.severity == "error" for f in findings):
         raise typer.Exit(GuardRailError.exit_code)
@@ -192,12 +195,14 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
         result = run_drill(rt, sb.account, "123456", rt.rotation.users, evidence, out or sb.folder / "evidence")
         verified = {folder: not verify_evidence(Path(folder)) for folder in result.evidence}
         unlocked = _sandbox_root_unlock(rt, sb.account)
+        reports = _sandbox_reports(result.evidence, rt.clock())
         data = {
             "sandbox_account": sb.account,
             "check": [f.model_dump() for f in findings],
             "drill": result.model_dump(mode="json"),
             "evidence_verified": verified,
             "root_unlock": unlocked.model_dump(),
+            "reports": reports,
         }
         emit(
             st,
@@ -206,10 +211,18 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
                 *drill_text(result),
                 *[f"  verify {f}: {'intact' if ok else 'CHANGED'}" for f, ok in verified.items()],
                 *unlocked.lines(),
+                *[f"incident report: {path}" for path in reports],
                 "",
                 "next: the real-AWS quick start in README.md",
             ],
         )
+
+
+def _sandbox_reports(folders: list[str], now: datetime) -> list[str]:
+    """The incident report (HTML) of each bundle, written beside it (breakglass evidence report)."""
+    from breakglass_aws.evidence.report_write import write_report
+
+    return [write_report(Path(folder), "html", now).report for folder in folders]
 
 
 def _sandbox_root_unlock(rt: Runtime, account: str) -> RootUnlock:

@@ -17,7 +17,9 @@ from breakglass_aws.errors import BreakglassError
 from breakglass_aws.models import ACTIVE_STATUSES, Mode
 from breakglass_aws.readiness.alarm import AlarmSetup, check_alarm
 from breakglass_aws.readiness.common import HOME_REGION, Accounts, finding, guarded
+from breakglass_aws.readiness.coverage_gaps import member_gap, restore_function
 from breakglass_aws.readiness.credentials import check_mfa_device, check_user
+from breakglass_aws.readiness.custody import check_custody
 from breakglass_aws.readiness.org import Organization, attached, path
 from breakglass_aws.readiness.rcp import RcpScope, check_rcps
 from breakglass_aws.readiness.root_tasks import RootTaskStatus, check_root_denials, root_task_status
@@ -58,6 +60,7 @@ class ReadinessOptions:
         # us-east-1 first (the control plane's rules), then the other regions where use is watched
         self.regions = tuple(dict.fromkeys([HOME_REGION, *(alert_regions or [])]))
         self.root_status: RootTaskStatus | None = None  # filled by run_checks
+        self.not_checked: list[str] = []  # filled by run_checks: what was not read, and why
 
 
 # --- SCP / RCP exemption of the role ------------------------------------------------------------
@@ -333,7 +336,9 @@ def run_checks(rt: Runtime, options: ReadinessOptions, topic: str | None, users:
     findings += _alarm(rt, options, topic, users, context)
     findings += guarded("alert-trail", "cloudtrail", functools.partial(check_trail, rt))
     findings += _root_tasks(rt, options, org, caller, checked)
+    findings += _gaps(rt, options, checked)
     findings += _per_user(rt, options, users, context)
+    findings += guarded("custody", "settings", lambda: check_custody(rt, users))
     findings += guarded("restore-schedule", "scheduler", lambda: _check_schedule(rt, options))
     findings += guarded("incidents", "store", lambda: _check_incidents(rt, options))
     return _dedupe(findings)
@@ -352,6 +357,15 @@ def _root_tasks(
     for account in accounts:
         findings += guarded("root-task", account, functools.partial(check_root_denials, org, account, contents))
     return findings
+
+
+def _gaps(rt: Runtime, options: ReadinessOptions, checked: list[str]) -> list[Finding]:
+    """What was not checked (kept in `options.not_checked`), and the restore function's build."""
+    found, unread = restore_function(rt)
+    options.not_checked = [*member_gap(checked, options.accounts), *unread]
+    if options.root_status is not None and options.root_status.ready is None:
+        options.not_checked.append(f"root-task mode: {options.root_status.detail}")
+    return found
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

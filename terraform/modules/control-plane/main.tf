@@ -872,20 +872,24 @@ resource "aws_cloudwatch_metric_alarm" "restore" {
 ################################################################################
 
 data "aws_iam_policy_document" "operator" {
-  # Root-task mode (opt-in): the prerequisite reads and AssumeRoot with a root-task policy.
-  dynamic "statement" {
-    for_each = var.enable_root_tasks ? [1] : []
-    content {
-      sid = "RootTaskPrerequisites"
-      actions = [
-        "iam:ListOrganizationsFeatures",
-        "organizations:DescribeAccount",
-        "organizations:ListAWSServiceAccessForOrganization",
-        "organizations:ListDelegatedAdministrators",
-      ]
-      resources = ["*"]
-    }
+  # Root-task mode's prerequisites: read by `check` (is the mode ready?) and by root tasks.
+  statement {
+    sid = "RootTaskPrerequisites"
+    actions = [
+      "iam:ListOrganizationsFeatures",
+      "organizations:ListAWSServiceAccessForOrganization",
+      "organizations:ListDelegatedAdministrators",
+    ]
+    resources = ["*"]
   }
+
+  statement {
+    sid       = "RootTaskTargetAccount"
+    actions   = ["organizations:DescribeAccount"]
+    resources = ["${local.organization_arn_prefix}:account/o-*/*"]
+  }
+
+  # Root-task mode (opt-in): AssumeRoot with a root-task policy.
 
   dynamic "statement" {
     for_each = var.enable_root_tasks ? [1] : []
@@ -1101,6 +1105,13 @@ data "aws_iam_policy_document" "operator" {
     sid       = "CheckSecretVersions"
     actions   = ["secretsmanager:ListSecretVersionIds"]
     resources = ["arn:${local.partition}:secretsmanager:*:${local.account_id}:secret:${var.secret_prefix}*"]
+  }
+
+  # The restore function as deployed: its runtime, architecture and package's build record.
+  statement {
+    sid       = "CheckRestoreFunction"
+    actions   = ["lambda:GetFunction"]
+    resources = [aws_lambda_function.restore.arn]
   }
 
   statement {
