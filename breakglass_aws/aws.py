@@ -6,7 +6,6 @@ boto3 and botocore are imported lazily so that `breakglass --help` stays fast.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -14,7 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from breakglass_aws.aws_calls import CallLog
 from breakglass_aws.errors import (
+    SEE_CALLS,
     AwsAccessError,
     AwsFailure,
     BreakglassError,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -40,13 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientFactory", "Hook", "aws_errors", "is_cut_off", "translate_error"]
 
-log = logging.getLogger(__name__)
-
 Hook = tuple[str, Callable[..., Any]]
 ORGANIZATIONS_REGION = "us-east-1"
 DEFAULT_REGION = "us-east-1"
 EXTRA_RETRY_CODES = frozenset({"ConcurrentModificationException", "PolicyChangesInProgressException"})
-LOGGED_PARAMS = ("TargetId", "PolicyId", "ParentId", "ChildId", "RoleArn", "RoleName", "UserName")
 
 
 @dataclass
@@ -109,6 +108,8 @@ class ClientFactory:
     def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
     @overload
     def client(self, service: Literal["kms"], region: str | None = None) -> KMSClient: ...
+    @overload
+    def client(self, service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
     @overload
     def client(self, service: Literal["organizations"], region: str | None = None) -> OrganizationsClient: ...
     @overload
@@ -233,7 +234,7 @@ class ClientFactory:
         events.register_first(f"needs-retry.{service}", _RetryExtraCodes(self.max_attempts))
         if service in FAIL_FAST:
             events.register_first(f"needs-retry.{service}", _stop_retrying_timeouts)
-        events.register("before-parameter-build", _log_call)  # the API parameters, before serialization
+        CallLog(client.meta.region_name).register(events)  # -v and -vv
         for event_name, handler in self.hooks:
             events.register_first(event_name, handler)
         return client
@@ -309,12 +310,19 @@ def _tag_error_answer(service: str, region: str) -> Callable[..., None]:
     def tag(parsed: Any = None, context: Any = None, **_: Any) -> None:
         if isinstance(parsed, dict) and "Error" in parsed:
             table = context.get("breakglass_table") if isinstance(context, dict) else None
-            parsed[WHERE_KEY] = {"service": service, "region": region, "table": table}
+            parsed[WHERE_KEY] = {"service": service, "region": region, "table": table, "bucket": _bucket(context)}
 
     return tag
 
 
 WHERE_KEY = "BreakglassWhere"
+
+
+def _bucket(context: Any) -> str | None:
+    """The bucket an S3 call is about (botocore notes it in the request context)."""
+    noted = context.get("s3_redirect") if isinstance(context, dict) else None
+    bucket = noted.get("bucket") if isinstance(noted, dict) else None
+    return str(bucket) if bucket else None
 
 
 def _where(err: Any) -> tuple[str, str, str | None] | None:
@@ -384,7 +392,7 @@ def _outage(err: BaseException, detail: str) -> BreakglassError | None:
             "role assume tries the sts_regions by itself",
             fix="pass --region with a region whose STS answers",
         )
-    return AwsFailure(f"{name} in {region} is unavailable: {detail}", "retry shortly; run with -v to see each call")
+    return AwsFailure(f"{name} in {region} is unavailable: {detail}", f"retry shortly; {SEE_CALLS}")
 
 
 TIMEOUT_ATTEMPTS = 2  # a hung endpoint: one more try, then the outage message (throttling keeps its budget)
@@ -430,15 +438,6 @@ class _RetryExtraCodes:
         return float(min(20.0, random.random() * 2 ** (attempts - 1)))  # noqa: S311 - jitter
 
 
-def _log_call(model: Any = None, params: Any = None, **_: Any) -> None:
-    """`-v`: each call with the ids it acts on (only the non-secret ones named in LOGGED_PARAMS)."""
-    if model is None or not log.isEnabledFor(logging.INFO):
-        return
-    shown = {k: params[k] for k in LOGGED_PARAMS if isinstance(params, dict) and k in params}
-    detail = " ".join(f"{k}={v}" for k, v in shown.items())
-    log.info("aws %s:%s %s", model.service_model.service_name, model.name, detail)
-
-
 _ACCESS_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
 _CREDENTIAL_CODES = {
     "ExpiredToken",
@@ -447,7 +446,9 @@ _CREDENTIAL_CODES = {
     "UnrecognizedClientException",
     "SignatureDoesNotMatch",
     "InvalidAccessKeyId",
+    "InvalidSignatureException",
 }
+_CLOCK_CODES = {"RequestTimeTooSkewed", "RequestExpired"}
 _NOT_FOUND_CODES = {
     "TargetNotFoundException",
     "AccountNotFoundException",
@@ -507,57 +508,158 @@ def translate_error(err: BaseException) -> BreakglassError:
         )
     if isinstance(err, BotoCoreError) or type(err).__module__.startswith("botocore"):
         return _outage(err, type(err).__name__) or AwsFailure(
-            f"AWS client error: {type(err).__name__}: {err}", "retry; run with -v to see each AWS call"
+            f"AWS client error: {type(err).__name__}: {err}", f"retry; {SEE_CALLS}"
         )
     return BreakglassError(f"unexpected error: {type(err).__name__}", "this is a bug; please report it")
 
 
-def _translate_client_error(err: Any) -> BreakglassError:
+@dataclass
+class _Answer:
+    """What an error answer says: its code and message, the IAM action, the HTTP status, retries."""
+
+    err: Any
+    code: str
+    message: str
+    action: str
+    status: int
+    attempts: int
+
+
+def _answer_of(err: Any) -> _Answer:
     error = err.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    message = str(error.get("Message", "")).strip()
+    meta = err.response.get("ResponseMetadata", {})
     operation = str(getattr(err, "operation_name", "") or "")
     action = iam_action(operation)
-    attempts = err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    if status >= 500:
-        shown = f" {code}" if code and code != str(status) else ""
-        outage = _outage(err, f"HTTP {status}{shown} after {attempts + 1} attempt(s)")
-        if outage is not None:
-            return outage
-    if code == "ResourceNotFoundException":
-        missing = _missing_table(err)
-        if missing is not None:
-            return missing
-    if code in _ACCESS_CODES:
-        return AwsAccessError(f"access denied calling {action}", f"grant {action} to the identity running breakglass")
-    if code in _CREDENTIAL_CODES:
+    where = _where(err)
+    if ":" not in action and where:  # an operation not in OPERATION_ACTIONS: its service's prefix
+        action = f"{where[0]}:{operation}"
+    return _Answer(
+        err,
+        str(error.get("Code", "Unknown")),
+        str(error.get("Message", "")).strip(),
+        action,
+        int(meta.get("HTTPStatusCode") or 0),
+        int(meta.get("RetryAttempts", 0) or 0) + 1,
+    )
+
+
+def _translate_client_error(err: Any) -> BreakglassError:
+    answer = _answer_of(err)
+    for read in (_server_error, _who_you_are, _not_there, _refused):
+        found = read(answer)
+        if found is not None:
+            return found
+    return AwsFailure(
+        f"{answer.action} failed: {answer.code}: {answer.message}",
+        "rerun the same command; it resumes where it stopped",
+        resumable=True,
+    )
+
+
+def _server_error(a: _Answer) -> BreakglassError | None:
+    """HTTP 5xx from a known service: its outage message (a rerun when it is back finishes)."""
+    if a.status < 500:
+        return None
+    shown = f" {a.code}" if a.code and a.code != str(a.status) else ""
+    return _outage(a.err, f"HTTP {a.status}{shown} after {a.attempts} attempt(s)")
+
+
+def _who_you_are(a: _Answer) -> BreakglassError | None:
+    """Credentials, the clock, an access denial (any 403): exit 6, never a rerun as such."""
+    if a.code in _CREDENTIAL_CODES:
         return AwsAccessError(
-            f"AWS credentials are invalid or expired ({code})",
+            f"AWS credentials are invalid or expired ({a.code})",
             "refresh the credentials (aws sso login, or the vault) and retry",
         )
-    if code == "AWSOrganizationsNotInUseException":
+    if a.code in _CLOCK_CODES:
+        return AwsAccessError(
+            f"AWS refused the request's signature time ({a.code}): this computer's clock is off",
+            "set the clock right (e.g. enable NTP), then run the command again",
+        )
+    if a.code in _ACCESS_CODES or a.status == 403:
+        return _access_denied(a.action, a.message, _noted_bucket(a.err))
+    if a.code == "AWSOrganizationsNotInUseException":
         return ConfigError(
             "these credentials are not in an AWS organization",
             "use credentials of the organization's management account",
         )
-    if code in _NOT_FOUND_CODES:
-        hint = (
-            "check the name and account" if code == "NoSuchEntity" else "check the id: aws organizations list-accounts"
+    return None
+
+
+def _not_there(a: _Answer) -> BreakglassError | None:
+    if a.code == "ResourceNotFoundException":
+        return _missing_table(a.err)
+    if a.code in _NOT_FOUND_CODES:
+        where = (
+            "check the name and account"
+            if a.code == "NoSuchEntity"
+            else "check the id: aws organizations list-accounts"
         )
-        return UsageError(f"{message or code}", hint)
-    if code in _THROTTLE_CODES:
+        return UsageError(f"{a.message or a.code}", where)
+    return None
+
+
+def _refused(a: _Answer) -> BreakglassError | None:
+    """Throttling (a rerun after a wait finishes); any other 4xx: the same request gets the same
+    answer, so the hint is what to fix, not a rerun."""
+    if a.code in _THROTTLE_CODES:
         return AwsFailure(
-            f"{action} still failing with {code} after {attempts + 1} attempts",
+            f"{a.action} still failing with {a.code} after {a.attempts} attempts",
             "wait a minute and rerun the same command; it resumes where it stopped",
             fix="wait a minute",
             resumable=True,
         )
-    return AwsFailure(
-        f"{action} failed: {code}: {message}",
-        "rerun the same command; it resumes where it stopped",
-        resumable=True,
-    )
+    if a.code == "RegionDisabledException":
+        where = _where(a.err)
+        return AwsFailure(
+            f"{a.action} refused: STS is not activated in {where[1] if where else 'this region'} for this account",
+            fix="pass --region with a region whose STS is activated (role assume tries the sts_regions), "
+            "or activate it: IAM > Account settings > Security Token Service (STS)",
+        )
+    if 400 <= a.status < 500:
+        return AwsFailure(
+            f"{a.action} failed: {a.code}: {a.message}",
+            fix=f"AWS refused the request ({a.code}, HTTP {a.status}): fix what its message names",
+        )
+    return None
+
+
+def _noted_bucket(err: Any) -> str | None:
+    response = getattr(err, "response", None)
+    noted = response.get(WHERE_KEY) if isinstance(response, dict) else None
+    bucket = noted.get("bucket") if isinstance(noted, dict) else None
+    return str(bucket) if bucket else None
+
+
+_POLICY_KINDS = (
+    ("service control policy", "a service control policy (SCP)"),
+    ("resource control policy", "a resource control policy (RCP)"),
+    ("resource-based policy", "the resource's own policy"),
+    ("permissions boundary", "the identity's permissions boundary"),
+    ("session policy", "the session policy"),
+    ("identity-based policy", "the identity's IAM policies"),
+    ("vpc endpoint policy", "the VPC endpoint policy"),
+)
+
+
+def _access_denied(action: str, message: str, bucket: str | None = None) -> AwsAccessError:
+    """Exit 6, naming the IAM action refused and the policy to change (from AWS's message when it
+    says which kind denied it). A rerun cannot help until a policy changes: no rerun advice."""
+    on = f" on s3://{bucket}" if bucket else ""
+    said = message.lower()
+    kind = next((name for phrase, name in _POLICY_KINDS if phrase in said), None)
+    if kind is None and bucket:
+        fix = (
+            f"grant {action} to the identity running breakglass, and allow it in the bucket policy of {bucket}: "
+            "a Deny there refuses every identity"
+        )
+    elif kind is None:
+        fix = f"grant {action} to the identity running breakglass"
+    elif "explicit deny" in said:
+        fix = f"{kind} denies {action} explicitly: exempt the identity running breakglass from that Deny"
+    else:
+        fix = f"allow {action} for the identity running breakglass in {kind}"
+    return AwsAccessError(f"access denied calling {action}{on}", fix)
 
 
 @contextmanager

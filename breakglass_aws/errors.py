@@ -25,6 +25,8 @@ __all__ = [
     "UsageError",
 ]
 
+SEE_CALLS = "run with -v to see each AWS call"  # left out of the hint when -v is on
+
 
 class BreakglassError(Exception):
     """Root of every error the tool raises on purpose."""

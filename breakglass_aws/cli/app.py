@@ -11,8 +11,12 @@ from typing import Annotated, NoReturn
 import typer
 
 from breakglass_aws.cli import approvals, evidence, incidents, ops, readiness, role, scp, watch
+from breakglass_aws.cli import config as config_file
+from breakglass_aws.cli import custody as custody_cli
 from breakglass_aws.cli import root as root_tasks
-from breakglass_aws.cli.group import RootGroup
+from breakglass_aws.cli import sandbox as sandbox_kit
+from breakglass_aws.cli.evidence_report import report_command as evidence_report_command
+from breakglass_aws.cli.group import EXIT_CODES, RootGroup
 from breakglass_aws.cli.state import CliOverrides, CliState
 
 __all__ = ["app", "main"]
@@ -24,11 +28,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,
+    epilog=EXIT_CODES,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(scp.app, name="scp")
 app.add_typer(evidence.app, name="evidence")
+evidence.app.command("report")(evidence_report_command)
+app.add_typer(config_file.app, name="config")
 incidents.register(app)
 role.register(app)
 approvals.register(app)
@@ -36,6 +43,8 @@ watch.register(app)
 ops.register(app)
 readiness.register(app)
 root_tasks.register(app)
+sandbox_kit.register(app)
+custody_cli.register(app)
 
 
 SHARED_ONLY = {"approve", "deny", "activate", "sync", "watch"}
@@ -80,7 +89,15 @@ def root(
         typer.Option(metavar="PATH", help="Config file (default: $XDG_CONFIG_HOME/breakglass/config.toml)."),
     ] = None,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, show_default=False, help="-v shows each AWS call; -vv debug.")
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="-v: a line per AWS call (region, endpoint, HTTP status, attempts, time); "
+            "-vv: also each attempt's request line and each retry with its reason. Secrets are redacted.",
+        ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
     offline_store: Annotated[

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from breakglass_aws.cli.common.output import emit
+from breakglass_aws.cli.common.output import emit, status_line
 from breakglass_aws.cli.common.request import OVERRIDE_HELP
 from breakglass_aws.cli.state import state
 
@@ -72,7 +72,8 @@ def deny_command(
     rt = st.runtime()
     if pending_extension(rt.store.get_incident(incident_id)):
         dropped = deny_extension(rt, incident_id, whoami(rt), comment)
-        emit(st, dropped.public(), lambda: [f"{incident_id}: extension denied; it still expires at {_at(dropped)}"])
+        denied = [f"{incident_id}: extension denied; it still expires at {_at(dropped)}"]
+        emit(st, dropped.public(), lambda: [*denied, status_line(incident_id, dropped.status.value)])
         return
     incident = deny(rt, incident_id, whoami(rt), comment)
     emit(st, incident.public(), lambda: [f"{incident_id} denied"])
@@ -156,4 +157,5 @@ def _extension_output(st: CliState, incident: Incident, before: Incident) -> Non
         ]
     else:
         lines = [f"{incident.incident_id}: expiry moved from {_at(before)} to {_at(incident)}"]
+    lines.append(status_line(incident.incident_id, incident.status.value))
     emit(st, {**incident.public(), "extended": waiting is None}, lambda: lines)

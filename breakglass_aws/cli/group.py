@@ -8,9 +8,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
-__all__ = ["GLOBAL_FLAGS", "GLOBAL_OPTIONS", "RootGroup", "hoist_global_options"]
+__all__ = ["EXIT_CODES", "GLOBAL_FLAGS", "GLOBAL_OPTIONS", "HelpGroup", "RootGroup", "hoist_global_options"]
+
+EMERGENCY = ("scp", "role", "close", "restore")
+EXIT_CODES = """\b
+Exit codes (stable: runbooks branch on them):
+  0  ok
+  1  unexpected error (a bug)
+  2  usage: bad input, an unknown incident, a group without its command
+  3  the operator declined (nothing was changed)
+  4  a guard rail refused: approval missing, target forbidden or held
+  5  bad configuration
+  6  AWS access denied, or missing or expired credentials
+  7  AWS failed after retries, or an endpoint is unreachable
+  8  partial apply: the incident id is printed; finish with the command shown
+  exec: the command's own exit code; 126 not executable, 127 not found"""
 
 GLOBAL_OPTIONS = {"--profile", "--region", "--output", "--config"}
 GLOBAL_FLAGS = {"-v", "--verbose", "-q", "--quiet", "-vv", "-vvv", "--offline-store"}
@@ -67,7 +81,52 @@ def _takes_value(arg: str) -> bool:
     return arg in GLOBAL_OPTIONS or arg in EXEC_VALUE_OPTIONS
 
 
-class RootGroup(TyperGroup):
+class HelpGroup(TyperGroup):
+    """A command group whose help lists each command's whole first sentence (wrapped, not cut),
+    and whose usage lines name arguments by their metavar (INCIDENT_ID), as click does."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for command in self.commands.values():
+            _name_arguments(command)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        names = [n for n in self.list_commands(ctx) if not getattr(self.get_command(ctx, n), "hidden", True)]
+        for title, chosen in self.sections(names):
+            rows = [(n, self.commands[n].get_short_help_str(limit=1000)) for n in chosen]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+    def sections(self, names: list[str]) -> list[tuple[str, list[str]]]:
+        return [("Commands", names)]
+
+
+class _NamedArgument(TyperArgument):
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = str(self.metavar)
+        name = name if self.required else f"[{name}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+
+def _name_arguments(command: Any) -> None:
+    """Every argument shown by its metavar (the parameter's name in capitals unless it has one):
+    Typer's own usage line would read `{incident_id}`."""
+    for param in command.params:
+        if isinstance(param, TyperArgument) and not isinstance(param, _NamedArgument):
+            param.metavar = param.metavar or str(param.name).upper()
+            param.__class__ = _NamedArgument
+    for sub in getattr(command, "commands", {}).values():
+        _name_arguments(sub)
+
+
+class RootGroup(HelpGroup):
+    """The emergency commands first, in a section of their own; the exit codes in the epilog."""
+
+    def sections(self, names: list[str]) -> list[tuple[str, list[str]]]:
+        first = [n for n in EMERGENCY if n in names]
+        return [("Emergency commands", first), ("Other commands", [n for n in names if n not in first])]
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -107,34 +166,56 @@ class RootGroup(TyperGroup):
             from breakglass_aws.errors import BreakglassError as Base
 
             log.debug("unexpected error", exc_info=True)
-            _report(
-                ctx,
-                Base(f"unexpected error: {type(err).__name__}: {err}", "this is a bug; rerun with -vv and report it"),
+            traced = _verbosity(ctx) >= 2
+            hint = (
+                "this is a bug; report it with the traceback above"
+                if traced
+                else "this is a bug; rerun with -vv and report it"
             )
+            _report(ctx, Base(f"unexpected error: {type(err).__name__}: {err}", hint))
             raise typer.Exit(1) from None
 
 
 def _usage_error(err: Any) -> int:
     ctx = getattr(err, "ctx", None)
-    if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
-        typer.echo(ctx.get_help())
-        return 0
-    message = err.format_message() if hasattr(err, "format_message") else str(err)
+    if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:  # a group without its command
+        typer.echo(ctx.get_help(), err=True)
+        typer.echo(f"error: {ctx.command_path} needs a command (hint: see {ctx.command_path} --help)", err=True)
+        return 2
+    message = _missing(err) or (err.format_message() if hasattr(err, "format_message") else str(err))
     where = f"{ctx.command_path} --help" if ctx is not None else "breakglass --help"
     typer.echo(f"error: {' '.join(str(message).split())} (hint: see {where})", err=True)
     return int(getattr(err, "exit_code", 2))
 
 
+def _missing(err: Any) -> str | None:
+    """A required option or argument left out: named as the help names it."""
+    param = getattr(err, "param", None)
+    if type(err).__name__ != "MissingParameter" or param is None:
+        return None
+    opts = sorted(getattr(param, "opts", []), key=len)
+    name = opts[-1] if getattr(param, "param_type_name", "") == "option" and opts else param.metavar or param.name
+    return f"{name} is required"
+
+
+def _verbosity(ctx: Any) -> int:
+    return int(getattr(ctx.obj, "verbosity", 0) or 0)
+
+
 def _report(ctx: Any, err: Any) -> None:
     import json
 
+    from breakglass_aws.clock import zulu
+    from breakglass_aws.errors import SEE_CALLS
     from breakglass_aws.redact import redact
 
+    if _verbosity(ctx) and err.remediation:  # the calls are above already
+        err.remediation = err.remediation.replace(f"; {SEE_CALLS}", "").replace(SEE_CALLS, "").strip("; ") or None
     obj = ctx.obj
     loaded = getattr(obj, "_settings", None)
     as_json = getattr(obj, "output", None) == "json" or getattr(loaded, "output", None) == "json"
     if as_json:
-        typer.echo(redact(json.dumps(err.to_dict())))
+        typer.echo(zulu(redact(json.dumps(err.to_dict()))))
         return
     hint = f" (hint: {err.remediation})" if err.remediation else ""
-    typer.echo(redact(f"error: {err.message}{hint}"), err=True)
+    typer.echo(zulu(redact(f"error: {err.message}{hint}")), err=True)

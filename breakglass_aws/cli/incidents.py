@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from breakglass_aws.cli.common.output import emit, read_public_key
+from breakglass_aws.cli.group import HelpGroup
 from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from breakglass_aws.models import Incident, JournalEntry
 
 journal_app = typer.Typer(
-    rich_markup_mode=None, help="Inspect and verify the hash-chained journal.", no_args_is_help=True
+    cls=HelpGroup, rich_markup_mode=None, help="Inspect and verify the hash-chained journal.", no_args_is_help=True
 )
 
 
@@ -60,10 +61,11 @@ def restore_command(
     workers: Annotated[int | None, typer.Option(metavar="N", help="Incidents restored in parallel.")] = None,
 ) -> None:
     """Restore one incident, or with --expired every expired one (what cron or a scheduler runs)."""
-    from breakglass_aws.cli.common.views import restore_text
+    from breakglass_aws.cli.common.views import restore_text, stored_status
     from breakglass_aws.errors import UsageError
     from breakglass_aws.incident.close import restore_incident
     from breakglass_aws.incident.sweep import sweep
+    from breakglass_aws.models import IncidentStatus
 
     st = state(ctx)
     if bool(incident_id) == expired:
@@ -77,6 +79,7 @@ def restore_command(
         raise UsageError(f"--workers must be 1 to 32, got {workers}", "e.g. --workers 4")
     if incident_id:
         results = [restore_incident(rt, incident_id.strip())]
+        results[0].status = IncidentStatus(stored_status(rt, results[0].incident_id, results[0].status.value))
         stuck: list[str] = []
     else:
         swept = sweep(rt, workers or _workers_for(settings.restore_workers, rps), rps)
@@ -199,17 +202,33 @@ def _summary(incident: Incident, now: object) -> dict[str, object]:
     }
 
 
+LIST_HEADER = f"{'INCIDENT':26} {'STATUS':16} {'MODE':6} {'LEFT':>8}"
+DETAIL = "    "
+
+
 def _list_text(found: list[Incident], now: object) -> list[str]:
+    """A row per incident, then its targets whole (one a line: an ARN or an account id is never
+    cut) and its reason wrapped to the terminal."""
     if not found:
         return ["no incidents"]
-    lines = [f"{'INCIDENT':26} {'STATUS':16} {'MODE':6} {'TARGETS':28} {'LEFT':>8}  REASON"]
+    import shutil
+    import textwrap
+
+    width = max(shutil.get_terminal_size((80, 24)).columns, 40)
+    lines = [LIST_HEADER]
     for incident in found:
         left = _summary(incident, now)["time_left"]
         shown = "-" if not isinstance(left, str) else ("EXPIRED" if left.startswith("-") else left)
         status = incident.status.value + ("!OVERRIDE" if incident.override else "")
-        lines.append(
-            f"{incident.incident_id:26} {status:16} {incident.mode.value:6} "
-            f"{','.join(incident.targets)[:28]:28} {shown:>8}  {incident.reason[:60]}"
+        lines.append(f"{incident.incident_id:26} {status:16} {incident.mode.value:6} {shown:>8}")
+        lines += [f"{DETAIL}target: {_target_text(t)}" for t in incident.targets]
+        lines += textwrap.wrap(
+            incident.reason,
+            width,
+            initial_indent=f"{DETAIL}reason: ",
+            subsequent_indent=DETAIL + " " * len("reason: "),
+            break_long_words=False,
+            break_on_hyphens=False,
         )
     for incident in found:
         if incident.status.value == "needs-attention":
@@ -217,6 +236,15 @@ def _list_text(found: list[Incident], now: object) -> list[str]:
                 f"! {incident.incident_id} NEEDS ATTENTION: {incident.status_reason} (then: {_finish_hint(incident)})"
             )
     return lines
+
+
+def _target_text(target: str) -> str:
+    """A role ARN as its account and role name (`123456789012 role/BreakGlassAdmin`); any other
+    target (an account, an OU, s3://BUCKET@ACCOUNT, a queue URL) as it is."""
+    if target.startswith("arn:") and target.count(":") >= 5:
+        _, _, _, _, account, resource = target.split(":", 5)
+        return f"{account} {resource}" if account else target
+    return target
 
 
 def _finish_hint(incident: Incident) -> str:
@@ -242,8 +270,9 @@ def _show_text(incident: Incident, entries: list[JournalEntry]) -> list[str]:
     if incident.approvals_required:
         names = ", ".join(f"{a.name} ({a.principal})" for a in incident.approvals) or "none yet"
         lines.append(f"  approvals: {len(incident.approvals)}/{incident.approvals_required}: {names}")
-    if incident.status_reason:
-        lines.append(f"  status: {incident.status_reason}")
+    why = _why(incident)
+    if why:
+        lines.append(f"  why {incident.status.value}: {why}")
     lines.append("  timeline:")
     for e in entries:
         step = e.data.get("step")
@@ -251,6 +280,17 @@ def _show_text(incident: Incident, entries: list[JournalEntry]) -> list[str]:
         extra = "" if "ok" not in e.data else (" ok" if e.data["ok"] else f" FAILED: {e.data.get('error')}")
         lines.append(f"    {e.seq:3} {e.at} {e.kind:18} {what}{extra}")
     return lines
+
+
+REASONS = {"restored": "by a restore (scp restore or the expiry sweep); no rotation was planned"}
+
+
+def _why(incident: Incident) -> str | None:
+    """What led to the status (the header says the status itself, once)."""
+    reason = incident.status_reason
+    if not reason or reason == incident.status.value:
+        return None
+    return REASONS.get(reason, reason)
 
 
 def _step_text(step: dict[str, object]) -> str:

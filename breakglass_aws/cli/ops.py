@@ -1,4 +1,4 @@
-"""`breakglass package-lambda`."""
+"""`breakglass package-lambda` and `breakglass sync`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from breakglass_aws.cli.common.output import emit
 from breakglass_aws.cli.state import state
+from breakglass_aws.lambda_package import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON
 
 
 def register(root: typer.Typer) -> None:
@@ -45,21 +46,37 @@ def sync_command(ctx: typer.Context) -> None:
 def package_lambda(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(metavar="DIR", help="Where to write breakglass-restore.zip.")] = Path("dist"),
+    python: Annotated[
+        str,
+        typer.Option(
+            "--python", metavar="VERSION", help="The function's Python (default: what the Terraform module deploys)."
+        ),
+    ] = DEFAULT_PYTHON,
+    arch: Annotated[
+        str,
+        typer.Option(
+            "--arch", metavar="x86_64|arm64", help="The function's architecture (default: what the module deploys)."
+        ),
+    ] = DEFAULT_ARCHITECTURE,
 ) -> None:
-    """Build the scheduled restore function's zip (handler breakglass_aws.lambda_handler.handler)."""
+    """Build the scheduled restore function's zip for its runtime and architecture (pip fetches the
+    wheels of that platform from the package registry), handler breakglass_aws.lambda_handler.handler."""
+    from breakglass_aws import __version__
     from breakglass_aws.errors import UsageError
-    from breakglass_aws.lambda_package import build_lambda_zip
+    from breakglass_aws.lambda_package import HANDLER, build_lambda_zip, read_build_record
 
     st = state(ctx)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder", "give a folder, e.g. --out dist")
     try:
-        path = build_lambda_zip(out)
+        path = build_lambda_zip(out, python, arch, version=__version__)
     except OSError as err:
         raise UsageError(f"cannot write the zip into {out}: {err.strerror}", "give a writable folder") from err
     size = path.stat().st_size
+    record = read_build_record(path.read_bytes())
+    runtime, architecture = (record.runtime, record.architecture) if record else (f"python{python}", arch)
     emit(
         st,
-        {"zip": str(path), "bytes": size, "handler": "breakglass_aws.lambda_handler.handler"},
-        lambda: [f"{path} ({size // 1024} KiB), handler breakglass_aws.lambda_handler.handler"],
+        {"zip": str(path), "bytes": size, "handler": HANDLER, "runtime": runtime, "architecture": architecture},
+        lambda: [f"{path} ({size // 1024} KiB) for {runtime} on {architecture}, handler {HANDLER}"],
     )

@@ -29,18 +29,21 @@ from breakglass_aws.cli.common.request import (
     override_lines,
     wait_for_approval,
 )
-from breakglass_aws.cli.common.views import close_text, opened_output, revoke_text, rotate_text
+from breakglass_aws.cli.common.views import close_text, opened_output, revoke_text, rotate_text, stored_status
+from breakglass_aws.cli.group import HelpGroup
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from breakglass_aws.incident.plan import CloseRequest
     from breakglass_aws.incident.role import RoleChoice
     from breakglass_aws.models import Incident, Requester
     from breakglass_aws.role.assume import AssumeRequest, Credentials
     from breakglass_aws.runtime import Runtime
 
 app = typer.Typer(
+    cls=HelpGroup,
     rich_markup_mode=None,
     help="Role mode: assume the pre-staged break-glass role with MFA and attribution; revoke its sessions.",
     no_args_is_help=True,
@@ -50,7 +53,7 @@ app = typer.Typer(
 @app.command(context_settings=PASS_THROUGH)
 def assume(
     ctx: typer.Context,
-    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why the glass is broken (required).")] = "",
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why the glass is broken (recorded and notified).")],
     account: Annotated[str | None, typer.Option(metavar="ID", help="Account of the break-glass role.")] = None,
     role_arn: Annotated[str | None, typer.Option(metavar="ARN", help="Full role ARN instead of --account.")] = None,
     role_name: Annotated[str | None, typer.Option(metavar="NAME", help="Role name (default from config).")] = None,
@@ -176,7 +179,7 @@ def _opened(
     if identity is not None:
         identify(rt, incident, identity)
     st.progress(
-        f"incident {incident.incident_id}: {request.role_arn} as {request.source_identity}, "
+        f"incident {incident.incident_id} {incident.status.value}: {request.role_arn} as {request.source_identity}, "
         f"expires {incident.public()['expires_at']}; close with: breakglass close {incident.incident_id}"
     )
     return incident, creds, request, lambda: announce_activation(rt, incident, request)
@@ -309,7 +312,8 @@ def rotate_command(
     why = validate_reason(reason)
     rt = st.runtime()
     result = rotate_standalone(rt, whoami(rt), user, secret_id, not no_password, dry_run, why)
-    emit(st, result.model_dump(mode="json"), lambda: rotate_text(result))
+    now = None if dry_run else stored_status(rt, result.incident_id, "unknown")
+    emit(st, result.model_dump(mode="json"), lambda: rotate_text(result, now))
 
 
 def exec_command(
@@ -355,7 +359,7 @@ def close_command(
     """End an incident: restore SCPs, revoke role sessions, rotate the break-glass users. Rerun to resume."""
     from breakglass_aws.cli.common.output import confirm
     from breakglass_aws.incident.close import finish_close
-    from breakglass_aws.incident.plan import CloseRequest, planned_users
+    from breakglass_aws.incident.plan import CloseRequest
     from breakglass_aws.incident.rotation import validate_user
     from breakglass_aws.validate import validate_incident_id
 
@@ -365,17 +369,45 @@ def close_command(
         validate_user(name, None)
     rt = st.runtime()
     incident = rt.store.get_incident(incident_id)
-    if incident.status.value not in ("closed", "failed", "denied"):
-        users = planned_users(rt, incident, CloseRequest(users=user, skip_rotation=skip_rotation))
-        plan = {"scp": "restore the detached SCPs", "role": "revoke the role's sessions"}.get(incident.mode.value, "")
-        rotation = f", rotate {', '.join(users)}" if users else ""
-        confirm(st, f"Close {incident_id}: {plan}{rotation}?", yes)
+    question = _close_question(rt, incident, CloseRequest(users=user, skip_rotation=skip_rotation))
+    if question is not None:
+        confirm(st, question, yes)
     from breakglass_aws.cli.common.options import evidence_options
 
     evidence = evidence_options(st)
     request = CloseRequest(users=user, skip_rotation=skip_rotation, accept_drift=accept_drift, evidence=evidence)
     result = finish_close(rt, incident, None, request)  # the caller is read only if a revocation needs it
-    data = {**result.model_dump(mode="json"), "override": incident.override}
-    emit(st, data, lambda: override_lines(incident) + close_text(result))
+    now = stored_status(rt, incident_id, result.status.value)
+    data = {**result.model_dump(mode="json"), "status": now, "override": incident.override}
+    emit(st, data, lambda: override_lines(incident) + close_text(result, now))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+CLOSE_PLANS = {"scp": "restore the detached policies", "role": "revoke the role's sessions"}
+
+
+def _close_question(rt: Runtime, incident: Incident, request: CloseRequest) -> str | None:
+    """What a close will do, to confirm; None when it will change nothing in AWS or refuse first
+    (an ended incident is checked, a rotation or a request is refused before any change)."""
+    from breakglass_aws.errors import UsageError
+    from breakglass_aws.incident.plan import planned_users
+    from breakglass_aws.models import ACTIVE_STATUSES, Mode
+
+    incident_id = incident.incident_id
+    if incident.status not in ACTIVE_STATUSES or incident.mode is Mode.ROTATE:
+        return None
+    if incident.mode is Mode.ROOT:
+        if request.users:
+            raise UsageError(
+                f"{incident_id} is a root-task incident: its close rotates no user",
+                f"leave out --user; rotate separately with: breakglass rotate --user {request.users[0]}",
+            )
+        task = incident.root.task if incident.root else "root task"
+        return (
+            f"End {incident_id} ({task} on {', '.join(incident.targets)}): nothing more is sent to AWS; "
+            "a change left in doubt is read back and journaled; then it is closed?"
+        )
+    users = planned_users(rt, incident, request)
+    rotation = f", rotate {', '.join(users)}" if users else ", rotate no user"
+    return f"Close {incident_id}: {CLOSE_PLANS[incident.mode.value]}{rotation}?"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from breakglass_aws.cli.common.output import confirm, emit
+from breakglass_aws.cli.group import HelpGroup
 from breakglass_aws.cli.state import CliState, state
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from breakglass_aws.root.tasks import TaskName
 
 app = typer.Typer(
+    cls=HelpGroup,
     rich_markup_mode=None,
     help=(
         "Root-task mode: a root session on a member account (sts:AssumeRoot, at most 900 s) to unlock a "
@@ -24,7 +26,7 @@ app = typer.Typer(
 )
 
 ACCOUNT_HELP = "The member account (12 digits)."
-REASON_HELP = "Why the glass is broken (required)."
+REASON_HELP = "Why the glass is broken (recorded and notified)."
 TICKET_HELP = "Ticket or incident reference."
 REPLACE_HELP = "Put this corrected policy (JSON, checked before any call) instead of deleting the policy."
 DRY_RUN_HELP = "Check the prerequisites (reads only) and show the plan; change nothing."
@@ -37,9 +39,9 @@ def register(root: typer.Typer) -> None:
 @app.command("unlock-bucket")
 def unlock_bucket(
     ctx: typer.Context,
-    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)] = "",
-    bucket: Annotated[str, typer.Option(metavar="NAME", help="The bucket whose policy locks everyone out.")] = "",
-    reason: Annotated[str, typer.Option(metavar="TEXT", help=REASON_HELP)] = "",
+    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)],
+    bucket: Annotated[str, typer.Option(metavar="NAME", help="The bucket whose policy locks everyone out.")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help=REASON_HELP)],
     ticket: Annotated[str | None, typer.Option(metavar="REF", help=TICKET_HELP)] = None,
     replace_with: Annotated[Path | None, typer.Option(metavar="FILE", help=REPLACE_HELP)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
@@ -59,9 +61,9 @@ def unlock_bucket(
 @app.command("unlock-queue")
 def unlock_queue(
     ctx: typer.Context,
-    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)] = "",
-    queue_url: Annotated[str, typer.Option(metavar="URL", help="https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")] = "",
-    reason: Annotated[str, typer.Option(metavar="TEXT", help=REASON_HELP)] = "",
+    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)],
+    queue_url: Annotated[str, typer.Option(metavar="URL", help="https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help=REASON_HELP)],
     ticket: Annotated[str | None, typer.Option(metavar="REF", help=TICKET_HELP)] = None,
     replace_with: Annotated[Path | None, typer.Option(metavar="FILE", help=REPLACE_HELP)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
@@ -81,7 +83,7 @@ def unlock_queue(
 @app.command("audit")
 def audit(
     ctx: typer.Context,
-    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)] = "",
+    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)],
     reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (recorded).")] = "audit root credentials",
     ticket: Annotated[str | None, typer.Option(metavar="REF", help=TICKET_HELP)] = None,
 ) -> None:
@@ -97,8 +99,8 @@ def audit(
 @app.command("delete-credentials")
 def delete_credentials(
     ctx: typer.Context,
-    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)] = "",
-    reason: Annotated[str, typer.Option(metavar="TEXT", help=REASON_HELP)] = "",
+    account: Annotated[str, typer.Option(metavar="ID", help=ACCOUNT_HELP)],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help=REASON_HELP)],
     ticket: Annotated[str | None, typer.Option(metavar="REF", help=TICKET_HELP)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,

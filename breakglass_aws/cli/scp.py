@@ -16,13 +16,15 @@ from breakglass_aws.cli.common.request import (
     override_banner,
     wait_for_approval,
 )
-from breakglass_aws.cli.common.views import opened_output, restore_text
+from breakglass_aws.cli.common.views import opened_output, restore_text, stored_status
+from breakglass_aws.cli.group import HelpGroup
 from breakglass_aws.cli.state import state
 
 if TYPE_CHECKING:
     from breakglass_aws.scp.plan import DetachPlan, InheritedDeny
 
 app = typer.Typer(
+    cls=HelpGroup,
     rich_markup_mode=None,
     help="SCP mode: detach blocking Service Control Policies, then restore them exactly.",
     no_args_is_help=True,
@@ -33,7 +35,7 @@ app = typer.Typer(
 def detach(
     ctx: typer.Context,
     target: Annotated[str, typer.Option(metavar="ID", help="Account id, OU id (ou-...) or root id (r-...).")],
-    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why the glass is broken (required).")] = "",
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why the glass is broken (recorded and notified).")],
     ticket: Annotated[str | None, typer.Option(metavar="REF", help="Ticket or incident reference.")] = None,
     policy: Annotated[
         list[str] | None, typer.Option(metavar="POLICY_ID", help="Detach only this SCP (repeatable).")
@@ -124,9 +126,11 @@ def restore(
     from breakglass_aws.incident.close import restore_incident
 
     st = state(ctx)
-    result = restore_incident(st.runtime(), incident_id.strip(), accept_drift)
+    rt = st.runtime()
+    result = restore_incident(rt, incident_id.strip(), accept_drift)
+    now = stored_status(rt, result.incident_id, result.status.value)
     flag = [OVERRIDE_LINE] if result.override else []
-    emit(st, result.model_dump(mode="json"), lambda: flag + restore_text(result))
+    emit(st, {**result.model_dump(mode="json"), "status": now}, lambda: flag + restore_text(result, now))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

@@ -104,8 +104,10 @@ class CliState:
         return rt
 
     def progress(self, message: str) -> None:
+        from breakglass_aws.clock import zulu
+
         if not self.quiet:
-            typer.echo(message, err=True)
+            typer.echo(zulu(message), err=True)
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -473,6 +473,8 @@ def _assume_through_gate(
 def _accurate_rerun_hint(error: BreakglassError, incident_id: str, first: bool) -> BreakglassError:
     """A failed AssumeRole does not resume: say what a rerun really does."""
     if not error.resumable:
+        if first and error.remediation:  # fixed first; then the next run is a new incident
+            error.remediation += f"; {incident_id} is marked failed: the next run opens a new incident"
         return error
     if first:
         error.remediation = (

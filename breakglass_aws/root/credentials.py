@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from breakglass_aws.clock import zulu
 from breakglass_aws.errors import AwsAccessError
 from breakglass_aws.parallel import together
 from breakglass_aws.root.assume import SCP_HINT
@@ -82,7 +83,7 @@ class RootCredentials(BaseModel):
 
 
 def _when(value: Any) -> str | None:
-    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)
+    return zulu(value.isoformat()) if hasattr(value, "isoformat") else (str(value) if value else None)
 
 
 def _login(iam: IAMClient) -> tuple[bool, str | None]:

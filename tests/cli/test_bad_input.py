@@ -30,7 +30,7 @@ CASES = [
     ("missing reason", ["scp", "detach", "--target", TARGET], None, {}, 2, "--reason is required"),
     ("blank reason", ["scp", "detach", "--target", TARGET, "--reason", "   "], None, {}, 2, "--reason is required"),
     ("multi-line reason", ["scp", "detach", "--target", TARGET, "--reason", "a\nb"], None, {}, 2, "one line"),
-    ("missing target", ["scp", "detach", "--reason", "x"], None, {}, 2, "Missing option '--target'"),
+    ("missing target", ["scp", "detach", "--reason", "x"], None, {}, 2, "--target is required"),
     ("ttl garbage", _detach("--ttl", "soon"), None, {}, 2, "invalid --ttl"),
     ("ttl zero", _detach("--ttl", "0m"), None, {}, 2, "must be positive"),
     ("ttl negative", _detach("--ttl", "-5m"), None, {}, 2, "invalid --ttl"),

@@ -23,9 +23,9 @@ def test_time_left_only_while_running(org, cli):
     listed = cli("list", clock=later)
     assert listed.exit_code == 0, listed.stderr
     assert _row(listed.stdout, expired_id)[1:3] == ["active", "scp"]
-    assert _row(listed.stdout, expired_id)[4] == "EXPIRED"
+    assert _row(listed.stdout, expired_id)[3] == "EXPIRED"
     assert _row(listed.stdout, closed_id)[1] == "closed"
-    assert _row(listed.stdout, closed_id)[4] == "-", "a closed incident has no time left and is not 'expired'"
+    assert _row(listed.stdout, closed_id)[3] == "-", "a closed incident has no time left and is not 'expired'"
     rows = {r["incident_id"]: r["time_left"] for r in cli("list", "--output", "json", clock=later).json()}
     assert rows[closed_id] is None
     assert rows[expired_id] is not None and rows[expired_id].startswith("-")

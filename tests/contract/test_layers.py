@@ -15,13 +15,13 @@ PACKAGE = Path(breakglass_aws.__file__).parent
 # lowest first; a module belongs to the first layer that names it or a package holding it
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("errors", "clock", "redact", "permissions", "lambda_package", "nesting", "parallel")),
-    ("base", ("models", "validate", "aws", "settings", "notify", "notice_format")),
+    ("base", ("models", "validate", "aws", "aws_calls", "settings", "notify", "notice_format", "config_file")),
     ("journal", ("journal",)),
     ("runtime", ("runtime",)),
-    ("domain", ("scp", "role", "rotation", "evidence", "watch", "root")),
+    ("domain", ("scp", "role", "rotation", "evidence", "watch", "root", "custody")),
     ("incident", ("incident",)),
-    ("readiness", ("readiness", "testing", "testing_root")),
-    ("entry", ("cli", "lambda_handler", "restore", "__main__", "__init__")),
+    ("readiness", ("readiness", "testing", "testing_root", "testing_kit")),
+    ("entry", ("cli", "lambda_handler", "restore", "__main__", "__init__", "pytest_plugin")),
 ]
 
 

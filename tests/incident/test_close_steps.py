@@ -70,7 +70,7 @@ def test_close_rotation_failure_names_the_step_then_finishes(org, aws_clients, c
     assert listed["status"] == "needs-attention"
     reason = listed["status_reason"]
     assert reason.startswith(f"close stopped at rotate:{USER} (could not create a new access key of {USER})")
-    assert reason.endswith("; to finish: fix the cause")
+    assert reason.endswith("; to finish: AWS refused the request (LimitExceeded, HTTP 409): fix what its message names")
     text = cli("list").stdout
     assert text.count(f"breakglass close {incident_id}") == 1, text
     calls: list[str] = []

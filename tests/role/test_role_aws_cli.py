@@ -22,7 +22,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from breakglass_aws.testing import FaultProxy, MotoServer
+from breakglass_aws.testing import FaultProxy
+from breakglass_aws.testing_kit import start_sandbox
 from tests.conftest import ACCOUNT, MFA, TRUST
 
 pytestmark = pytest.mark.e2e
@@ -34,9 +35,8 @@ AWS = shutil.which("aws", path=str(BIN)) or shutil.which("aws")
 
 @pytest.fixture(scope="module")
 def server():
-    moto = MotoServer().start()
-    yield moto
-    moto.stop()
+    with start_sandbox(org=False) as kit:  # the testing kit users get: one implementation
+        yield kit.server
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_exec_of_a_non_executable_file(iam, cli, tmp_path):
     os.chmod(script, 0o644)
     incident_id = opened_id(cli)
     run = cli("exec", incident_id, "--", str(script))
-    assert run.exit_code == 2
+    assert run.exit_code == 126, "as shells exit for a command that cannot be run"
     (line,) = run.stderr.strip().splitlines()
     assert "permission denied" in line and "hint:" in line
 

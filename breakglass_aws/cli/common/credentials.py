@@ -99,14 +99,26 @@ def run_with(creds: Credentials, region: str, command: list[str]) -> None:
     try:
         completed = subprocess.run(command, env=env, check=False)
     except FileNotFoundError:
-        raise usage(f"command not found: {command[0]}", "check the command after --") from None
+        raise _not_run(f"command not found: {command[0]}", "check the command after --", NOT_FOUND) from None
     except PermissionError:
-        raise usage(f"cannot run {command[0]}: permission denied", "is it executable? chmod +x it") from None
+        raise _not_run(f"cannot run {command[0]}: permission denied", "is it executable? chmod +x it") from None
     except OSError as err:
-        raise usage(f"cannot run {command[0]}: {err.strerror or err}", "check the command after --") from None
+        raise _not_run(f"cannot run {command[0]}: {err.strerror or err}", "check the command after --") from None
     sys.stdout.flush()
     code = completed.returncode
     raise typer.Exit(128 - code if code < 0 else code)  # killed by a signal: 128 + its number, as shells do
+
+
+NOT_FOUND, NOT_RUNNABLE = 127, 126  # as shells exit when the command cannot be found or run
+
+
+def _not_run(message: str, hint: str, code: int = NOT_RUNNABLE) -> Exception:
+    """The command after -- could not be started: the shell's exit code, not breakglass's own."""
+    from breakglass_aws.errors import UsageError
+
+    error = UsageError(message, hint)
+    error.exit_code = code
+    return error
 
 
 def command_after(ctx: typer.Context) -> list[str]:

@@ -12,14 +12,22 @@ import typer
 
 from breakglass_aws.cli.state import CliState
 
-__all__ = ["confirm", "echo_lines", "emit", "read_public_key"]
+__all__ = ["confirm", "echo_lines", "emit", "read_public_key", "status_line"]
 
 
 def emit(st: CliState, data: Any, text: Callable[[], list[str]]) -> None:
+    """JSON or text on stdout; every timestamp in either in Z form."""
+    from breakglass_aws.clock import as_json, zulu
+
     if st.json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+        typer.echo(zulu(json.dumps(data, indent=2, sort_keys=True, default=as_json)))
     else:
-        echo_lines(text())
+        echo_lines([zulu(line) for line in text()])
+
+
+def status_line(incident_id: str, status: str) -> str:
+    """The last line of a command that changed an incident: its status as stored."""
+    return f"{incident_id} {status}"
 
 
 def echo_lines(lines: list[str]) -> None:

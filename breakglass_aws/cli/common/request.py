@@ -13,7 +13,7 @@ from breakglass_aws.cli.state import CliState
 if TYPE_CHECKING:
     from breakglass_aws.models import Incident
 
-from breakglass_aws.cli.common.output import emit
+from breakglass_aws.cli.common.output import emit, status_line
 
 __all__ = [
     "OVERRIDE_HELP",
@@ -63,6 +63,7 @@ def announce_request(st: CliState, incident: Incident, wait: bool = False) -> No
         f"{incident.approvals_required} approval(s) from someone else",
         f"  an approver runs: breakglass approve {incident.incident_id}",
         f"  then you run:     breakglass activate {incident.incident_id}",
+        status_line(incident.incident_id, incident.status.value),
     ]
     if wait:
         for line in [*lines[:2], f"  waiting up to {int(st.settings().approval_wait_seconds)}s for the approvals"]:

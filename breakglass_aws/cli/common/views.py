@@ -14,9 +14,11 @@ if TYPE_CHECKING:
     from breakglass_aws.incident.role import RevokeResult
     from breakglass_aws.incident.rotation import RotationResult
     from breakglass_aws.models import Incident
+    from breakglass_aws.role.revoke import RevokeProof, RevokeStep
     from breakglass_aws.rotation import RotationProof
+    from breakglass_aws.runtime import Runtime
 
-from breakglass_aws.cli.common.output import emit
+from breakglass_aws.cli.common.output import emit, status_line
 from breakglass_aws.cli.common.request import override_lines
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "revoke_text",
     "rotate_text",
     "rotation_proof",
+    "stored_status",
 ]
 
 
@@ -56,16 +59,33 @@ def _opened_text(incident: Incident) -> list[str]:
     detached = ", ".join(incident.scp[0].detach)
     return [
         *override_lines(incident),
-        f"incident {incident.incident_id} active: {detached} detached from {incident.targets[0]}",
+        f"incident {incident.incident_id} {incident.status.value}: {detached} detached from {incident.targets[0]}",
         f"expires {expires}; restore now with: breakglass scp restore {incident.incident_id}",
+        status_line(incident.incident_id, incident.status.value),
     ]
 
 
-def restore_text(result: RestoreResult) -> list[str]:
+def stored_status(rt: Runtime, incident_id: str, fallback: str) -> str:
+    """The incident's status as the store holds it now (`fallback` if it cannot be read)."""
+    from breakglass_aws.errors import BreakglassError
+
+    try:
+        return rt.store.get_incident(incident_id).status.value
+    except BreakglassError:
+        return fallback
+
+
+def restore_text(result: RestoreResult, status: str | None = None) -> list[str]:
+    """What the restore did, then the status (`status`: as stored, when the caller read it) last."""
+    now = status or result.status.value
     if result.noop:
         if result.also:
-            return [f"{result.incident_id} is {result.status.value}: {'; '.join(result.also)}"]
-        return [f"{result.incident_id} is already {result.status.value}: nothing to do"]
+            return [f"{result.incident_id} is {now}: {'; '.join(result.also)}"]
+        return [f"{result.incident_id} is already {now}: nothing to do"]
+    return [*_restore_lines(result), status_line(result.incident_id, now)]
+
+
+def _restore_lines(result: RestoreResult) -> list[str]:
     lines = []
     for t in result.targets:
         if t.held_by:
@@ -84,14 +104,13 @@ def restore_text(result: RestoreResult) -> list[str]:
         lines += [f"  also finished the close begun earlier: {what}" for what in result.also]
     else:  # a role incident closed at its expiry
         lines += [f"  {what}" for what in result.also]
-    lines.append(f"{result.incident_id} {result.status.value}")
     if result.error:
         lines.append(f"needs attention: {result.error}")
         lines.append(f"fix it, then: breakglass scp restore {result.incident_id} [--accept-drift]")
     return lines
 
 
-def rotate_text(result: RotationResult) -> list[str]:
+def rotate_text(result: RotationResult, status: str | None = None) -> list[str]:
     if result.dry_run:
         return [f"rotation plan for {result.user} (dry run, nothing changed):"] + [
             f"  {n}. {step}" for n, step in enumerate(result.steps, 1)
@@ -105,7 +124,7 @@ def rotate_text(result: RotationResult) -> list[str]:
     if result.verified:
         lines.append(rotation_proof(result.verified))
     lines.append(f"  journal: breakglass show {result.incident_id}")
-    return lines
+    return [*lines, status_line(result.incident_id, status)] if status else lines
 
 
 def rotation_proof(proof: RotationProof) -> str:
@@ -115,33 +134,27 @@ def rotation_proof(proof: RotationProof) -> str:
     )
 
 
-def close_text(result: CloseResult) -> list[str]:
-
+def close_text(result: CloseResult, status: str | None = None) -> list[str]:
+    """What the close did, then the status (`status`: as stored, when the caller read it) last."""
+    now = status or result.status.value
     if result.busy:
-        return [f"{result.incident_id} is being closed by {result.busy}; see: breakglass show {result.incident_id}"]
-    if result.checked or result.repaired:
-        return ended_text(result)
-    lines = restore_text(result.restore) if result.restore else []
-    if result.revoked:
-        merged = (
-            f" (kept the later of the existing cut-off {result.revoked.previous_cutoff})"
-            if result.revoked.previous_cutoff
-            else ""
-        )
-        lines.append(
-            f"revoked every session of {result.revoked.role_arn} issued before {result.revoked.cutoff}"
-            f"{merged}; AWS applies it within minutes"
-        )
-        if result.revoke_verified:
-            lines.append(
-                f"  verified: {result.revoke_verified.policy_name} read back, denying sessions issued before "
-                f"{result.revoke_verified.cutoff}"
-            )
-        lines += [
-            f"note: {other} is still open on this role; its sessions are revoked too: "
-            f"continue with: breakglass exec {other} -- ..."
-            for other in result.also_revoked
+        return [
+            f"{result.incident_id} is being closed by {result.busy}; see: breakglass show {result.incident_id}",
+            status_line(result.incident_id, now),
         ]
+    if result.mode.value == "root" and not result.noop:  # ended now: nothing sent, what was in doubt read back
+        lines = [f"ended without sending any change; read back: {what}" for what in result.checked]
+        lines += collect_text(result.evidence) if result.evidence else []
+        return [*lines, status_line(result.incident_id, now)]
+    if result.checked or result.repaired:
+        return ended_text(result, now)
+    lines = _restore_lines(result.restore) if result.restore else []
+    lines += _revoke_lines(result.revoked, result.revoke_verified)
+    lines += [
+        f"note: {other} is still open on this role; its sessions are revoked too: "
+        f"continue with: breakglass exec {other} -- ..."
+        for other in result.also_revoked
+    ]
     for rotated in result.rotated:
         lines.append(
             f"rotated {rotated.user}: new access key {rotated.new_key_id} in {rotated.secret_id}; "
@@ -150,23 +163,22 @@ def close_text(result: CloseResult) -> list[str]:
         )
         if rotated.verified:
             lines.append(rotation_proof(rotated.verified))
-    if result.revoked or result.rotated or not result.restore:
-        lines.append(f"{result.incident_id} {result.status.value}")
     if result.evidence:
         lines += collect_text(result.evidence)
-    return lines
+    return [*lines, status_line(result.incident_id, now)]
 
 
-def ended_text(result: CloseResult) -> list[str]:
+def ended_text(result: CloseResult, status: str | None = None) -> list[str]:
     """A rerun on an ended incident: what was proven, and what a crash had left undone."""
+    now = status or result.status.value
     if not result.repaired:
-        return [f"{result.incident_id} is already {result.status.value}: nothing to do ({'; '.join(result.checked)})"]
-    lines = [f"{result.incident_id} is already {result.status.value}; checked: {'; '.join(result.checked)}"]
+        return [f"{result.incident_id} is already {now}: nothing to do ({'; '.join(result.checked)})"]
+    lines = [f"{result.incident_id} is already {now}; checked: {'; '.join(result.checked)}"]
     lines += [f"  repaired: {what}" for what in result.repaired]
     for rotated in result.rotated:
         if rotated.verified:
             lines.append(rotation_proof(rotated.verified))
-    return lines
+    return [*lines, status_line(result.incident_id, now)]
 
 
 def collect_text(result: CollectResult) -> list[str]:
@@ -181,18 +193,19 @@ def collect_text(result: CollectResult) -> list[str]:
 
 
 def revoke_text(result: RevokeResult) -> list[str]:
+    lines = _revoke_lines(result.revoked, result.revoke_verified)
+    return [*lines, status_line(result.incident_id, result.status.value)]
+
+
+def _revoke_lines(revoked: RevokeStep | None, verified: RevokeProof | None) -> list[str]:
     lines = []
-    if result.revoked:
-        previous = result.revoked.previous_cutoff
+    if revoked:
+        previous = revoked.previous_cutoff
         merged = f" (kept the later of the existing cut-off {previous})" if previous else ""
         lines.append(
-            f"revoked every session of {result.revoked.role_arn} issued before {result.revoked.cutoff}"
+            f"revoked every session of {revoked.role_arn} issued before {revoked.cutoff}"
             f"{merged}; AWS applies it within minutes"
         )
-    if result.revoke_verified:
-        lines.append(
-            f"  verified: {result.revoke_verified.policy_name} read back, denying sessions issued before "
-            f"{result.revoke_verified.cutoff}"
-        )
-    lines.append(f"{result.incident_id} {result.status.value}")
+    if verified:
+        lines.append(f"  verified: {verified.policy_name} read back, denying sessions issued before {verified.cutoff}")
     return lines
