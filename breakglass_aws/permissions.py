@@ -53,6 +53,7 @@ OPERATION_ACTIONS: dict[str, str] = {
     "GetSecretValue": "secretsmanager:GetSecretValue",
     "PutSecretValue": "secretsmanager:PutSecretValue",
     "ListSecretVersionIds": "secretsmanager:ListSecretVersionIds",
+    "GetResourcePolicy": "secretsmanager:GetResourcePolicy",  # check: who can read a custody share
     "CreateSecret": "secretsmanager:CreateSecret",  # custody: a custodian's share secret, first time
     # CloudTrail, S3, SNS
     "LookupEvents": "cloudtrail:LookupEvents",
@@ -185,6 +186,7 @@ TASKS: dict[str, list[str]] = {
         "ListAccessKeys",
         "DescribeSecret",
         "ListSecretVersionIds",
+        "GetResourcePolicy",
         # whether root-task mode is ready (read-only)
         "ListAWSServiceAccessForOrganization",
         "ListOrganizationsFeatures",

@@ -1,10 +1,13 @@
 """`check`: the custody of the glass. Never reads a secret's value (reading a break-glass secret is
-itself an alarm): the shares' presence and age come from DescribeSecret, the seal of the last
-rotation from the journal (its store-shares outcome, with the fingerprints)."""
+itself an alarm): the shares' presence and age come from DescribeSecret, who can read each share
+from its resource policy (GetResourcePolicy), the seal of the last rotation from the journal (its
+store-shares outcome, with the fingerprints)."""
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -37,6 +40,7 @@ def _check_user(rt: Runtime, policy: CustodyPolicy, user: str) -> list[Finding]:
     base = rt.rotation.secret_for(user)
     sealed_at = _changed(sm, base)
     findings = [_share_state(sm, base, name, sealed_at) for name in policy.names]
+    findings += [_share_readers(sm, base, name) for name in policy.names]
     sealed = _last_seal(rt, user)
     if sealed is None:
         findings.append(
@@ -82,6 +86,78 @@ def _share_state(sm: SecretsManagerClient, base: str, name: str, sealed_at: date
             secret_id,
             f"{name}'s share is older than the sealed credentials (an unfinished rotation)",
             f"rerun the rotation: breakglass rotate --user {base.rsplit('/', 1)[-1]}",
+        )
+    return None
+
+
+READ = "secretsmanager:getsecretvalue"
+# the conditions that leave one principal out of a Deny to everyone
+EXCEPT_ONE = {"arnnotequals", "arnnotlike", "stringnotequals", "stringnotlike"}
+
+
+def lone_reader(policy_text: str | None) -> str | None:
+    """The one principal a share secret's resource policy leaves able to read it: a Deny of
+    GetSecretValue to every principal except one `aws:PrincipalArn`. None when no statement
+    does that (then any principal whose IAM policy allows GetSecretValue reads the share)."""
+    try:
+        document = json.loads(policy_text or "{}")
+    except json.JSONDecodeError:
+        return None
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        reader = _denies_all_but(statement) if isinstance(statement, dict) else None
+        if reader:
+            return reader
+    return None
+
+
+def _denies_all_but(statement: dict[str, object]) -> str | None:
+    if statement.get("Effect") != "Deny" or {"NotAction", "NotPrincipal", "NotResource"} & set(statement):
+        return None
+    principal = statement.get("Principal")
+    if principal not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
+        return None
+    actions = statement.get("Action", [])
+    listed = [actions] if isinstance(actions, str) else actions if isinstance(actions, list) else []
+    if not any(fnmatch.fnmatchcase(READ, str(a).lower()) for a in listed):
+        return None
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict) or len(condition) != 1:
+        return None
+    test, keys = next(iter(condition.items()))
+    if str(test).lower() not in EXCEPT_ONE or not isinstance(keys, dict) or len(keys) != 1:
+        return None
+    key, values = next(iter(keys.items()))
+    values = [values] if isinstance(values, str) else values
+    if str(key).lower() != "aws:principalarn" or not isinstance(values, list) or len(values) != 1:
+        return None
+    return str(values[0])
+
+
+def _share_readers(sm: SecretsManagerClient, base: str, name: str) -> Finding | None:
+    """A warning unless the share's resource policy keeps every principal but one from reading it."""
+    secret_id = share_secret_id(base, name)
+    try:
+        text = sm.get_resource_policy(SecretId=secret_id).get("ResourcePolicy")
+    except sm.exceptions.ResourceNotFoundException:
+        return None  # said by _share_state
+    except Exception as err:  # denied, or an emulator without it: said, never the end of the report
+        code = getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
+        return finding(
+            "warning",
+            "custody",
+            secret_id,
+            f"who can read {name}'s share was not checked: its resource policy could not be read ({code})",
+            "grant secretsmanager:GetResourcePolicy on the share secrets",
+        )
+    if lone_reader(text) is None:
+        return finding(
+            "warning",
+            "custody",
+            secret_id,
+            f"no resource policy keeps other principals from reading {name}'s share "
+            "(any principal whose IAM policy allows secretsmanager:GetSecretValue can)",
+            "apply terraform/modules/custody (custodians with their principal_arn)",
         )
     return None
 

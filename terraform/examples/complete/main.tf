@@ -56,6 +56,8 @@ module "control_plane" {
   secret_prefix             = var.secret_prefix
   lambda_zip_path           = var.lambda_zip_path
   enable_root_tasks         = var.enable_root_tasks
+  custody_threshold         = var.custody_threshold
+  custodians                = var.custodians
   tags                      = var.tags
 
   forwarding_organization_id = one(data.aws_organizations_organization.this[*].id)

@@ -1,6 +1,6 @@
 # Every output named like a setting of the tool (sns_topic_arn, store, role_name, rotate_users,
 # secret_prefix, restore_function_arn, scheduler_role_arn, schedule_group, schedule_dead_letter_arn,
-# member_role_name) feeds its config file or BREAKGLASS_<NAME> environment variable directly.
+# member_role_name, custody_threshold, custodians) feeds its config file or BREAKGLASS_<NAME> environment variable directly.
 
 output "sns_topic_arn" {
   description = "Notification topic (setting sns_topic_arn)."
@@ -120,4 +120,14 @@ output "alert_rule_prefix" {
 output "alert_regions" {
   description = "The tool's alert_regions setting: the regions besides us-east-1 whose alert rules forward here (watch reads them, check checks them)."
   value       = ["eu-west-1"]
+}
+
+output "custody_threshold" {
+  description = "Custodians needed to open the glass (setting custody_threshold; 0: no custody)."
+  value       = module.control_plane.custody_threshold
+}
+
+output "custodians" {
+  description = "Custodians of the glass, name=age1... (setting custodians; public keys only)."
+  value       = module.control_plane.custodians
 }

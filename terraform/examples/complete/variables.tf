@@ -159,3 +159,18 @@ variable "enable_root_tasks" {
   type        = bool
   default     = true
 }
+
+variable "custody_threshold" {
+  description = "Custody of the glass: custodians needed to open a break-glass user's credentials (0: no custody, one secret)."
+  type        = number
+  default     = 0
+}
+
+variable "custodians" {
+  description = "Custodians by name: their age recipient (age1...) and the IAM principal that alone may read their share."
+  type = map(object({
+    recipient     = string
+    principal_arn = string
+  }))
+  default = {}
+}

@@ -513,6 +513,20 @@ resource "aws_secretsmanager_secret" "break_glass" {
   tags                    = var.tags
 }
 
+# Custody of the glass: each custodian's encrypted share of each break-glass user's credentials,
+# in a secret only that custodian may read (the custody module).
+module "custody" {
+  source = "../custody"
+
+  break_glass_user_names      = var.break_glass_user_names
+  secret_prefix               = var.secret_prefix
+  custody_threshold           = var.custody_threshold
+  custodians                  = var.custodians
+  kms_key_arn                 = var.secrets_kms_key_arn
+  secret_recovery_window_days = var.secret_recovery_window_days
+  tags                        = var.tags
+}
+
 ################################################################################
 # Scheduled restore function
 ################################################################################
@@ -648,6 +662,15 @@ data "aws_iam_policy_document" "restore" {
   }
 
   dynamic "statement" {
+    for_each = length(module.custody.share_arns) > 0 ? [1] : []
+    content {
+      sid       = "CustodyShareWrites"
+      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"]
+      resources = values(module.custody.share_arns)
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.secrets_kms_key_arn == null ? [] : [1]
     content {
       sid       = "EncryptSecrets"
@@ -749,7 +772,7 @@ resource "aws_lambda_function" "restore" {
   }
 
   environment {
-    variables = {
+    variables = merge({
       BREAKGLASS_STORE            = local.store
       BREAKGLASS_SNS_TOPIC_ARN    = aws_sns_topic.notifications.arn
       BREAKGLASS_ROLE_NAME        = var.break_glass_role_name
@@ -763,7 +786,12 @@ resource "aws_lambda_function" "restore" {
       BREAKGLASS_EVIDENCE_LOCK_MODE   = var.evidence_lock_mode
       BREAKGLASS_EVIDENCE_RETAIN_DAYS = tostring(var.evidence_retention_days)
       BREAKGLASS_SIGNING_KEY          = local.signing_key_arn
-    }
+      },
+      # Custody: the rotations the function finishes seal the credentials for the custodians.
+      var.custody_threshold == 0 ? {} : {
+        BREAKGLASS_CUSTODY_THRESHOLD = tostring(var.custody_threshold)
+        BREAKGLASS_CUSTODIANS        = join(",", module.custody.custodians_setting)
+    })
   }
 
   tags = var.tags
@@ -994,6 +1022,15 @@ data "aws_iam_policy_document" "operator" {
     }
   }
 
+  dynamic "statement" {
+    for_each = length(module.custody.share_arns) > 0 ? [1] : []
+    content {
+      sid       = "CustodyShareWrites"
+      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"]
+      resources = values(module.custody.share_arns)
+    }
+  }
+
   statement {
     sid       = "LookupCloudTrail"
     actions   = ["cloudtrail:LookupEvents"]
@@ -1103,7 +1140,7 @@ data "aws_iam_policy_document" "operator" {
 
   statement {
     sid       = "CheckSecretVersions"
-    actions   = ["secretsmanager:ListSecretVersionIds"]
+    actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds"]
     resources = ["arn:${local.partition}:secretsmanager:*:${local.account_id}:secret:${var.secret_prefix}*"]
   }
 

@@ -117,3 +117,18 @@ output "alert_rule_prefix" {
   description = "The tool's alert_rule_prefix setting: the name prefix of the alert rules (here and in the forwarding modules)."
   value       = var.name_prefix
 }
+
+output "custody_threshold" {
+  description = "Custodians needed to open the glass (the tool's custody_threshold setting; 0: no custody)."
+  value       = var.custody_threshold
+}
+
+output "custodians" {
+  description = "Custodians of the glass as the tool's custodians setting: name=age1... (public keys only)."
+  value       = module.custody.custodians_setting
+}
+
+output "custody_share_arns" {
+  description = "ARNs of the custody share secrets, by \"<user>/<custodian>\" (empty without custody)."
+  value       = module.custody.share_arns
+}

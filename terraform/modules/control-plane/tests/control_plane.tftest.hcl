@@ -642,3 +642,37 @@ run "rejects_bad_names_and_keys" {
     var.organization_management_account_id, var.forwarding_organization_id,
   ]
 }
+
+run "custody_shares_and_the_function_seals_for_the_custodians" {
+  command = plan
+
+  variables {
+    custody_threshold = 2
+    custodians = {
+      alice = { recipient = "age1alice", principal_arn = "arn:aws:iam::123456789012:role/custodian-alice" }
+      bob   = { recipient = "age1bob", principal_arn = "arn:aws:iam::123456789012:role/custodian-bob" }
+    }
+  }
+
+  assert {
+    condition     = length(module.custody.share_arns) == 4 && output.custody_threshold == 2
+    error_message = "Two users and two custodians: four share secrets."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.restore.environment[0].variables["BREAKGLASS_CUSTODY_THRESHOLD"] == "2" &&
+      aws_lambda_function.restore.environment[0].variables["BREAKGLASS_CUSTODIANS"] == "alice=age1alice,bob=age1bob"
+    )
+    error_message = "The restore function seals the rotations it finishes for the same custodians."
+  }
+}
+
+run "no_custody_by_default" {
+  command = plan
+
+  assert {
+    condition     = module.custody.share_arns == {} && !contains(keys(aws_lambda_function.restore.environment[0].variables), "BREAKGLASS_CUSTODIANS")
+    error_message = "Without custody: no share secret, no custody setting for the function."
+  }
+}
