@@ -190,10 +190,14 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
                 ["", "breakglass check (one SCP is deliberately missing the exemption):", *findings_text(findings), ""]
             )
         from breakglass_aws.readiness.drill import run_drill
+        from breakglass_aws.readiness.sandbox_custody import custodian_keys, open_with_two, under_custody
 
+        identities, custodians = custodian_keys()
+        under_custody(rt, custodians)  # the drill's rotation seals the new credentials 2 of 3
         evidence = EvidenceOptions(delay=EvidenceOptions().delay)
         result = run_drill(rt, sb.account, "123456", rt.rotation.users, evidence, out or sb.folder / "evidence")
         verified = {folder: not verify_evidence(Path(folder)) for folder in result.evidence}
+        custody = open_with_two(rt, rt.rotation.users[0], identities)
         unlocked = _sandbox_root_unlock(rt, sb.account)
         reports = _sandbox_reports(result.evidence, rt.clock())
         data = {
@@ -201,6 +205,7 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
             "check": [f.model_dump() for f in findings],
             "drill": result.model_dump(mode="json"),
             "evidence_verified": verified,
+            "custody_open": custody.model_dump(),
             "root_unlock": unlocked.model_dump(),
             "reports": reports,
         }
@@ -210,6 +215,7 @@ def _sandbox_drill(st: CliState, out: Path | None) -> None:
             lambda: [
                 *drill_text(result),
                 *[f"  verify {f}: {'intact' if ok else 'CHANGED'}" for f, ok in verified.items()],
+                *custody.lines(),
                 *unlocked.lines(),
                 *[f"incident report: {path}" for path in reports],
                 "",
@@ -247,5 +253,6 @@ def _sandbox_plan(account: str) -> list[str]:
         "  from the journal",
         "steps: check, detach SCPs, assume the role (MFA), harmless call, close both incidents (revoke, restore,",
         "  rotate), collect and verify evidence; then a bucket locked by a deny-all policy, unlocked through",
-        "  AssumeRoot (breakglass root unlock-bucket)",
+        "  AssumeRoot (breakglass root unlock-bucket); the rotation seals the new credentials for three",
+        "  custodians, two of whom open them (breakglass custody share / custody open)",
     ]

@@ -9,7 +9,7 @@ from pyrage import x25519
 
 from breakglass_aws.errors import GuardRailError, UsageError
 
-__all__ = ["Identity", "decrypt", "encrypt", "parse_identity", "valid_recipient"]
+__all__ = ["Identity", "decrypt", "encrypt", "new_identity", "parse_identity", "valid_recipient"]
 
 Identity = Any  # pyrage.x25519.Identity
 
@@ -25,6 +25,12 @@ def valid_recipient(text: str) -> bool:
 def encrypt(data: bytes, recipient: str) -> bytes:
     encrypted: bytes = pyrage.encrypt(data, [x25519.Recipient.from_str(recipient)])
     return encrypted
+
+
+def new_identity() -> tuple[str, str]:
+    """A new age X25519 identity: its secret text (AGE-SECRET-KEY-1...) and its public recipient."""
+    identity = x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
 
 
 def parse_identity(text: str) -> tuple[Identity, str]:

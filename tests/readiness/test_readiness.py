@@ -373,6 +373,12 @@ def test_drill_sandbox_as_a_new_user_runs_it(tmp_path):
     assert "breakglass check" in run.stdout and "DenyOutsideEU" in run.stdout
     assert "was locked by a deny-all bucket policy" in run.stdout
     assert "closed: the bucket holds no policy, its old text is in the journal" in run.stdout
+    # custody: the drill's rotation sealed 2 of 3; two custodians opened it, one alone could not
+    assert "breakglass-1's credentials sealed 2 of 3 (alice, bob, carol)" in run.stdout
+    assert "with alice and bob's shares" in run.stdout and "the key works as arn:aws:iam::" in run.stdout
+    assert "one share alone: refused" in run.stdout and "re-split for the same custodians" in run.stdout
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert not any(b"AGE-SECRET-KEY" in blob for blob in [run.stdout.encode(), run.stderr.encode(), *written])
     bundles = sorted(p for p in (tmp_path / "evidence").iterdir() if p.is_dir())
     assert len(bundles) == 2
     for bundle in bundles:
