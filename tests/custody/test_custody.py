@@ -18,7 +18,7 @@ def custodians(monkeypatch, tmp_path):
     return configure(monkeypatch, tmp_path)
 
 
-def test_k_shares_open_the_rotated_credentials(aws_clients, cli, custodians):
+def test_k_shares_open_the_rotated_credentials(aws_clients, cli, custodians, store_env):
     iam, sm = aws_clients
     make_user(iam, sm, keys=1, login=True)
     run = cli("rotate", "--user", USER, "--output", "json")
@@ -63,7 +63,7 @@ def test_fewer_than_k_shares_are_refused(aws_clients, cli, custodians):
     assert twice.exit_code == 4 and refused.stdout == twice.stdout == ""
 
 
-def test_a_share_of_the_previous_rotation_is_refused(aws_clients, cli, custodians):
+def test_a_share_of_the_previous_rotation_is_refused(aws_clients, cli, custodians, store_env):
     make_user(*aws_clients, keys=1)
     assert cli("rotate", "--user", USER).exit_code == 0
     old = share_of(cli, custodians, "alice")

@@ -23,7 +23,7 @@ def findings(users=(USER,)):
     return check_custody(build_runtime(load_settings()), list(users))
 
 
-def test_check_reports_custody(aws_clients, cli, custodians):
+def test_check_reports_custody(aws_clients, cli, custodians, store_env):
     iam, sm = aws_clients
     make_user(iam, sm, keys=1)
     before = findings()

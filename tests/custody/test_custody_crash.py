@@ -23,7 +23,7 @@ def crash_on_shares(params=None, **_):
         raise Crash
 
 
-def test_crash_before_the_shares_keeps_the_previous_key_and_a_rerun_finishes(aws_clients, cli, custodians):
+def test_crash_before_the_shares_keeps_the_previous_key_and_a_rerun_finishes(aws_clients, cli, custodians, store_env):
     iam, sm = aws_clients
     make_user(iam, sm, keys=1, login=True)
     assert cli("rotate", "--user", USER).exit_code == 0
