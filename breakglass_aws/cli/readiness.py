@@ -124,6 +124,10 @@ def drill_text(result: DrillResult) -> list[str]:
         f"  time to access: {result.time_to_access_seconds}s, time to restore: {result.time_to_restore_seconds}s"
     )
     lines += [f"  evidence: {folder}" for folder in result.evidence]
+    if result.not_final:
+        final_after = max(result.not_final.values())
+        lines.append(f"  not final until {final_after} (CloudTrail's delivery delay); then finalize with:")
+        lines += [f"    {command}" for command in result.finalize]
     return lines
 
 

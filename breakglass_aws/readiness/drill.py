@@ -48,6 +48,10 @@ class DrillResult(BaseModel):
     time_to_access_seconds: float | None = None
     time_to_restore_seconds: float | None = None
     evidence: list[str] = []
+    # a bundle collected before CloudTrail's delivery delay is not final: when it becomes final, and
+    # the command that collects it again then (waiting for the delivery)
+    not_final: dict[str, str] = {}  # folder -> final_after
+    finalize: list[str] = []
     ok: bool = False
 
 
@@ -209,6 +213,11 @@ def run_drill(
             f"collect evidence of {incident.incident_id}", collect, lambda b: f"{b.event_count} events in {b.folder}"
         )
         result.evidence.append(bundle.folder)
+        if not bundle.final:
+            result.not_final[bundle.folder] = bundle.final_after
+            result.finalize.append(
+                f"breakglass evidence collect {incident.incident_id} --out {bundle.folder} --wait-for-delivery"
+            )
     result.ok = True
     drill.request = {
         "time_to_access_seconds": result.time_to_access_seconds,

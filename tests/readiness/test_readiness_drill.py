@@ -68,6 +68,12 @@ def test_drill_on_the_account(sandbox, cli, tmp_path):
     [(incident, steps)] = drills(tmp_path)
     assert incident.status.value == "closed"
     assert all(s["ok"] for s in steps) and "choose the break-glass role" in [s["name"] for s in steps]
+    # bundles collected at once are not final: the drill says until when, and how to finalize each
+    assert "not final until 20" in run.stdout and "(CloudTrail's delivery delay)" in run.stdout
+    for folder in sorted((tmp_path / "ev").iterdir()):
+        command = f"breakglass evidence collect {folder.name} --out {folder} --wait-for-delivery"
+        assert command in run.stdout
+        assert json.loads((folder / "manifest.json").read_text())["final"] is False
 
 
 def test_drill_when_the_scps_sit_on_the_ou(sandbox, cli, tmp_path):
