@@ -47,7 +47,20 @@ PYTHON_VERSIONS = ("3.11", "3.12", "3.13")  # Lambda Python runtimes this packag
 # Lambda's architecture name -> pip's platform tag (Amazon Linux's glibc is newer than manylinux2014's)
 ARCHITECTURES = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 # Installed from the registry for the target, each pinned to the version installed here (the one tested).
-DISTRIBUTIONS = ("pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection")
+# pydantic for the models; cryptography, pycryptodome and pyrage for custody (the rotations the
+# function finishes seal the credentials) and the signatures.
+DISTRIBUTIONS = (
+    "pydantic",
+    "pydantic-core",
+    "typing-extensions",
+    "annotated-types",
+    "typing-inspection",
+    "cryptography",
+    "cffi",
+    "pycparser",
+    "pycryptodome",
+    "pyrage",
+)
 # Never in the function: the command line and the moto stand-ins for tests.
 LEFT_OUT = ("cli/", "testing")  # testing.py, testing_root.py, testing_kit.py ...
 DATE = (2020, 1, 1, 0, 0, 0)  # fixed: the same inputs give the same zip (and Terraform's code hash)
