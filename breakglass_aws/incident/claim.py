@@ -24,7 +24,12 @@ from breakglass_aws.clock import isoformat
 from breakglass_aws.journal.base import Entries, Store, StoreWrapper, claim_token
 from breakglass_aws.models import CloseClaim, Incident, JournalEntry
 
-__all__ = ["LEASE", "FencedStore", "describe", "is_live", "is_mine", "new_claim", "renewed"]
+__all__ = ["LEASE", "FencedStore", "describe", "is_live", "is_mine", "new_claim", "released", "renewed"]
+
+# The closers at work in this process, by claim token: a claim of this very process is live only
+# while the thread that took it runs (a Thread object, not its ident: idents are reused).
+_CLOSERS: dict[str, threading.Thread] = {}
+_CLOSERS_LOCK = threading.Lock()
 
 LEASE = timedelta(minutes=5)  # renewed at every step; the rotation's bounded wait fits well inside
 CONFIRM_AFTER = LEASE.total_seconds() / 2
@@ -51,8 +56,11 @@ def _started(pid: int) -> str:
 
 def new_claim(by: str, now: datetime, lease: timedelta = LEASE) -> CloseClaim:
     pid = os.getpid()
+    token = secrets.token_hex(8)
+    with _CLOSERS_LOCK:
+        _CLOSERS[token] = threading.current_thread()
     return CloseClaim(
-        token=secrets.token_hex(8),
+        token=token,
         by=by,
         host=socket.gethostname(),
         boot=_boot_id(),
@@ -61,6 +69,13 @@ def new_claim(by: str, now: datetime, lease: timedelta = LEASE) -> CloseClaim:
         started=_started(pid),
         until=now + lease,
     )
+
+
+def released(claim: CloseClaim | None) -> None:
+    """This process's closer holding `claim` has ended (done, or stopped by an error)."""
+    if claim is not None:
+        with _CLOSERS_LOCK:
+            _CLOSERS.pop(claim.token, None)
 
 
 def renewed(claim: CloseClaim, now: datetime, lease: timedelta = LEASE) -> CloseClaim:
@@ -73,8 +88,9 @@ def is_mine(claim: CloseClaim | None, mine: CloseClaim | None) -> bool:
 
 def is_live(claim: CloseClaim | None, now: datetime) -> bool:
     """Is another closer still at work? Past its lease: no. On this host, the process must
-    still run (the same start time: not a reused pid); in this very process, the thread must
-    still run and be another one (this thread's earlier close has ended: it is here now)."""
+    still run (the same start time: not a reused pid); in this very process, the closer that took
+    it must still be at work in another thread (this thread's earlier close has ended: it is here
+    now)."""
     if claim is None or claim.until <= now:
         return False
     if claim.host != socket.gethostname():
@@ -82,8 +98,9 @@ def is_live(claim: CloseClaim | None, now: datetime) -> bool:
     if claim.boot and claim.boot != _boot_id():
         return False  # this host rebooted since
     if claim.pid == os.getpid():
-        alive = {t.ident for t in threading.enumerate()}
-        return claim.thread != threading.get_ident() and claim.thread in alive
+        with _CLOSERS_LOCK:
+            closer = _CLOSERS.get(claim.token)  # None: taken by an earlier process with this pid, or ended
+        return closer is not None and closer is not threading.current_thread() and closer.is_alive()
     if not _pid_alive(claim.pid):
         return False
     return not claim.started or claim.started == _started(claim.pid)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from breakglass_aws.errors import BreakglassError, PartialApplyError, UsageError
 from breakglass_aws.incident.agent import stop_agents
-from breakglass_aws.incident.claim import FencedStore, describe, is_live, is_mine, new_claim, renewed
+from breakglass_aws.incident.claim import FencedStore, describe, is_live, is_mine, new_claim, released, renewed
 from breakglass_aws.incident.deadman import disarm
 from breakglass_aws.incident.ended import check_ended, collect_after_close, journal_the_opening
 from breakglass_aws.incident.evidence import EvidenceOptions
@@ -182,9 +182,13 @@ def _wait_for(rt: Runtime, incident: Incident, who: str) -> None:
 def _as_closer(rt: Runtime, incident: Incident) -> Iterator[Runtime]:
     """The runtime this closer works with: its journal writes are fenced by its claim, and
     written together (before each change, with each save, and at the end)."""
-    fenced = FencedStore(rt.store, incident.incident_id, _mine(incident).token)
-    with deferred_journal(replace(rt, store=fenced), incident.incident_id) as closer:
-        yield closer
+    mine = _mine(incident)
+    fenced = FencedStore(rt.store, incident.incident_id, mine.token)
+    try:
+        with deferred_journal(replace(rt, store=fenced), incident.incident_id) as closer:
+            yield closer
+    finally:
+        released(mine)  # ended here, however it ended: no closer of this process holds it now
 
 
 # the steps ---------------------------------------------------------------------------------------

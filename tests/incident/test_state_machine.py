@@ -257,3 +257,18 @@ SETTINGS = settings(
 def test_random_sequences_keep_every_promise(machine: type[Model]) -> None:
     machine.TestCase.settings = SETTINGS
     machine.TestCase().runTest()
+
+
+def test_a_sweep_after_a_crashed_sweep_and_a_join_finishes_both():
+    """Found by the machine above: a sweep cut off before its first change leaves the incident
+    closing under its claim; another incident joins the target; the next healthy sweep must
+    finish both (the crashed closer is gone, whatever thread now has its ident)."""
+    model = DynamoModel()
+    try:
+        model.detach(fault=None, join=False)
+        model.sweep(fault=("crash-before", 1))
+        model.detach(fault=None, join=True)
+        model.sweep(fault=None)  # asserts that nothing is left closing
+        model.at_rest_the_world_is_as_it_was()
+    finally:
+        model.teardown()
